@@ -1,0 +1,841 @@
+//! The configured instance: issues, refreshes, verifies and revokes tokens, and
+//! authenticates users.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+use http::{HeaderName, HeaderValue};
+use serde::Serialize;
+use serde_json::Map;
+
+use crate::clock::{now_ms, now_secs};
+use crate::config::{Config, PasswordConfig, Secret, Settings, VerificationKeyConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::KeySet;
+use crate::memory::MemoryRevocationStore;
+use crate::password::PasswordHasher;
+use crate::store::{
+    DynRevocationStore, DynUserStore, NewUser, RevocationStore, TokenRef, UserStore,
+};
+use crate::token::{self, Claims, ClaimsData, Expect, ExpectKind, TokenKind};
+use crate::user::AuthUser;
+
+/// A token lifecycle event, for audit logs (praetorian's token hooks). Identifiers only:
+/// events never carry a token, password or hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenEvent {
+    /// A token was issued.
+    Issued {
+        /// Its kind.
+        kind: TokenKind,
+        /// The user.
+        subject: String,
+        /// Its `jti`.
+        jti: String,
+        /// Its refresh family, for access and refresh tokens.
+        family: Option<String>,
+    },
+    /// A refresh token was spent for a new pair.
+    Refreshed {
+        /// The user.
+        subject: String,
+        /// The family.
+        family: String,
+        /// The `jti` of the spent refresh token.
+        spent_jti: String,
+    },
+    /// A spent refresh token was presented again; its family is revoked.
+    ReuseDetected {
+        /// The user.
+        subject: String,
+        /// The revoked family.
+        family: String,
+    },
+    /// One token was revoked.
+    TokenRevoked {
+        /// Its `jti`.
+        jti: String,
+    },
+    /// A refresh family was revoked.
+    FamilyRevoked {
+        /// The family.
+        family: String,
+    },
+    /// Every token the user held was revoked.
+    UserRevoked {
+        /// The user.
+        subject: String,
+    },
+}
+
+type Validator = Arc<dyn Fn(&Claims) -> Result<()> + Send + Sync>;
+type Listener = Arc<dyn Fn(&TokenEvent) + Send + Sync>;
+pub(crate) type Responder = Arc<dyn Fn(&Error) -> Response + Send + Sync>;
+
+/// The part of the instance that does not depend on the user type; request extensions
+/// carry it to the guard and the `Claims` extractor.
+pub(crate) struct Core {
+    pub(crate) settings: Settings,
+    pub(crate) keys: KeySet,
+    pub(crate) revocations: Arc<dyn DynRevocationStore>,
+    pub(crate) hasher: PasswordHasher,
+    validators: Vec<Validator>,
+    listeners: Vec<Listener>,
+    pub(crate) responder: Option<Responder>,
+}
+
+impl Core {
+    async fn bounded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match self.settings.store_timeout {
+            Some(limit) => tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+                Err(Error::new(ErrorKind::StoreUnavailable)
+                    .with_message("a backing store timed out"))
+            }),
+            None => fut.await,
+        }
+    }
+
+    fn emit(&self, event: TokenEvent) {
+        for listener in &self.listeners {
+            listener(&event);
+        }
+    }
+
+    /// Signature and claim checks, then the application's validators.
+    pub(crate) fn verify_claims(&self, token: &str, kind: ExpectKind) -> Result<Claims> {
+        let expect = Expect {
+            kind,
+            now: now_secs(),
+        };
+        let data = token::verify(token, &self.keys, &self.settings, &expect)?;
+        let claims = Claims::from_data(data);
+        for validate in &self.validators {
+            validate(&claims)?;
+        }
+        Ok(claims)
+    }
+
+    pub(crate) async fn check_revoked(&self, claims: &Claims) -> Result<()> {
+        let token = TokenRef {
+            jti: claims.jti(),
+            family: claims.family(),
+            subject: claims.subject(),
+            issued_at_ms: claims.issued_at_ms(),
+        };
+        if self.bounded(self.revocations.is_revoked(&token)).await? {
+            return Err(Error::new(ErrorKind::RevokedTokenError));
+        }
+        Ok(())
+    }
+
+    /// Full verification of a token that authenticates a request.
+    pub(crate) async fn verify_request_token(&self, token: &str) -> Result<Claims> {
+        let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+        self.check_revoked(&claims).await?;
+        Ok(claims)
+    }
+
+    fn sign(&self, data: ClaimsData) -> Result<String> {
+        let token = token::encode(&self.keys, &data)?;
+        self.emit(TokenEvent::Issued {
+            kind: data.kind,
+            subject: data.sub,
+            jti: data.jti,
+            family: data.fam,
+        });
+        Ok(token)
+    }
+
+    fn base_claims(&self, subject: String, kind: TokenKind, lifespan: u64) -> Result<ClaimsData> {
+        let ms = now_ms();
+        let now = ms / 1000;
+        Ok(ClaimsData {
+            sub: subject,
+            iat: now,
+            iat_ms: Some(ms),
+            nbf: now,
+            exp: now.saturating_add(lifespan),
+            jti: token::random_id()?,
+            kind,
+            fresh: None,
+            roles: None,
+            fam: None,
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone().map(token::Audience::One),
+            custom: Map::new(),
+        })
+    }
+}
+
+/// An access + refresh token pair, serialized as the login response body
+/// `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`.
+#[derive(Clone, Serialize, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// The configured security instance for user type `U`; cheap to clone.
+///
+/// Build it once at start-up, add [`layer`](Self::layer) to the router, and take it in
+/// handlers that log users in (it is itself an extractor).
+///
+/// ```
+/// # async fn demo() -> Result<(), centurion::Error> {
+/// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+///
+/// let auth = Centurion::<TestUser>::builder()
+///     .secret("an-example-secret-of-at-least-32-bytes!!")
+///     .user_store(MemoryUserStore::new())
+///     .build()?;
+/// let user = TestUser::new(1, "ada", &["admin"]);
+/// let pair = auth.issue_pair(&user).await?;
+/// let claims = auth.verify_access(&pair.access_token).await?;
+/// assert_eq!(claims.roles(), ["admin"]);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub struct Centurion<U> {
+    pub(crate) core: Arc<Core>,
+    pub(crate) users: Arc<dyn DynUserStore<U>>,
+}
+
+impl<U> Clone for Centurion<U> {
+    fn clone(&self) -> Self {
+        Self {
+            core: Arc::clone(&self.core),
+            users: Arc::clone(&self.users),
+        }
+    }
+}
+
+impl<U> fmt::Debug for Centurion<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Centurion")
+            .field("settings", &self.core.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: AuthUser> Centurion<U> {
+    /// Starts configuring an instance.
+    pub fn builder() -> CenturionBuilder<U> {
+        CenturionBuilder::new()
+    }
+
+    /// The password hasher (for registration and password changes).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.core.hasher
+    }
+
+    /// The user store's answer for `id`, bounded by the store timeout.
+    pub async fn identify(&self, id: &str) -> Result<Option<U>> {
+        self.core.bounded(self.users.identify(id)).await
+    }
+
+    /// The user with this e-mail address, if the store supports e-mail look-ups.
+    pub async fn lookup_by_email(&self, email: &str) -> Result<Option<U>> {
+        self.core.bounded(self.users.lookup_by_email(email)).await
+    }
+
+    /// Checks a username and password.
+    ///
+    /// An unknown username costs one hash verification, like a wrong password, and gets the
+    /// same [`ErrorKind::AuthenticationError`]. A password longer than the limit is refused
+    /// before any hashing. A valid password of an invalid user is
+    /// [`ErrorKind::InvalidUserError`]. A hash made with outdated parameters is replaced
+    /// through the user store (a failure there is logged, not fatal).
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<U> {
+        let core = &self.core;
+        if core.hasher.is_too_long(password) {
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        }
+        let Some(user) = core.bounded(self.users.lookup(username)).await? else {
+            core.hasher.verify_dummy(password).await?;
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        };
+        if !core.hasher.verify(password, user.password_hash()).await? {
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        }
+        if !user.is_valid() {
+            return Err(Error::new(ErrorKind::InvalidUserError));
+        }
+        if core.hasher.needs_rehash(user.password_hash()) {
+            match core.hasher.hash(password).await {
+                Ok(hash) => {
+                    let id = user.id();
+                    match core
+                        .bounded(self.users.update_password_hash(&id, &hash))
+                        .await
+                    {
+                        Ok(()) => {
+                            tracing::info!(user.id = %id, "upgraded an outdated password hash")
+                        }
+                        Err(e) => {
+                            tracing::warn!(user.id = %id, error = %e, "could not upgrade a password hash")
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
+            }
+        }
+        Ok(user)
+    }
+
+    /// [`authenticate`](Self::authenticate) and [`issue_pair`](Self::issue_pair) in one.
+    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
+        let user = self.authenticate(username, password).await?;
+        self.issue_pair(&user).await
+    }
+
+    /// Issues a fresh access token and a refresh token that starts a new family.
+    pub async fn issue_pair(&self, user: &U) -> Result<TokenPair> {
+        self.issue_pair_inner(user, Map::new())
+    }
+
+    /// Like [`issue_pair`](Self::issue_pair), with custom claims in the access token.
+    /// A custom claim that reuses a reserved name is [`ErrorKind::ClaimCollisionError`].
+    pub async fn issue_pair_with<C: Serialize + ?Sized>(
+        &self,
+        user: &U,
+        custom: &C,
+    ) -> Result<TokenPair> {
+        self.issue_pair_inner(user, token::custom_map(custom)?)
+    }
+
+    fn issue_pair_inner(
+        &self,
+        user: &U,
+        custom: Map<String, serde_json::Value>,
+    ) -> Result<TokenPair> {
+        let core = &self.core;
+        let family = token::random_id()?;
+        let mut refresh = core.base_claims(
+            user.id(),
+            TokenKind::Refresh,
+            core.settings.refresh_lifespan,
+        )?;
+        refresh.fam = Some(family.clone());
+        let family_exp = refresh.exp;
+        self.pair(user, family, family_exp, true, custom)
+    }
+
+    fn pair(
+        &self,
+        user: &U,
+        family: String,
+        family_exp: u64,
+        fresh: bool,
+        custom: Map<String, serde_json::Value>,
+    ) -> Result<TokenPair> {
+        let core = &self.core;
+        let mut access =
+            core.base_claims(user.id(), TokenKind::Access, core.settings.access_lifespan)?;
+        access.fresh = Some(fresh);
+        access.roles = Some(user.roles().into_iter().map(str::to_owned).collect());
+        access.fam = Some(family.clone());
+        access.exp = access.exp.min(family_exp);
+        access.custom = custom;
+        let expires_in = access.exp.saturating_sub(access.iat);
+        let mut refresh = core.base_claims(user.id(), TokenKind::Refresh, 0)?;
+        refresh.fam = Some(family);
+        refresh.exp = family_exp;
+        Ok(TokenPair {
+            access_token: core.sign(access)?,
+            refresh_token: core.sign(refresh)?,
+            token_type: "Bearer",
+            expires_in,
+        })
+    }
+
+    /// Spends a refresh token for a new pair of the same family.
+    ///
+    /// The new access token is not fresh; the new refresh token expires with the family.
+    /// The user is re-loaded: a deleted user is [`ErrorKind::MissingUserError`], an invalid
+    /// one [`ErrorKind::InvalidUserError`], and the new access token carries the user's
+    /// current roles. A refresh token presented a second time revokes its whole family and
+    /// answers [`ErrorKind::RefreshReuseError`].
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let core = &self.core;
+        let claims = core.verify_claims(refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
+        let Some(family) = claims.family().map(str::to_owned) else {
+            return Err(
+                Error::new(ErrorKind::InvalidToken).with_message("the refresh token has no family")
+            );
+        };
+        core.check_revoked(&claims).await?;
+        let user = self.load_valid(claims.subject()).await?;
+        if !core
+            .bounded(
+                core.revocations
+                    .mark_spent(claims.jti(), claims.expires_at()),
+            )
+            .await?
+        {
+            core.bounded(core.revocations.revoke_family(&family, claims.expires_at()))
+                .await?;
+            tracing::warn!(user.id = %claims.subject(), family = %family, "refresh token reuse detected; family revoked");
+            core.emit(TokenEvent::ReuseDetected {
+                subject: claims.subject().to_owned(),
+                family,
+            });
+            return Err(Error::new(ErrorKind::RefreshReuseError));
+        }
+        let pair = self.pair(
+            &user,
+            family.clone(),
+            claims.expires_at(),
+            false,
+            Map::new(),
+        )?;
+        core.emit(TokenEvent::Refreshed {
+            subject: claims.subject().to_owned(),
+            family,
+            spent_jti: claims.jti().to_owned(),
+        });
+        Ok(pair)
+    }
+
+    async fn load_valid(&self, id: &str) -> Result<U> {
+        let user = self
+            .identify(id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+        if !user.is_valid() {
+            return Err(Error::new(ErrorKind::InvalidUserError));
+        }
+        Ok(user)
+    }
+
+    /// Verifies an access (or service) token completely, revocation included.
+    pub async fn verify_access(&self, token: &str) -> Result<Claims> {
+        self.core.verify_request_token(token).await
+    }
+
+    /// Issues a long-lived service token (praetorian's "eternal" token) for machine
+    /// clients: accepted wherever an access token is, never fresh, not refreshable, and
+    /// revocable like any token. `lifespan` defaults to the configured service lifespan.
+    pub fn issue_service_token(&self, user: &U, lifespan: Option<Duration>) -> Result<String> {
+        let core = &self.core;
+        let secs = lifespan.map_or(core.settings.service_lifespan, |d| d.as_secs().max(1));
+        let mut claims = core.base_claims(user.id(), TokenKind::Service, secs)?;
+        claims.fresh = Some(false);
+        claims.roles = Some(user.roles().into_iter().map(str::to_owned).collect());
+        core.sign(claims)
+    }
+
+    /// Issues a single-use registration-confirmation token for `user`.
+    pub fn issue_registration_token(&self, user: &U) -> Result<String> {
+        let core = &self.core;
+        core.sign(core.base_claims(
+            user.id(),
+            TokenKind::Registration,
+            core.settings.registration_lifespan,
+        )?)
+    }
+
+    /// Issues a single-use password-reset token for `user`.
+    pub fn issue_reset_token(&self, user: &U) -> Result<String> {
+        let core = &self.core;
+        core.sign(core.base_claims(user.id(), TokenKind::Reset, core.settings.reset_lifespan)?)
+    }
+
+    /// Creates an inactive user (the password checked and hashed) and returns it with a
+    /// registration token to mail; [`confirm_registration`](Self::confirm_registration)
+    /// activates it.
+    pub async fn register(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        password: &str,
+        roles: &[&str],
+    ) -> Result<(U, String)> {
+        self.core.hasher.check_new_password(password)?;
+        let hash = self.core.hasher.hash(password).await?;
+        let user = self
+            .core
+            .bounded(self.users.create(NewUser {
+                username: username.to_owned(),
+                email: email.map(str::to_owned),
+                password_hash: hash,
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                active: false,
+            }))
+            .await?;
+        let token = self.issue_registration_token(&user)?;
+        Ok((user, token))
+    }
+
+    /// Spends a registration token and activates its user.
+    pub async fn confirm_registration(&self, token: &str) -> Result<U> {
+        let core = &self.core;
+        let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Registration))?;
+        core.check_revoked(&claims).await?;
+        let id = claims.subject();
+        self.identify(id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+        if !core
+            .bounded(
+                core.revocations
+                    .mark_spent(claims.jti(), claims.expires_at()),
+            )
+            .await?
+        {
+            return Err(
+                Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
+            );
+        }
+        core.bounded(self.users.activate(id)).await?;
+        self.identify(id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))
+    }
+
+    /// Spends a reset token, sets the new password and revokes every token the user held.
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<U> {
+        let core = &self.core;
+        let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Reset))?;
+        core.check_revoked(&claims).await?;
+        core.hasher.check_new_password(new_password)?;
+        let user = self
+            .identify(claims.subject())
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+        let hash = core.hasher.hash(new_password).await?;
+        if !core
+            .bounded(
+                core.revocations
+                    .mark_spent(claims.jti(), claims.expires_at()),
+            )
+            .await?
+        {
+            return Err(
+                Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
+            );
+        }
+        self.set_password_hash(&user.id(), &hash).await?;
+        Ok(user)
+    }
+
+    /// Checks and sets a new password for `user`, then revokes every token the user held
+    /// (issue a new pair afterwards if the caller should stay logged in).
+    pub async fn change_password(&self, user: &U, new_password: &str) -> Result<()> {
+        self.core.hasher.check_new_password(new_password)?;
+        let hash = self.core.hasher.hash(new_password).await?;
+        self.set_password_hash(&user.id(), &hash).await
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> Result<()> {
+        self.core
+            .bounded(self.users.update_password_hash(id, hash))
+            .await?;
+        self.revoke_user(id).await
+    }
+
+    /// Revokes one token until it expires.
+    pub async fn revoke_token(&self, claims: &Claims) -> Result<()> {
+        let core = &self.core;
+        core.bounded(
+            core.revocations
+                .revoke_token(claims.jti(), claims.expires_at()),
+        )
+        .await?;
+        core.emit(TokenEvent::TokenRevoked {
+            jti: claims.jti().to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Revokes every access and refresh token of a family (one login session).
+    pub async fn revoke_family(&self, family: &str) -> Result<()> {
+        let core = &self.core;
+        let until = now_secs().saturating_add(core.settings.refresh_lifespan);
+        core.bounded(core.revocations.revoke_family(family, until))
+            .await?;
+        core.emit(TokenEvent::FamilyRevoked {
+            family: family.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Revokes every token issued to user `id` until now (a per-user "not before").
+    pub async fn revoke_user(&self, id: &str) -> Result<()> {
+        let core = &self.core;
+        let until = now_secs().saturating_add(core.settings.longest_lifespan());
+        core.bounded(
+            core.revocations
+                .revoke_user(id, now_ms().saturating_add(1), until),
+        )
+        .await?;
+        core.emit(TokenEvent::UserRevoked {
+            subject: id.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Logs out: revokes the access token and its family, and the family of
+    /// `refresh_token` when given (it must belong to the same user).
+    pub async fn logout(&self, access: &Claims, refresh_token: Option<&str>) -> Result<()> {
+        self.revoke_token(access).await?;
+        if let Some(family) = access.family() {
+            self.revoke_family(family).await?;
+        }
+        if let Some(token) = refresh_token {
+            let refresh = self
+                .core
+                .verify_claims(token, ExpectKind::Exactly(TokenKind::Refresh))?;
+            if refresh.subject() != access.subject() {
+                return Err(Error::new(ErrorKind::InvalidToken)
+                    .with_message("the refresh token belongs to another user"));
+            }
+            if let Some(family) = refresh.family().filter(|f| Some(*f) != access.family()) {
+                self.revoke_family(family).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An `Authorization: Bearer …` header with a fresh access token for `user`, for
+    /// application tests (praetorian's `pack_header_for_user`).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// let (name, value) = auth.pack_header_for_user(&TestUser::new(1, "ada", &[])).await?;
+    /// let request = http::Request::get("/api/me").header(name, value).body(()).unwrap();
+    /// assert!(request.headers()["authorization"].to_str().unwrap().starts_with("Bearer "));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn pack_header_for_user(&self, user: &U) -> Result<(HeaderName, HeaderValue)> {
+        let pair = self.issue_pair(user).await?;
+        let value = HeaderValue::try_from(format!("Bearer {}", pair.access_token))
+            .map_err(|_| Error::new(ErrorKind::InternalError))?;
+        Ok((http::header::AUTHORIZATION, value))
+    }
+
+    /// The JWKS document of the public verification keys (empty `keys` for HMAC).
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::to_value(self.core.keys.jwks())
+            .unwrap_or_else(|_| serde_json::json!({"keys": []}))
+    }
+}
+
+/// Configures a [`Centurion`]. Every setting has a [`Config`] field of the same name.
+///
+/// ```
+/// use std::time::Duration;
+/// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+///
+/// let err = Centurion::<TestUser>::builder()
+///     .secret("too short")
+///     .user_store(MemoryUserStore::new())
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::ConfigurationError);
+/// assert!(err.message().contains("at least 32"));
+///
+/// let auth = Centurion::<TestUser>::builder()
+///     .secret("an-example-secret-of-at-least-32-bytes!!")
+///     .access_lifespan(Duration::from_secs(300))
+///     .issuer("https://auth.example.com")
+///     .user_store(MemoryUserStore::new())
+///     .build();
+/// assert!(auth.is_ok());
+/// ```
+pub struct CenturionBuilder<U> {
+    config: Config,
+    users: Option<Arc<dyn DynUserStore<U>>>,
+    revocations: Option<Arc<dyn DynRevocationStore>>,
+    validators: Vec<Validator>,
+    listeners: Vec<Listener>,
+    responder: Option<Responder>,
+}
+
+impl<U> fmt::Debug for CenturionBuilder<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CenturionBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: AuthUser> CenturionBuilder<U> {
+    fn new() -> Self {
+        Self {
+            config: Config::default(),
+            users: None,
+            revocations: None,
+            validators: Vec::new(),
+            listeners: Vec::new(),
+            responder: None,
+        }
+    }
+
+    /// Replaces every setting with `config`.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The HMAC signing secret (HS256 needs ≥ 32 bytes).
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.config.secret = Some(secret.into());
+        self
+    }
+
+    /// The signing algorithm by name: `HS256` (default), `HS384`, `HS512`, `RS256`,
+    /// `ES256`, `EdDSA`, …
+    pub fn algorithm(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.config.algorithm);
+        self
+    }
+
+    /// An asymmetric signing key pair in PEM.
+    pub fn key_pair_pem(mut self, private_pem: &str, public_pem: &str) -> Self {
+        self.config.private_key_pem = Some(Secret::new(private_pem));
+        self.config.public_key_pem = Some(public_pem.to_owned());
+        self
+    }
+
+    /// The `kid` of the signing key.
+    pub fn kid(mut self, kid: &str) -> Self {
+        self.config.kid = Some(kid.to_owned());
+        self
+    }
+
+    /// Adds a verification-only key (a previous key, during a rotation).
+    pub fn verification_key(mut self, key: VerificationKeyConfig) -> Self {
+        self.config.verification_keys.push(key);
+        self
+    }
+
+    /// The algorithms accepted in received tokens.
+    pub fn algorithms(mut self, names: &[&str]) -> Self {
+        self.config.algorithms = names.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
+
+    /// Lifetime of access tokens (default 15 minutes).
+    pub fn access_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.access_lifespan = lifespan;
+        self
+    }
+
+    /// Lifetime of a refresh family (default 30 days).
+    pub fn refresh_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.refresh_lifespan = lifespan;
+        self
+    }
+
+    /// Tolerated clock skew (default zero).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.config.leeway = leeway;
+        self
+    }
+
+    /// `iss` to write and require.
+    pub fn issuer(mut self, issuer: &str) -> Self {
+        self.config.issuer = Some(issuer.to_owned());
+        self
+    }
+
+    /// `aud` to write and require.
+    pub fn audience(mut self, audience: &str) -> Self {
+        self.config.audience = Some(audience.to_owned());
+        self
+    }
+
+    /// Argon2id parameters and password rules.
+    pub fn password(mut self, password: PasswordConfig) -> Self {
+        self.config.password = password;
+        self
+    }
+
+    /// The user store (required).
+    pub fn user_store(mut self, store: impl UserStore<U>) -> Self {
+        self.users = Some(Arc::new(store));
+        self
+    }
+
+    /// The revocation store (default: [`MemoryRevocationStore`]).
+    pub fn revocation_store(mut self, store: impl RevocationStore) -> Self {
+        self.revocations = Some(Arc::new(store));
+        self
+    }
+
+    /// Adds a check run on the claims of every received token after the built-in checks
+    /// (jwt-extended's token verification loader). Return an error to refuse the token.
+    pub fn validate_claims(
+        mut self,
+        check: impl Fn(&Claims) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.validators.push(Arc::new(check));
+        self
+    }
+
+    /// Adds a listener for [`TokenEvent`]s (for audit logs). Listeners run inline: keep
+    /// them fast and hand slow work to a channel.
+    pub fn on_event(mut self, listener: impl Fn(&TokenEvent) + Send + Sync + 'static) -> Self {
+        self.listeners.push(Arc::new(listener));
+        self
+    }
+
+    /// Replaces the default JSON error response for every error the layer sees.
+    pub fn error_responder(
+        mut self,
+        responder: impl Fn(&Error) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.responder = Some(Arc::new(responder));
+        self
+    }
+
+    /// Checks the configuration and builds the instance.
+    pub fn build(self) -> Result<Centurion<U>> {
+        let settings = self.config.settings()?;
+        let keys = KeySet::from_config(&self.config)?;
+        let hasher = PasswordHasher::new(&self.config.password)?;
+        let users = self.users.ok_or_else(|| {
+            Error::config("no user store: call .user_store(…) (MemoryUserStore for development)")
+        })?;
+        let revocations = self
+            .revocations
+            .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
+        Ok(Centurion {
+            core: Arc::new(Core {
+                settings,
+                keys,
+                revocations,
+                hasher,
+                validators: self.validators,
+                listeners: self.listeners,
+                responder: self.responder,
+            }),
+            users,
+        })
+    }
+}

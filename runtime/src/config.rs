@@ -1,0 +1,314 @@
+//! Configuration: a serde-deserializable [`Config`] and the checks that turn it into
+//! working settings.
+//!
+//! Applications load `Config` from TOML, environment variables or anything serde reads,
+//! then hand it to [`CenturionBuilder::config`](crate::CenturionBuilder::config), or set
+//! the same fields through the builder's methods. Durations are written as `15m`, `30d`,
+//! `1h30m`, `2s` (humantime syntax).
+//!
+//! ```
+//! let config: centurion::Config = serde_json::from_str(r#"{
+//!     "secret": "an-example-secret-of-at-least-32-bytes!!",
+//!     "access_lifespan": "10m",
+//!     "refresh_lifespan": "7d",
+//!     "issuer": "https://auth.example.com"
+//! }"#).unwrap();
+//! assert_eq!(config.access_lifespan.as_secs(), 600);
+//! ```
+//!
+//! Every mistake is reported when the configuration is built, with a message that says
+//! what to fix: a secret under 32 bytes (48 for HS384, 64 for HS512), an unknown
+//! algorithm name, a PEM key where an HMAC secret belongs, a key pair whose halves do not
+//! match, an access lifespan longer than the refresh lifespan.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// A secret value (HMAC secret, PEM private key) whose `Debug` output is redacted.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// Parses a duration written as `15m`, `30d`, `1h30m`, `2s` or `500ms`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(centurion::config::parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+/// assert!(centurion::config::parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("`{text}` is not a duration ({e}); write e.g. `15m`, `30d` or `1h30m`")
+    })
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        Seconds(u64),
+    }
+    match Repr::deserialize(d)? {
+        Repr::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
+        Repr::Seconds(secs) => Ok(Duration::from_secs(secs)),
+    }
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+/// One verification key, kept for rotation: tokens whose header names its `kid` are
+/// verified with it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationKeyConfig {
+    /// The key id that tokens name in their `kid` header.
+    pub kid: String,
+    /// The algorithm this key verifies (`HS256`, `RS256`, `ES256`, `EdDSA`, …).
+    pub algorithm: String,
+    /// HMAC secret, for HS256/384/512.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// PEM public key, for the asymmetric algorithms.
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
+}
+
+/// Argon2id parameters and password rules.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Memory cost in KiB (OWASP: 19456 = 19 MiB).
+    pub memory_kib: u32,
+    /// Number of passes (OWASP: 2).
+    pub iterations: u32,
+    /// Degree of parallelism (OWASP: 1).
+    pub parallelism: u32,
+    /// Shortest password accepted when setting one (characters).
+    pub min_length: usize,
+    /// Longest password accepted, in bytes; longer ones are refused before hashing.
+    pub max_length: usize,
+    /// Hashes running at once; `None` = the number of cores.
+    pub pool_size: Option<usize>,
+    /// Hash requests allowed to wait for the pool; past that the answer is 503.
+    pub queue_length: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            min_length: 8,
+            max_length: 1024,
+            pool_size: None,
+            queue_length: 64,
+        }
+    }
+}
+
+/// Everything centurion can be configured with, deserializable with serde.
+///
+/// Fields left out take the defaults shown on each. Use a `secret` (HMAC) or a
+/// `private_key_pem` + `public_key_pem` pair (RS256, ES256, EdDSA) to sign.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Signing algorithm. Default `HS256`.
+    pub algorithm: String,
+    /// HMAC signing secret (HS256: ≥ 32 bytes, HS384: ≥ 48, HS512: ≥ 64).
+    pub secret: Option<Secret>,
+    /// PEM private key for asymmetric signing.
+    pub private_key_pem: Option<Secret>,
+    /// PEM public key matching `private_key_pem`.
+    pub public_key_pem: Option<String>,
+    /// `kid` header of tokens signed with the signing key. Required when
+    /// `verification_keys` are configured.
+    pub kid: Option<String>,
+    /// Further keys that verify (never sign): the previous keys during a rotation.
+    pub verification_keys: Vec<VerificationKeyConfig>,
+    /// Algorithms accepted in received tokens. Default: those of the configured keys.
+    pub algorithms: Vec<String>,
+    /// Lifetime of access tokens. Default `15m`.
+    #[serde(deserialize_with = "de_duration")]
+    pub access_lifespan: Duration,
+    /// Lifetime of a refresh family, fixed at login and never extended. Default `30d`.
+    #[serde(deserialize_with = "de_duration")]
+    pub refresh_lifespan: Duration,
+    /// Lifetime of registration-confirmation tokens. Default `15m`.
+    #[serde(deserialize_with = "de_duration")]
+    pub registration_lifespan: Duration,
+    /// Lifetime of password-reset tokens. Default `15m`.
+    #[serde(deserialize_with = "de_duration")]
+    pub reset_lifespan: Duration,
+    /// Default lifetime of service tokens. Default `365d`.
+    #[serde(deserialize_with = "de_duration")]
+    pub service_lifespan: Duration,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default `0s`: issuer and verifier share
+    /// a clock. Raise it (a few seconds) for fleets whose clocks drift.
+    #[serde(deserialize_with = "de_duration")]
+    pub leeway: Duration,
+    /// `iss` written into tokens and required in received ones.
+    pub issuer: Option<String>,
+    /// `aud` written into tokens and required in received ones.
+    pub audience: Option<String>,
+    /// Largest token accepted, in bytes; larger ones are refused before parsing. Default 8192.
+    pub max_token_bytes: usize,
+    /// Argon2id parameters and password rules.
+    pub password: PasswordConfig,
+    /// Optional `Duration` after which a per-request user-store call times out.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub store_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            algorithm: "HS256".to_owned(),
+            secret: None,
+            private_key_pem: None,
+            public_key_pem: None,
+            kid: None,
+            verification_keys: Vec::new(),
+            algorithms: Vec::new(),
+            access_lifespan: Duration::from_secs(15 * 60),
+            refresh_lifespan: Duration::from_secs(30 * 24 * 3600),
+            registration_lifespan: Duration::from_secs(15 * 60),
+            reset_lifespan: Duration::from_secs(15 * 60),
+            service_lifespan: Duration::from_secs(365 * 24 * 3600),
+            leeway: Duration::ZERO,
+            issuer: None,
+            audience: None,
+            max_token_bytes: 8192,
+            password: PasswordConfig::default(),
+            store_timeout: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// Lifespans and checks derived from a validated [`Config`].
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) access_lifespan: u64,
+    pub(crate) refresh_lifespan: u64,
+    pub(crate) registration_lifespan: u64,
+    pub(crate) reset_lifespan: u64,
+    pub(crate) service_lifespan: u64,
+    pub(crate) leeway: u64,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) store_timeout: Option<Duration>,
+}
+
+impl Settings {
+    /// The longest any token can live: how long a per-user revocation must be remembered.
+    pub(crate) fn longest_lifespan(&self) -> u64 {
+        self.refresh_lifespan
+            .max(self.service_lifespan)
+            .max(self.access_lifespan)
+    }
+}
+
+fn whole_seconds(name: &str, value: Duration) -> Result<u64, crate::Error> {
+    if value.is_zero() {
+        return Err(crate::Error::config(format!(
+            "{name} must be longer than zero, e.g. `15m`"
+        )));
+    }
+    // Token times are whole seconds; round sub-second lifespans up to one second.
+    Ok(value.as_secs() + u64::from(value.subsec_nanos() > 0))
+}
+
+impl Config {
+    pub(crate) fn settings(&self) -> Result<Settings, crate::Error> {
+        let access = whole_seconds("access_lifespan", self.access_lifespan)?;
+        let refresh = whole_seconds("refresh_lifespan", self.refresh_lifespan)?;
+        if access > refresh {
+            return Err(crate::Error::config(format!(
+                "access_lifespan ({}) is longer than refresh_lifespan ({}); make the access \
+                 lifespan shorter than the refresh lifespan",
+                humantime::format_duration(self.access_lifespan),
+                humantime::format_duration(self.refresh_lifespan)
+            )));
+        }
+        if self.max_token_bytes < 256 {
+            return Err(crate::Error::config(
+                "max_token_bytes is below 256, smaller than any token centurion issues",
+            ));
+        }
+        let p = &self.password;
+        if p.min_length == 0 || p.min_length > p.max_length {
+            return Err(crate::Error::config(
+                "password.min_length must be at least 1 and at most password.max_length",
+            ));
+        }
+        if p.pool_size == Some(0) {
+            return Err(crate::Error::config(
+                "password.pool_size must be at least 1",
+            ));
+        }
+        for (name, value) in [("issuer", &self.issuer), ("audience", &self.audience)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(crate::Error::config(format!(
+                    "{name} is empty; remove it or set a value"
+                )));
+            }
+        }
+        Ok(Settings {
+            access_lifespan: access,
+            refresh_lifespan: refresh,
+            registration_lifespan: whole_seconds(
+                "registration_lifespan",
+                self.registration_lifespan,
+            )?,
+            reset_lifespan: whole_seconds("reset_lifespan", self.reset_lifespan)?,
+            service_lifespan: whole_seconds("service_lifespan", self.service_lifespan)?,
+            leeway: self.leeway.as_secs(),
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            max_token_bytes: self.max_token_bytes,
+            store_timeout: self.store_timeout,
+        })
+    }
+}

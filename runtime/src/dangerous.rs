@@ -1,0 +1,47 @@
+//! Escape hatches that can break centurion's guarantees. Audit every use.
+
+use crate::centurion::Centurion;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Signs an arbitrary JSON payload with the instance's signing key and header, skipping
+/// every rule centurion applies when it issues tokens.
+///
+/// For tests that need tokens centurion would never issue (expired, issued in the
+/// future, wrong kind, missing claims). Never use it on a request path.
+///
+/// ```
+/// # async fn demo() -> Result<(), centurion::Error> {
+/// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+/// let auth = Centurion::<TestUser>::builder()
+///     .secret("an-example-secret-of-at-least-32-bytes!!")
+///     .user_store(MemoryUserStore::new())
+///     .build()?;
+/// let forged = centurion::dangerous::sign_payload(&auth, &serde_json::json!({"sub": "1"}))?;
+/// let err = auth.verify_access(&forged).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidToken); // no exp, iat, jti, type …
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub fn sign_payload<U>(auth: &Centurion<U>, payload: &serde_json::Value) -> Result<String> {
+    let keys = &auth.core.keys;
+    let mut header = jsonwebtoken::Header::new(keys.signing.alg);
+    header.kid = keys.signing.kid.clone();
+    jsonwebtoken::encode(&header, payload, &keys.signing.key).map_err(|e| {
+        Error::new(ErrorKind::InternalError).with_message(format!("signing failed: {e}"))
+    })
+}
+
+/// Signs `header_and_payload` (`base64url(header).base64url(payload)`, both chosen by the
+/// caller) with the instance's signing key and returns the complete token.
+pub fn sign_raw<U>(auth: &Centurion<U>, header_and_payload: &str) -> Result<String> {
+    let keys = &auth.core.keys;
+    let sig = jsonwebtoken::crypto::sign(
+        header_and_payload.as_bytes(),
+        &keys.signing.key,
+        keys.signing.alg,
+    )
+    .map_err(|e| {
+        Error::new(ErrorKind::InternalError).with_message(format!("signing failed: {e}"))
+    })?;
+    Ok(format!("{header_and_payload}.{sig}"))
+}
