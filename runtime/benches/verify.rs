@@ -1,0 +1,178 @@
+//! Cost of verifying an access token, and of the whole `Claims` extraction from a request,
+//! beside a bare `jsonwebtoken::decode` of the same token in the same run.
+//!
+//! Run: `cargo bench -p centurion --bench verify`
+//! (the keys under `benches/keys/` are throwaway test keys made with `openssl genpkey`).
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use axum::extract::FromRequestParts;
+use centurion::memory::MemoryUserStore;
+use centurion::testing::TestUser;
+use centurion::{Centurion, Claims};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123456789";
+
+/// The claims a minimal hand-written extractor would decode.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BareClaims {
+    sub: String,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    jti: String,
+    #[serde(rename = "type")]
+    kind: String,
+    fresh: bool,
+    roles: Vec<String>,
+    fam: String,
+}
+
+/// Polls a future that never waits (memory stores) to completion without an executor, so
+/// the figures hold no scheduler cost.
+fn ready<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("the benchmarked future waited"),
+    }
+}
+
+struct Case {
+    name: &'static str,
+    auth: Centurion<TestUser>,
+    token: String,
+    bare_key: DecodingKey,
+    alg: Algorithm,
+}
+
+fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
+    let builder = Centurion::<TestUser>::builder()
+        .algorithm(alg)
+        .user_store(MemoryUserStore::new());
+    let builder = match keys {
+        Some((private, public)) => builder.key_pair_pem(private, public),
+        None => builder.secret(SECRET),
+    };
+    let auth = builder.build().expect("bench config");
+    let user = TestUser::new(42, "bench", &["admin", "editor"]);
+    let token = ready(auth.issue_pair(&user)).expect("issue").access_token;
+    let (bare_key, alg) = match (alg, keys) {
+        ("RS256", Some((_, public))) => (
+            DecodingKey::from_rsa_pem(public.as_bytes()).unwrap(),
+            Algorithm::RS256,
+        ),
+        ("ES256", Some((_, public))) => (
+            DecodingKey::from_ec_pem(public.as_bytes()).unwrap(),
+            Algorithm::ES256,
+        ),
+        ("EdDSA", Some((_, public))) => (
+            DecodingKey::from_ed_pem(public.as_bytes()).unwrap(),
+            Algorithm::EdDSA,
+        ),
+        _ => (
+            DecodingKey::from_secret(SECRET.as_bytes()),
+            Algorithm::HS256,
+        ),
+    };
+    Case {
+        name,
+        auth,
+        token,
+        bare_key,
+        alg,
+    }
+}
+
+fn request_parts(token: &str, auth: &Centurion<TestUser>) -> http::request::Parts {
+    use tower::{Layer, Service};
+    // Run the real layer once to get the request extensions it inserts.
+    let mut captured = None;
+    let mut svc = auth
+        .layer()
+        .layer(tower::service_fn(|req: http::Request<()>| {
+            captured = Some(req.into_parts().0);
+            std::future::ready(Ok::<_, std::convert::Infallible>(
+                axum::response::Response::new(axum::body::Body::empty()),
+            ))
+        }));
+    let req = http::Request::get("/api/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap();
+    let _ = ready(svc.call(req));
+    drop(svc);
+    captured.expect("layer forwarded the request")
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let cases = [
+        case("HS256", "HS256", None),
+        case(
+            "EdDSA",
+            "EdDSA",
+            Some((include_str!("keys/ed.pem"), include_str!("keys/ed.pub.pem"))),
+        ),
+        case(
+            "ES256",
+            "ES256",
+            Some((include_str!("keys/ec.pem"), include_str!("keys/ec.pub.pem"))),
+        ),
+        case(
+            "RS256",
+            "RS256",
+            Some((
+                include_str!("keys/rsa.pem"),
+                include_str!("keys/rsa.pub.pem"),
+            )),
+        ),
+    ];
+    for case in &cases {
+        let mut group = c.benchmark_group(case.name);
+        let validation = Validation::new(case.alg);
+        // Sanity: the baseline really decodes this token.
+        jsonwebtoken::decode::<BareClaims>(&case.token, &case.bare_key, &validation)
+            .expect("bare decode");
+        group.bench_function("bare_jsonwebtoken_decode", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<BareClaims>(
+                    black_box(&case.token),
+                    &case.bare_key,
+                    &validation,
+                )
+            })
+        });
+        group.bench_function("centurion_verify_access", |b| {
+            b.iter(|| ready(case.auth.verify_access(black_box(&case.token))).expect("verify"))
+        });
+        group.bench_function("centurion_claims_extraction", |b| {
+            b.iter_batched(
+                || request_parts(&case.token, &case.auth),
+                |mut parts| {
+                    ready(<Claims as FromRequestParts<()>>::from_request_parts(
+                        &mut parts,
+                        &(),
+                    ))
+                    .expect("extract")
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(verify, benches);
+criterion_main!(verify);
