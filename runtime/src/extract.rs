@@ -86,6 +86,10 @@ pub(crate) async fn verified_claims(parts: &mut Parts) -> Result<Option<Claims>>
         Some(token) => Some(core.verify_request_token(token).await?),
         None => None,
     };
+    if let Some(claims) = &claims {
+        // Lets request spans that declare a `user_id` field log who made the request.
+        tracing::Span::current().record("user_id", claims.subject());
+    }
     parts.extensions.insert(Verified(claims.clone()));
     Ok(claims)
 }

@@ -60,6 +60,10 @@ pub mod extract;
 mod keys;
 pub mod memory;
 pub mod password;
+#[cfg(feature = "redis")]
+pub mod redis_store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 mod store;
 pub mod testing;
 mod token;
@@ -75,6 +79,8 @@ pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
 
 /// Re-exported so applications name one crate.
 pub use jsonwebtoken::Algorithm;
+
+pub use centurion_macros::{AuthUser, Role, secured};
 
 /// Items the macros expand to. Not a public API: it changes without notice.
 #[doc(hidden)]
