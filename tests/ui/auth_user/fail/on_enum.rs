@@ -1,0 +1,8 @@
+use centurion::AuthUser;
+
+#[derive(AuthUser)]
+enum User {
+    Admin,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use centurion::Role;
+
+#[derive(Role)]
+enum AppRole {
+    #[role(rename = "boss", rename = "chief")]
+    Admin,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use centurion::Role;
+
+#[derive(Role)]
+enum AppRole {
+    Admin,
+    #[role(rename = "admin")]
+    Administrator,
+}
+
+fn main() {}

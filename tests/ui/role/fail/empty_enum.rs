@@ -1,0 +1,6 @@
+use centurion::Role;
+
+#[derive(Role)]
+enum AppRole {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use centurion::Role;
+
+#[derive(Role)]
+struct AppRole {
+    name: String,
+}
+
+fn main() {}

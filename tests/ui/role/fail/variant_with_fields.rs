@@ -1,0 +1,9 @@
+use centurion::Role;
+
+#[derive(Role)]
+enum AppRole {
+    Admin,
+    Team(String),
+}
+
+fn main() {}

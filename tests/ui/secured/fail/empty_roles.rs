@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(roles = "")]
+async fn dashboard() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(fresh = true)]
+async fn dashboard() {}
+
+fn main() {}

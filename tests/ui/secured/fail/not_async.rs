@@ -1,0 +1,8 @@
+use centurion::secured;
+
+#[secured]
+fn dashboard() -> &'static str {
+    "hello"
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured]
+struct Dashboard;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(fresh, optional)]
+async fn dashboard() {}
+
+fn main() {}

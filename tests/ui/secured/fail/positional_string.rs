@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured("admin")]
+async fn dashboard() {}
+
+fn main() {}

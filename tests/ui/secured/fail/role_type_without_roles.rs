@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(role_type = String)]
+async fn dashboard() {}
+
+fn main() {}

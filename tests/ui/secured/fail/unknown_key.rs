@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(role = "admin")]
+async fn dashboard() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(roles_accepted = "admin, editor")]
+async fn dashboard() {}
+
+fn main() {}
