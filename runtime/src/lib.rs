@@ -58,6 +58,7 @@ pub mod dangerous;
 mod error;
 pub mod extract;
 mod keys;
+pub mod mail;
 pub mod memory;
 pub mod password;
 #[cfg(feature = "redis")]
@@ -66,6 +67,7 @@ pub mod redis_store;
 pub mod sql;
 mod store;
 pub mod testing;
+pub mod throttle;
 mod token;
 mod user;
 
