@@ -1,0 +1,420 @@
+//! The SQL stores against real databases: SQLite in a temporary file (and in memory), and
+//! a throwaway PostgreSQL cluster the tests start and stop themselves. The in-memory
+//! stores run the same suites, as the reference.
+//!
+//! Run: `cargo test -p centurion --features sqlite,postgres --test sql_store`.
+
+#![cfg(any(feature = "sqlite", feature = "postgres"))]
+
+mod support;
+
+use std::sync::Arc;
+
+use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
+use centurion::sql::{SqlPool, SqlRevocationStore, SqlUserStore};
+use centurion::testing::TestUser;
+use centurion::{ErrorKind, RevocationStore, TokenRef, UserStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_user_store_semantics() {
+    support::user_store_semantics(&MemoryUserStore::<TestUser>::new(), "memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_concurrent_registrations() {
+    support::concurrent_registrations(Arc::new(MemoryUserStore::<TestUser>::new()), 16, "memory")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_revocation_semantics() {
+    support::revocation_semantics(Arc::new(MemoryRevocationStore::new()), "memory").await;
+}
+
+/// Counts the rows of a table through the store's own pool.
+async fn count(pool: &SqlPool, table: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    }
+}
+
+async fn execute(pool: &SqlPool, sql: String) {
+    let sql = sqlx::AssertSqlSafe(sql);
+    match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(p) => drop(sqlx::query(sql).execute(p).await.unwrap()),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(p) => drop(sqlx::query(sql).execute(p).await.unwrap()),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    }
+}
+
+async fn fetch_string(pool: &SqlPool, sql: String) -> Option<String> {
+    let sql = sqlx::AssertSqlSafe(sql);
+    match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(p) => sqlx::query_scalar(sql).fetch_optional(p).await.unwrap(),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(p) => sqlx::query_scalar(sql).fetch_optional(p).await.unwrap(),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    }
+}
+
+/// Schema details every backend shares: centurion's own migrations table, roles as JSON,
+/// rows written by hand, purging of expired revocations.
+async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
+    let pool = users.pool();
+    assert_eq!(count(pool, "_centurion_migrations").await, 1);
+    pool.migrate().await.expect("migrations are idempotent");
+    assert_eq!(count(pool, "_centurion_migrations").await, 1);
+
+    let name = support::unique(&format!("json-{tag}"));
+    let user = users
+        .create(centurion::NewUser {
+            username: name.clone(),
+            email: None,
+            password_hash: "$argon2id$x".into(),
+            roles: vec!["admin".into(), "editor".into()],
+            active: true,
+        })
+        .await
+        .unwrap();
+    let stored = fetch_string(
+        pool,
+        format!("SELECT roles FROM centurion_users WHERE id = {}", user.id),
+    )
+    .await;
+    assert_eq!(stored.as_deref(), Some(r#"["admin","editor"]"#));
+
+    // A row written by hand, roles as a comma-separated list.
+    let hand = support::unique(&format!("hand-{tag}"));
+    execute(
+        pool,
+        format!(
+            "INSERT INTO centurion_users (username, password_hash, roles) \
+             VALUES ('{hand}', '$argon2id$y', 'author, editor')"
+        ),
+    )
+    .await;
+    let loaded = users
+        .lookup(&hand)
+        .await
+        .unwrap()
+        .expect("hand-written row");
+    assert_eq!(loaded.roles, ["author", "editor"]);
+    assert!(loaded.active, "active defaults to true");
+    assert_eq!(loaded.email, None);
+
+    // Purging expired revocations.
+    let revocations = users.revocation_store();
+    let now = support::now_secs();
+    revocations.purge_expired().await.unwrap(); // writes purge again only a minute later
+    for i in 0..3 {
+        revocations
+            .revoke_token(&support::unique(&format!("old-{i}")), now - 5)
+            .await
+            .unwrap();
+    }
+    revocations
+        .revoke_token(&support::unique("live"), now + 600)
+        .await
+        .unwrap();
+    let before = count(pool, "centurion_revocations").await;
+    let purged = revocations.purge_expired().await.unwrap();
+    assert_eq!(purged, 3);
+    assert_eq!(
+        count(pool, "centurion_revocations").await,
+        before - purged as i64
+    );
+    let expired = fetch_string(
+        pool,
+        format!("SELECT name FROM centurion_revocations WHERE expires_at <= {now} LIMIT 1"),
+    )
+    .await;
+    assert_eq!(expired, None, "nothing expired is left");
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use super::*;
+    use centurion::sql::SqlOptions;
+    use support::TempDir;
+
+    fn file_url(dir: &TempDir) -> String {
+        format!("sqlite://{}", dir.path().join("centurion.db").display())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_user_store_semantics() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlUserStore::<TestUser>::connect(&file_url(&dir))
+            .await
+            .unwrap();
+        support::user_store_semantics(&store, "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_revocation_semantics() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlRevocationStore::connect(&file_url(&dir)).await.unwrap();
+        support::revocation_semantics(Arc::new(store), "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_in_memory_semantics() {
+        let users = SqlUserStore::<TestUser>::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        support::user_store_semantics(&users, "sqlite-mem").await;
+        support::concurrent_registrations(Arc::new(users.clone()), 16, "sqlite-mem").await;
+        support::revocation_semantics(Arc::new(users.revocation_store()), "sqlite-mem").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_sixteen_concurrent_registrations() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlUserStore::<TestUser>::connect_with(
+            &file_url(&dir),
+            SqlOptions::default().max_connections(16),
+        )
+        .await
+        .unwrap();
+        support::concurrent_registrations(Arc::new(store), 16, "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_file_is_created_and_persists() {
+        let dir = TempDir::new("sqlite");
+        let path = dir.path().join("centurion.db");
+        assert!(!path.exists());
+        let url = file_url(&dir);
+        let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
+        assert!(path.exists(), "connect creates the file");
+        let user = store
+            .create(centurion::NewUser {
+                username: "kept".into(),
+                email: Some("kept@example.org".into()),
+                password_hash: "$argon2id$k".into(),
+                roles: vec!["admin".into()],
+                active: true,
+            })
+            .await
+            .unwrap();
+        let revocations = store.revocation_store();
+        revocations
+            .revoke_token("kept-jti", u64::MAX)
+            .await
+            .unwrap();
+        store.pool().close().await;
+        drop((store, revocations));
+
+        // Reopened: the data is there, the migrations are not applied twice.
+        let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
+        assert_eq!(
+            store.identify(&user.id.to_string()).await.unwrap(),
+            Some(user)
+        );
+        assert_eq!(count(store.pool(), "_centurion_migrations").await, 1);
+        let token = TokenRef {
+            jti: "kept-jti",
+            family: None,
+            subject: "1",
+            issued_at_ms: 0,
+        };
+        assert!(store.revocation_store().is_revoked(&token).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_schema() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlUserStore::<TestUser>::connect(&file_url(&dir))
+            .await
+            .unwrap();
+        schema_checks(&store, "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_account_lifecycle() {
+        let dir = TempDir::new("sqlite");
+        let users = SqlUserStore::<TestUser>::connect(&file_url(&dir))
+            .await
+            .unwrap();
+        let auth = support::centurion_with(users.clone(), users.revocation_store());
+        support::account_lifecycle(&auth, "sqlite").await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_unusable_path_is_a_store_error() {
+        let err = SqlUserStore::<TestUser>::connect("sqlite:///nonexistent-dir/sub/centurion.db")
+            .await
+            .expect_err("no such directory");
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+        let err = SqlUserStore::<TestUser>::connect("mysql://localhost/db")
+            .await
+            .expect_err("unsupported scheme");
+        assert_eq!(err.kind(), ErrorKind::ConfigurationError);
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    use centurion::sql::SqlOptions;
+    use support::PgServer;
+
+    const GROUP: &str = "postgres";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_user_store_semantics() {
+        let Some(pg) = support::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
+        support::user_store_semantics(&store, "pg").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_revocation_semantics() {
+        let Some(pg) = support::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlRevocationStore::connect(&pg.url()).await.unwrap();
+        support::revocation_semantics(Arc::new(store), "pg").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_sixteen_concurrent_registrations() {
+        let Some(pg) = support::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlUserStore::<TestUser>::connect_with(
+            &pg.url(),
+            SqlOptions::default().max_connections(16),
+        )
+        .await
+        .unwrap();
+        support::concurrent_registrations(Arc::new(store), 16, "pg").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_schema() {
+        let Some(pg) = support::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
+        schema_checks(&store, "pg").await;
+        // Two stores starting at once on one database: migrations run once.
+        let url = pg.url();
+        let (a, b) = tokio::join!(
+            SqlUserStore::<TestUser>::connect(&url),
+            SqlRevocationStore::connect(&url)
+        );
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(count(store.pool(), "_centurion_migrations").await, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_account_lifecycle() {
+        let Some(pg) = support::shared_postgres(GROUP) else {
+            return;
+        };
+        let users = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
+        let auth = support::centurion_with(users.clone(), users.revocation_store());
+        support::account_lifecycle(&auth, "pg").await;
+    }
+
+    /// The database goes away: every call fails with 503 within the acquire timeout, no
+    /// panic; it comes back on the same port: the same store works again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_outage_fails_closed_and_recovers() {
+        let Some(mut pg) = PgServer::start(GROUP) else {
+            return;
+        };
+        let options = SqlOptions::default().acquire_timeout(Duration::from_secs(1));
+        let users = SqlUserStore::<TestUser>::connect_with(&pg.url(), options)
+            .await
+            .unwrap();
+        let revocations = users.revocation_store();
+        let auth = support::centurion_with(users.clone(), revocations.clone());
+        let user = users
+            .create(centurion::NewUser {
+                username: "outage".into(),
+                email: None,
+                password_hash: "$argon2id$o".into(),
+                roles: vec![],
+                active: true,
+            })
+            .await
+            .unwrap();
+        let pair = auth.issue_pair(&user).await.unwrap();
+        auth.verify_access(&pair.access_token).await.unwrap();
+
+        pg.stop();
+        let token = TokenRef {
+            jti: "j",
+            family: Some("f"),
+            subject: "1",
+            issued_at_ms: 0,
+        };
+        for _ in 0..3 {
+            let started = Instant::now();
+            let err = users
+                .identify(&user.id.to_string())
+                .await
+                .expect_err("database down");
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err:?}");
+            assert_eq!(err.status().as_u16(), 503);
+            let err = revocations
+                .is_revoked(&token)
+                .await
+                .expect_err("database down");
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+            let err = revocations
+                .mark_spent("x", u64::MAX)
+                .await
+                .expect_err("database down");
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+            let err = auth
+                .verify_access(&pair.access_token)
+                .await
+                .expect_err("fails closed");
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+            assert!(
+                started.elapsed() < Duration::from_secs(6),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+
+        pg.restart();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match users.identify(&user.id.to_string()).await {
+                Ok(found) => {
+                    assert_eq!(found, Some(user.clone()));
+                    break;
+                }
+                Err(e) if Instant::now() < deadline => {
+                    assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the store did not recover: {e:?}"),
+            }
+        }
+        auth.verify_access(&pair.access_token)
+            .await
+            .expect("service resumed");
+        assert!(revocations.mark_spent("after", u64::MAX).await.unwrap());
+    }
+}
