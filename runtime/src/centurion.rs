@@ -13,6 +13,7 @@ use serde_json::Map;
 
 use crate::clock::{now_ms, now_secs};
 use crate::config::{Config, PasswordConfig, Secret, Settings, VerificationKeyConfig};
+use crate::cookies::{CookieConfig, TokenLocation, Transport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::KeySet;
 use crate::memory::MemoryRevocationStore;
@@ -86,6 +87,8 @@ pub(crate) struct Core {
     validators: Vec<Validator>,
     listeners: Vec<Listener>,
     pub(crate) responder: Option<Responder>,
+    /// Where request tokens are read from, and the cookie settings.
+    pub(crate) transport: Transport,
 }
 
 impl Core {
@@ -376,8 +379,16 @@ impl<U: AuthUser> Centurion<U> {
     /// current roles. A refresh token presented a second time revokes its whole family and
     /// answers [`ErrorKind::RefreshReuseError`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let claims = self
+            .core
+            .verify_claims(refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
+        self.rotate(&claims).await
+    }
+
+    /// The rotation of [`refresh`](Self::refresh), for the verified claims of a refresh
+    /// token (the cookie flow checks CSRF between verification and rotation).
+    pub(crate) async fn rotate(&self, claims: &Claims) -> Result<TokenPair> {
         let core = &self.core;
-        let claims = core.verify_claims(refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
         let Some(family) = claims.family().map(str::to_owned) else {
             return Err(
                 Error::new(ErrorKind::InvalidToken).with_message("the refresh token has no family")
@@ -805,6 +816,58 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// Where request tokens are looked for, in order (default: the `Authorization` header
+    /// only). See [`crate::cookies`] for what each location reads and which one wins.
+    ///
+    /// ```
+    /// use centurion::{Centurion, TokenLocation, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .token_locations(&[TokenLocation::Header, TokenLocation::Query])
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn token_locations(mut self, locations: &[TokenLocation]) -> Self {
+        self.config.token_locations = locations.to_vec();
+        self
+    }
+
+    /// Turns on the cookie transport with these settings: adds
+    /// [`TokenLocation::Cookies`] after the locations already configured (so the header,
+    /// when configured, wins) and sets how the session cookies are made.
+    ///
+    /// ```
+    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .cookies(CookieConfig { refresh_path: Some("/auth/session".into()), ..CookieConfig::default() })
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn cookies(mut self, cookies: CookieConfig) -> Self {
+        if !self
+            .config
+            .token_locations
+            .contains(&TokenLocation::Cookies)
+        {
+            self.config.token_locations.push(TokenLocation::Cookies);
+        }
+        self.config.cookies = cookies;
+        self
+    }
+
+    /// Accepts access tokens in the query parameter `name` of WebSocket upgrade requests
+    /// (adds [`TokenLocation::Query`] after the locations already configured).
+    pub fn query_parameter(mut self, name: &str) -> Self {
+        if !self.config.token_locations.contains(&TokenLocation::Query) {
+            self.config.token_locations.push(TokenLocation::Query);
+        }
+        name.clone_into(&mut self.config.query_parameter);
+        self
+    }
+
     /// Replaces the default JSON error response for every error the layer sees.
     pub fn error_responder(
         mut self,
@@ -819,6 +882,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
         let settings = self.config.settings()?;
         let keys = KeySet::from_config(&self.config)?;
         let hasher = PasswordHasher::new(&self.config.password)?;
+        let transport = Transport::from_config(&self.config)?;
         let users = self.users.ok_or_else(|| {
             Error::config("no user store: call .user_store(…) (MemoryUserStore for development)")
         })?;
@@ -834,6 +898,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
                 validators: self.validators,
                 listeners: self.listeners,
                 responder: self.responder,
+                transport,
             }),
             users,
         })

@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::cookies::{CookieConfig, TokenLocation};
+
 /// A secret value (HMAC secret, PEM private key) whose `Debug` output is redacted.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -199,6 +201,16 @@ pub struct Config {
     /// Optional `Duration` after which a per-request user-store call times out.
     #[serde(deserialize_with = "de_opt_duration")]
     pub store_timeout: Option<Duration>,
+    /// Where request tokens are looked for, in order: `header`, `cookies`, `query`. The
+    /// first location that carries a token wins (see [`crate::cookies`]). Default
+    /// `["header"]`.
+    pub token_locations: Vec<TokenLocation>,
+    /// The query parameter read when `query` is a token location (WebSocket upgrades
+    /// only). Default `access_token` (RFC 6750 §2.3).
+    pub query_parameter: String,
+    /// How the session cookies are made, and CSRF protection; used when `cookies` is a
+    /// token location.
+    pub cookies: CookieConfig,
 }
 
 impl Default for Config {
@@ -222,6 +234,9 @@ impl Default for Config {
             max_token_bytes: 8192,
             password: PasswordConfig::default(),
             store_timeout: Some(Duration::from_secs(5)),
+            token_locations: vec![TokenLocation::Header],
+            query_parameter: "access_token".to_owned(),
+            cookies: CookieConfig::default(),
         }
     }
 }

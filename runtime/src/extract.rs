@@ -11,8 +11,12 @@
 //! A present but invalid token is always refused, also by the `Option` forms: a client
 //! that sends a token means to be authenticated.
 //!
-//! The access token is read from `Authorization: Bearer <token>` (the scheme is
-//! case-insensitive). A request with several `Authorization` headers is refused.
+//! The access token is read from the configured
+//! [token locations](crate::cookies#token-locations), by default only
+//! `Authorization: Bearer <token>` (the scheme is case-insensitive). A request with several
+//! `Authorization` headers is refused. A token read from a cookie on an unsafe method
+//! (`POST`, `PUT`, `PATCH`, `DELETE`, …) also needs the CSRF header; without it (or with a
+//! wrong one) every extractor answers [`ErrorKind::CsrfError`] (401).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +29,7 @@ use http::request::Parts;
 use http::{Request, header};
 
 use crate::centurion::{Centurion, Core};
+use crate::cookies::TokenSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::token::Claims;
 use crate::user::AuthUser;
@@ -82,8 +87,14 @@ pub(crate) async fn verified_claims(parts: &mut Parts) -> Result<Option<Claims>>
         return Ok(claims.clone());
     }
     let core = Arc::clone(core(parts)?);
-    let claims = match bearer_token(&parts.headers)? {
-        Some(token) => Some(core.verify_request_token(token).await?),
+    let claims = match core.transport.find_token(parts)? {
+        Some((token, source)) => {
+            let claims = core.verify_request_token(&token).await?;
+            if source == TokenSource::Cookie {
+                core.transport.check_request_csrf(parts, &claims)?;
+            }
+            Some(claims)
+        }
         None => None,
     };
     if let Some(claims) = &claims {

@@ -54,6 +54,7 @@
 mod centurion;
 mod clock;
 pub mod config;
+pub mod cookies;
 pub mod dangerous;
 mod error;
 pub mod extract;
@@ -73,6 +74,9 @@ mod user;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenEvent, TokenPair};
 pub use crate::config::{Config, PasswordConfig, Secret, VerificationKeyConfig};
+pub use crate::cookies::{
+    ClearSessionCookies, CookieConfig, SameSite, SessionCookies, TokenLocation,
+};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::extract::{CurrentUser, check_fresh, check_roles};
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
