@@ -1,0 +1,15 @@
+//! Documented limit: each `#[derive(Role)]` leaves the same hidden macro in its module,
+//! so two role enums need two modules.
+use centurion::Role;
+
+#[derive(Role)]
+enum StaffRole {
+    Admin,
+}
+
+#[derive(Role)]
+enum CustomerRole {
+    Buyer,
+}
+
+fn main() {}
