@@ -64,7 +64,9 @@ fn hmac_secret(alg: Algorithm, secret: Option<&Secret>, what: &str) -> Result<Ve
         )));
     };
     let bytes = secret.expose().as_bytes();
-    if bytes.starts_with(b"-----BEGIN") {
+    // Leading whitespace too: PEM keys pasted into YAML blocks or env vars often start
+    // with a newline.
+    if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
         return Err(Error::config(format!(
             "{what}: the {name} secret is a PEM key; {name} signs with a shared secret. \
              Put PEM keys in `private_key_pem`/`public_key_pem` and choose RS256, ES256 or EdDSA"
