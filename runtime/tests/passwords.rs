@@ -1,0 +1,385 @@
+//! Passwords: argon2id PHC strings, `needs_rehash`, upgrade on login, equal cost for
+//! unknown usernames, the length limit, and the bounded hashing pool.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use centurion::password::PasswordHasher;
+use centurion::testing::TestUser;
+use centurion::{Centurion, ErrorKind, PasswordConfig};
+use common::*;
+
+fn hasher(config: PasswordConfig) -> PasswordHasher {
+    PasswordHasher::new(&config).unwrap()
+}
+
+/// An instance over a shared store holding ada (id 7) whose password is `password`,
+/// hashed by `stored_with`.
+async fn with_ada(
+    config: PasswordConfig,
+    stored_with: &PasswordHasher,
+    password: &str,
+) -> (Centurion<TestUser>, SharedStore) {
+    let store = SharedStore::new();
+    let mut ada = TestUser::new(7, "ada", &["admin"]);
+    ada.password_hash = stored_with.hash(password).await.unwrap();
+    store.insert(ada);
+    let auth = Centurion::<TestUser>::builder()
+        .secret(SECRET)
+        .password(config)
+        .user_store(store.clone())
+        .build()
+        .unwrap();
+    (auth, store)
+}
+
+#[tokio::test]
+async fn default_hash_is_phc_argon2id_with_owasp_parameters() {
+    let hasher = hasher(PasswordConfig::default());
+    let hash = hasher.hash("correct horse battery staple").await.unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    // Verification is covered with cheaper parameters: at full cost each hash takes about
+    // a second in a debug build.
+    assert!(!hasher.needs_rehash(&hash));
+}
+
+#[tokio::test]
+async fn hash_verifies_the_right_password_only_and_is_salted() {
+    let hasher = hasher(cheap_passwords());
+    let a = hasher.hash("pa55word!").await.unwrap();
+    let b = hasher.hash("pa55word!").await.unwrap();
+    assert_ne!(a, b, "each hash has its own salt");
+    assert!(a.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    assert!(hasher.verify("pa55word!", &a).await.unwrap());
+    assert!(hasher.verify("pa55word!", &b).await.unwrap());
+    assert!(!hasher.verify("pa55word?", &a).await.unwrap());
+    assert!(!hasher.verify("", &a).await.unwrap());
+}
+
+#[tokio::test]
+async fn malformed_stored_hash_is_a_mismatch_not_an_error() {
+    let hasher = hasher(cheap_passwords());
+    for stored in [
+        "",
+        "plaintext",
+        "$argon2id$",
+        "$2b$12$abcdefghijklmnopqrstuv",
+        "$argon2id$v=19$m=1024,t=1,p=1$$",
+    ] {
+        assert!(
+            !hasher.verify("password", stored).await.unwrap(),
+            "{stored}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stored_hash_asking_for_absurd_memory_is_refused_without_hashing() {
+    let hasher = hasher(cheap_passwords());
+    let hash = hasher.hash("password").await.unwrap();
+    let greedy = hash.replace("m=1024", "m=4000000");
+    let start = Instant::now();
+    assert!(!hasher.verify("password", &greedy).await.unwrap());
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn needs_rehash_is_false_for_current_parameters() {
+    let hasher = hasher(cheap_passwords());
+    let hash = hasher.hash("password").await.unwrap();
+    assert!(!hasher.needs_rehash(&hash));
+}
+
+#[tokio::test]
+async fn needs_rehash_is_true_for_other_parameters_or_algorithms() {
+    let current = hasher(cheap_passwords());
+    for other in [
+        PasswordConfig {
+            memory_kib: 2048,
+            ..cheap_passwords()
+        },
+        PasswordConfig {
+            iterations: 2,
+            ..cheap_passwords()
+        },
+        PasswordConfig {
+            parallelism: 2,
+            ..cheap_passwords()
+        },
+    ] {
+        let hash = hasher(other.clone()).hash("password").await.unwrap();
+        assert!(current.needs_rehash(&hash), "{other:?}");
+    }
+    // argon2i and argon2d hashes of the same parameters are outdated too.
+    for algorithm in [argon2::Algorithm::Argon2i, argon2::Algorithm::Argon2d] {
+        use argon2::PasswordHasher as _;
+        let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+        let hash = argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
+            .hash_password(b"password")
+            .unwrap()
+            .to_string();
+        assert!(current.needs_rehash(&hash), "{hash}");
+    }
+    for foreign in [
+        "",
+        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        "md5:abc",
+    ] {
+        assert!(current.needs_rehash(foreign), "{foreign}");
+    }
+}
+
+#[tokio::test]
+async fn authenticate_upgrades_an_outdated_hash_through_the_store() {
+    let old = hasher(PasswordConfig {
+        memory_kib: 512,
+        ..cheap_passwords()
+    });
+    let (auth, store) = with_ada(cheap_passwords(), &old, "s3cret-pass").await;
+    let before = store.get(7).unwrap().password_hash;
+    assert!(before.contains("m=512,"));
+    let user = auth.authenticate("ada", "s3cret-pass").await.unwrap();
+    assert_eq!(user.id, 7);
+    assert_eq!(store.password_updates(), 1);
+    let after = store.get(7).unwrap().password_hash;
+    assert!(
+        after.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+        "{after}"
+    );
+    assert!(!auth.hasher().needs_rehash(&after));
+    assert!(auth.hasher().verify("s3cret-pass", &after).await.unwrap());
+    // Logging in again does not rehash a current hash.
+    auth.authenticate("ada", "s3cret-pass").await.unwrap();
+    assert_eq!(store.password_updates(), 1);
+}
+
+#[tokio::test]
+async fn failed_login_does_not_touch_an_outdated_hash() {
+    let old = hasher(PasswordConfig {
+        memory_kib: 512,
+        ..cheap_passwords()
+    });
+    let (auth, store) = with_ada(cheap_passwords(), &old, "s3cret-pass").await;
+    let err = auth.authenticate("ada", "wrong").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    assert_eq!(store.password_updates(), 0);
+    assert!(store.get(7).unwrap().password_hash.contains("m=512,"));
+}
+
+#[tokio::test]
+async fn unknown_username_and_wrong_password_get_the_same_answer() {
+    let cheap = hasher(cheap_passwords());
+    let (auth, _) = with_ada(cheap_passwords(), &cheap, "s3cret-pass").await;
+    let wrong = auth.authenticate("ada", "wrong-pass").await.unwrap_err();
+    let unknown = auth.authenticate("nobody", "wrong-pass").await.unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::AuthenticationError);
+    assert_eq!(unknown.kind(), ErrorKind::AuthenticationError);
+    assert_eq!(wrong.message(), unknown.message());
+    assert_eq!(wrong.to_json(), unknown.to_json());
+    assert!(!unknown.message().contains("nobody"));
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_username_takes_about_as_long_as_a_wrong_password() {
+    // Costly enough that hashing dominates every other step, even in debug builds.
+    let config = PasswordConfig {
+        memory_kib: 2048,
+        iterations: 1,
+        ..cheap_passwords()
+    };
+    let stored = hasher(config.clone());
+    let (auth, _) = with_ada(config, &stored, "s3cret-pass").await;
+    // Warm up both paths once.
+    let _ = auth.authenticate("ada", "wrong").await;
+    let _ = auth.authenticate("nobody", "wrong").await;
+    let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let start = Instant::now();
+        let _ = auth.authenticate("ada", "wrong-pass").await;
+        wrong.push(start.elapsed());
+        let start = Instant::now();
+        let _ = auth.authenticate("nobody", "wrong-pass").await;
+        unknown.push(start.elapsed());
+    }
+    let (wrong, unknown) = (median(wrong), median(unknown));
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.5..=2.0).contains(&ratio),
+        "unknown username {unknown:?} vs wrong password {wrong:?} (ratio {ratio:.2})"
+    );
+}
+
+#[tokio::test]
+async fn inactive_user_with_the_right_password_is_refused_as_invalid_user() {
+    let cheap = hasher(cheap_passwords());
+    let (auth, store) = with_ada(cheap_passwords(), &cheap, "s3cret-pass").await;
+    store.modify(7, |u| u.active = false);
+    let err = auth.authenticate("ada", "s3cret-pass").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidUserError);
+    assert_eq!(err.status().as_u16(), 403);
+    // A wrong password does not reveal that the account is inactive.
+    let err = auth.authenticate("ada", "wrong").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    // And no tokens are issued.
+    assert!(auth.login("ada", "s3cret-pass").await.is_err());
+}
+
+#[tokio::test]
+async fn login_issues_a_pair_for_the_right_password() {
+    let cheap = hasher(cheap_passwords());
+    let (auth, _) = with_ada(cheap_passwords(), &cheap, "s3cret-pass").await;
+    let pair = auth.login("ada", "s3cret-pass").await.unwrap();
+    let claims = auth.verify_access(&pair.access_token).await.unwrap();
+    assert_eq!(claims.subject(), "7");
+    assert_eq!(
+        auth.login("ada", "S3cret-pass").await.unwrap_err().kind(),
+        ErrorKind::AuthenticationError
+    );
+}
+
+/// A hasher that can run one hash at a time and queue none.
+fn single_slot() -> PasswordConfig {
+    PasswordConfig {
+        pool_size: Some(1),
+        queue_length: 0,
+        ..cheap_passwords()
+    }
+}
+
+#[tokio::test]
+async fn overlong_password_is_refused_before_hashing() {
+    let cheap = hasher(cheap_passwords());
+    let (auth, store) = with_ada(single_slot(), &cheap, "s3cret-pass").await;
+    let long = "x".repeat(1025);
+    // While the only hashing slot is busy, an overlong password is still answered at once
+    // with AuthenticationError — not Overloaded — so it never asked for a slot; and the
+    // store was not even asked for the user.
+    let (busy, refused) = tokio::join!(
+        auth.hasher().hash("occupies the pool"),
+        auth.authenticate("ada", &long)
+    );
+    assert!(busy.is_ok());
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::AuthenticationError);
+    assert_eq!(store.lookup_calls(), 0);
+    // A huge password is just as fast.
+    let huge = "x".repeat(10 << 20);
+    let start = Instant::now();
+    assert_eq!(
+        auth.authenticate("ada", &huge).await.unwrap_err().kind(),
+        ErrorKind::AuthenticationError
+    );
+    assert!(start.elapsed() < Duration::from_millis(500));
+    // Exactly at the limit it is hashed as usual.
+    let at_limit = "x".repeat(1024);
+    assert_eq!(
+        auth.authenticate("ada", &at_limit)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::AuthenticationError
+    );
+    assert_eq!(store.lookup_calls(), 1);
+}
+
+#[tokio::test]
+async fn overlong_password_is_refused_by_hash_and_new_password_checks() {
+    let hasher = hasher(cheap_passwords());
+    let long = "x".repeat(1025);
+    assert_eq!(
+        hasher.hash(&long).await.unwrap_err().kind(),
+        ErrorKind::WeakPassword
+    );
+    assert!(
+        !hasher
+            .verify(&long, "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA")
+            .await
+            .unwrap()
+    );
+    assert!(hasher.is_too_long(&long));
+    assert_eq!(
+        hasher.check_new_password(&long).unwrap_err().kind(),
+        ErrorKind::WeakPassword
+    );
+    assert_eq!(
+        hasher.check_new_password("short").unwrap_err().kind(),
+        ErrorKind::WeakPassword
+    );
+    assert!(hasher.check_new_password("long enough").is_ok());
+    // The length limit counts bytes (multi-byte characters count for more).
+    let wide = "é".repeat(513);
+    assert!(hasher.is_too_long(&wide));
+}
+
+#[tokio::test]
+async fn full_pool_answers_overloaded() {
+    let hasher = hasher(single_slot());
+    // Both futures are polled in the same task: the first takes the only slot before the
+    // second asks, so the outcome does not depend on timing.
+    let (first, second) = tokio::join!(hasher.hash("one"), hasher.hash("two"));
+    assert!(first.is_ok());
+    let err = second.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Overloaded);
+    assert_eq!(err.status().as_u16(), 503);
+    // Once the slot is free again, hashing works.
+    assert!(hasher.hash("three").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_storm_is_refused_with_503_not_queued_without_bound() {
+    let cheap = hasher(cheap_passwords());
+    let (auth, _) = with_ada(single_slot(), &cheap, "s3cret-pass").await;
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let auth = auth.clone();
+        tasks.push(tokio::spawn(async move {
+            auth.authenticate("ada", "wrong").await
+        }));
+    }
+    let mut overloaded = 0;
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        match err.kind() {
+            ErrorKind::Overloaded => overloaded += 1,
+            ErrorKind::AuthenticationError => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        overloaded > 0,
+        "a pool of one with no queue must refuse some of 32 logins"
+    );
+}
+
+#[tokio::test]
+async fn queue_admits_up_to_its_length_then_refuses() {
+    let hasher = hasher(PasswordConfig {
+        pool_size: Some(1),
+        queue_length: 1,
+        ..cheap_passwords()
+    });
+    let (a, b, c) = tokio::join!(hasher.hash("a"), hasher.hash("b"), hasher.hash("c"));
+    assert!(a.is_ok());
+    assert!(b.is_ok(), "the second waits in the queue");
+    assert_eq!(c.unwrap_err().kind(), ErrorKind::Overloaded);
+}
+
+#[tokio::test]
+async fn verify_on_a_full_pool_is_overloaded_too() {
+    let hasher = hasher(single_slot());
+    let hash = hasher.hash("password").await.unwrap();
+    let (first, second) = tokio::join!(
+        hasher.verify("password", &hash),
+        hasher.verify("password", &hash)
+    );
+    assert!(first.unwrap());
+    assert_eq!(second.unwrap_err().kind(), ErrorKind::Overloaded);
+}
