@@ -271,7 +271,10 @@ impl ConsoleMailer {
         text.push_str("----- mail (centurion ConsoleMailer, development only) -----\n");
         text.push_str(&format!("To: {}\nSubject: {}\n", mail.to, mail.subject));
         if let Some(html) = &mail.html {
-            text.push_str(&format!("(an HTML alternative of {} bytes is not shown)\n", html.len()));
+            text.push_str(&format!(
+                "(an HTML alternative of {} bytes is not shown)\n",
+                html.len()
+            ));
         }
         text.push('\n');
         text.push_str(mail.text.trim_end());
@@ -404,7 +407,11 @@ impl MailTemplate {
 
     /// Fills in the placeholders and addresses the mail to `to`.
     pub fn render(&self, app_name: &str, to: &str, username: &str, link: &str) -> Mail {
-        let vars = [("username", username), ("link", link), ("app_name", app_name)];
+        let vars = [
+            ("username", username),
+            ("link", link),
+            ("app_name", app_name),
+        ];
         let subject = fill(&self.subject, &vars, false)
             .replace(['\r', '\n'], " ")
             .trim()
@@ -738,7 +745,9 @@ mod smtp {
                     .get(i + 1..i + 3)
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| Error::config("SMTP URL: a bad percent-escape in the user or password"))?;
+                    .ok_or_else(|| {
+                        Error::config("SMTP URL: a bad percent-escape in the user or password")
+                    })?;
                 out.push(hex);
                 i += 3;
             } else {
@@ -753,8 +762,8 @@ mod smtp {
     impl SmtpMailer {
         /// Starts configuring a mailer from a URL (see the table above).
         pub fn builder(url: &str) -> Result<SmtpMailerBuilder> {
-            let parsed = url::Url::parse(url)
-                .map_err(|e| Error::config(format!("SMTP URL: {e}")))?;
+            let parsed =
+                url::Url::parse(url).map_err(|e| Error::config(format!("SMTP URL: {e}")))?;
             let wrapper = match parsed.scheme() {
                 "smtp" => false,
                 "smtps" => true,
@@ -770,7 +779,11 @@ mod smtp {
                 Some(url::Host::Ipv6(a)) => a.to_string(),
                 _ => return Err(Error::config("SMTP URL: no host")),
             };
-            let mut tls = if wrapper { SmtpTls::Wrapper } else { SmtpTls::None };
+            let mut tls = if wrapper {
+                SmtpTls::Wrapper
+            } else {
+                SmtpTls::None
+            };
             let mut timeout = DEFAULT_TIMEOUT;
             let mut hello = None;
             for (key, value) in parsed.query_pairs() {
@@ -937,13 +950,15 @@ mod smtp {
                 let mut params = TlsParameters::builder(self.host.clone());
                 for pem in &self.roots {
                     let cert = Certificate::from_pem(pem).map_err(|e| {
-                        Error::config(format!("SMTP mailer: a root certificate is not valid PEM: {e}"))
+                        Error::config(format!(
+                            "SMTP mailer: a root certificate is not valid PEM: {e}"
+                        ))
                     })?;
                     params = params.add_root_certificate(cert);
                 }
-                let params = params.build_rustls().map_err(|e| {
-                    Error::config(format!("SMTP mailer: TLS set-up failed: {e}"))
-                })?;
+                let params = params
+                    .build_rustls()
+                    .map_err(|e| Error::config(format!("SMTP mailer: TLS set-up failed: {e}")))?;
                 match self.tls {
                     SmtpTls::Opportunistic => Tls::Opportunistic(params),
                     SmtpTls::StartTls => Tls::Required(params),
@@ -960,7 +975,11 @@ mod smtp {
             if let Some(name) = self.hello {
                 builder = builder.hello_name(ClientId::Domain(name));
             }
-            let scheme = if self.tls == SmtpTls::Wrapper { "smtps" } else { "smtp" };
+            let scheme = if self.tls == SmtpTls::Wrapper {
+                "smtps"
+            } else {
+                "smtp"
+            };
             Ok(SmtpMailer {
                 transport: builder.build(),
                 from,

@@ -865,9 +865,8 @@ return 0
                 Ok(Ok(v)) => Ok(v),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "the Redis login throttle failed");
-                    Err(Error::store(e).with_message(
-                        "the login throttle's store is unavailable; retry later",
-                    ))
+                    Err(Error::store(e)
+                        .with_message("the login throttle's store is unavailable; retry later"))
                 }
                 Err(elapsed) => {
                     tracing::warn!(?timeout, "the Redis login throttle timed out");
@@ -951,7 +950,9 @@ impl Throttle {
     ) -> Result<Self> {
         config.validate()?;
         if prefix.is_empty() {
-            return Err(Error::config("throttle: the Redis key prefix must not be empty"));
+            return Err(Error::config(
+                "throttle: the Redis key prefix must not be empty",
+            ));
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -1030,7 +1031,11 @@ impl TrustedProxies {
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
         {
-            let bad = || Error::config(format!("trusted proxies: `{item}` is not an address or CIDR network"));
+            let bad = || {
+                Error::config(format!(
+                    "trusted proxies: `{item}` is not an address or CIDR network"
+                ))
+            };
             let (addr, len) = match item.split_once('/') {
                 Some((a, l)) => (a, Some(l.parse::<u8>().map_err(|_| bad())?)),
                 None => (item, None),
@@ -1049,9 +1054,9 @@ impl TrustedProxies {
     /// Whether `ip` is one of the trusted proxies.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.nets.iter().any(|(net, len)| {
-            net.is_ipv4() == ip.is_ipv4() && mask(ip, *len) == *net
-        })
+        self.nets
+            .iter()
+            .any(|(net, len)| net.is_ipv4() == ip.is_ipv4() && mask(ip, *len) == *net)
     }
 
     /// Whether no proxy is trusted.
@@ -1071,11 +1076,19 @@ impl FromStr for TrustedProxies {
 fn mask(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
-            let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
             IpAddr::from((u32::from(v4) & m).to_be_bytes())
         }
         IpAddr::V6(v6) => {
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len.min(128)))
+            };
             IpAddr::V6(Ipv6Addr::from(u128::from(v6) & m))
         }
     }
@@ -1195,7 +1208,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             return Ok(*addr);
         }
         let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-            tracing::error!("ClientAddr needs ConnectInfo: serve the router with into_make_service_with_connect_info::<SocketAddr>()");
+            tracing::error!(
+                "ClientAddr needs ConnectInfo: serve the router with into_make_service_with_connect_info::<SocketAddr>()"
+            );
             return Err(Error::new(ErrorKind::InternalError)
                 .with_message("the server cannot see the client's address"));
         };
@@ -1221,8 +1236,14 @@ mod tests {
             address_key("2001:db8:1:2:3:4:5:6".parse().unwrap(), 64),
             "2001:db8:1:2::/64"
         );
-        assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap(), 64), "192.0.2.1");
-        assert_eq!(address_key("2001:db8::1".parse().unwrap(), 128), "2001:db8::1/128");
+        assert_eq!(
+            address_key("::ffff:192.0.2.1".parse().unwrap(), 64),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            address_key("2001:db8::1".parse().unwrap(), 128),
+            "2001:db8::1/128"
+        );
     }
 
     #[test]
@@ -1247,20 +1268,46 @@ mod tests {
         headers.append("x-forwarded-for", "1.1.1.1, 2.2.2.2".parse().unwrap());
         headers.append("x-forwarded-for", "192.168.0.1".parse().unwrap());
         let peer: IpAddr = "10.0.0.1".parse().unwrap();
-        assert_eq!(ClientAddr::resolve(peer, &headers, &trusted).ip().to_string(), "2.2.2.2");
+        assert_eq!(
+            ClientAddr::resolve(peer, &headers, &trusted)
+                .ip()
+                .to_string(),
+            "2.2.2.2"
+        );
         // All trusted: the left-most hop.
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-for", "10.1.1.1, 10.2.2.2".parse().unwrap());
-        assert_eq!(ClientAddr::resolve(peer, &headers, &trusted).ip().to_string(), "10.1.1.1");
+        assert_eq!(
+            ClientAddr::resolve(peer, &headers, &trusted)
+                .ip()
+                .to_string(),
+            "10.1.1.1"
+        );
         // Garbage stops at the last trusted hop.
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "1.1.1.1, junk, 10.2.2.2".parse().unwrap());
-        assert_eq!(ClientAddr::resolve(peer, &headers, &trusted).ip().to_string(), "10.2.2.2");
+        headers.insert(
+            "x-forwarded-for",
+            "1.1.1.1, junk, 10.2.2.2".parse().unwrap(),
+        );
+        assert_eq!(
+            ClientAddr::resolve(peer, &headers, &trusted)
+                .ip()
+                .to_string(),
+            "10.2.2.2"
+        );
         // Ports and brackets.
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-for", "[2001:db8::1]:443".parse().unwrap());
-        assert_eq!(ClientAddr::resolve(peer, &headers, &trusted).ip().to_string(), "2001:db8::1");
+        assert_eq!(
+            ClientAddr::resolve(peer, &headers, &trusted)
+                .ip()
+                .to_string(),
+            "2001:db8::1"
+        );
         // No header: the peer.
-        assert_eq!(ClientAddr::resolve(peer, &HeaderMap::new(), &trusted).ip(), peer);
+        assert_eq!(
+            ClientAddr::resolve(peer, &HeaderMap::new(), &trusted).ip(),
+            peer
+        );
     }
 }

@@ -1,0 +1,695 @@
+//! Registration and password-reset mail flows.
+//!
+//! The console-mailer flow always runs. The SMTP flows (feature `smtp`) send through
+//! `SmtpMailer` to a real SMTP server on 127.0.0.1 — aiosmtpd (`pip install aiosmtpd`),
+//! started and stopped by the test — read the delivered mail back, follow its link and
+//! finish the flow. Without python3 + aiosmtpd they print `SKIPPED: …` (and fail when
+//! `CI=true`).
+
+use centurion::mail::{
+    CaptureBuffer, ConsoleMailer, MailTemplates, Mailer, confirmation_mail, link_with_token,
+};
+use centurion::{Centurion, ErrorKind, PasswordConfig, memory::MemoryUserStore, testing::TestUser};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn auth() -> Centurion<TestUser> {
+    Centurion::<TestUser>::builder()
+        .secret("a-test-secret-that-is-at-least-32-bytes-long")
+        .user_store(MemoryUserStore::new())
+        // Argon2 parameters cheap enough for debug builds.
+        .password(PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            ..PasswordConfig::default()
+        })
+        .build()
+        .expect("centurion")
+}
+
+/// The token of the first `token=` link in a mail body.
+fn token_from(text: &str) -> String {
+    let start = text
+        .find("token=")
+        .expect("the mail holds a link with a token")
+        + 6;
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '%'))
+        .collect()
+}
+
+#[tokio::test]
+async fn console_mailer_prints_the_link_and_the_flow_completes() {
+    let auth = auth();
+    let (user, token) = auth
+        .register("ada", Some("ada@example.com"), PASSWORD, &[])
+        .await
+        .unwrap();
+    assert!(!user.active);
+
+    let out = CaptureBuffer::new();
+    let mailer = ConsoleMailer::new(out.clone());
+    let link = link_with_token("http://127.0.0.1:3000/auth/confirm", &token);
+    let mail = confirmation_mail(&MailTemplates::default(), "ada@example.com", "ada", &link);
+    mailer.send(&mail).await.unwrap();
+
+    let printed = out.contents();
+    assert!(printed.contains("To: ada@example.com"), "{printed}");
+    assert!(printed.contains(&link));
+    let confirmed = auth
+        .confirm_registration(&token_from(&printed))
+        .await
+        .unwrap();
+    assert!(confirmed.active);
+    auth.authenticate("ada", PASSWORD).await.unwrap();
+}
+
+#[cfg(feature = "smtp")]
+mod smtp {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use centurion::mail::{
+        Mail, MailTemplates, Mailer, SmtpMailer, confirmation_mail, link_with_token, reset_mail,
+    };
+    use centurion::{ErrorKind, TokenPair};
+    use serde_json::Value;
+
+    use super::{PASSWORD, auth, token_from};
+
+    const GROUP: &str = "mail_flow (SMTP through aiosmtpd)";
+
+    /// Skips loudly, or fails under CI=true. Returns `true` when the caller must return.
+    fn skip(why: &str) -> bool {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{GROUP}: {why} (CI=true: nothing may be skipped)");
+        }
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {GROUP}: {why}");
+        true
+    }
+
+    fn aiosmtpd_available() -> Result<(), String> {
+        match Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            Ok(s) if s.success() => Ok(()),
+            Ok(_) => Err("python3 cannot import aiosmtpd (pip install aiosmtpd)".into()),
+            Err(e) => Err(format!("python3 not found: {e}")),
+        }
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "centurion-mail-{name}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// An SMTP server for tests: each accepted mail is parsed with Python's `email`
+    /// package and written as JSON (envelope, headers, decoded text and HTML bodies,
+    /// whether the session was authenticated and encrypted).
+    const SERVER: &str = r#"
+import argparse, email, json, os, ssl, time
+from email import policy
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+p = argparse.ArgumentParser()
+p.add_argument("--port", type=int, required=True)
+p.add_argument("--out", required=True)
+p.add_argument("--mode", default="plain", choices=["plain", "starttls", "smtps"])
+p.add_argument("--cert")
+p.add_argument("--key")
+p.add_argument("--auth")
+a = p.parse_args()
+
+class Handler:
+    def __init__(self):
+        self.n = 0
+    async def handle_DATA(self, server, session, envelope):
+        self.n += 1
+        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        text = msg.get_body(preferencelist=("plain",))
+        html = msg.get_body(preferencelist=("html",))
+        rec = dict(
+            mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
+            subject=str(msg["subject"]), sender=str(msg["from"]), to=str(msg["to"]),
+            text=text.get_content() if text is not None else None,
+            html=html.get_content() if html is not None else None,
+            authenticated=bool(session.authenticated),
+            tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
+        )
+        path = os.path.join(a.out, "%04d.json" % self.n)
+        with open(path + ".tmp", "w") as f:
+            json.dump(rec, f)
+        os.rename(path + ".tmp", path)
+        return "250 Message accepted for delivery"
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and a.auth is not None and \
+        auth_data.login.decode() + ":" + auth_data.password.decode() == a.auth
+    return AuthResult(success=ok, handled=False)
+
+kw = {}
+if a.mode != "plain":
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(a.cert, a.key)
+    if a.mode == "starttls":
+        kw.update(tls_context=ctx, require_starttls=True)
+    else:
+        kw.update(ssl_context=ctx)
+if a.auth:
+    # With implicit TLS (smtps) aiosmtpd does not see its own TLS layer, so only STARTTLS
+    # mode asks it to require TLS before AUTH; smtps is encrypted from the first byte.
+    kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=(a.mode == "starttls"))
+c = Controller(Handler(), hostname="127.0.0.1", port=a.port, **kw)
+c.start()
+print("READY", flush=True)
+try:
+    while True:
+        time.sleep(3600)
+finally:
+    c.stop()
+"#;
+
+    struct SmtpServer {
+        child: Child,
+        port: u16,
+        out: PathBuf,
+    }
+
+    impl Drop for SmtpServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.out);
+        }
+    }
+
+    impl SmtpServer {
+        fn start(name: &str, extra: &[&str]) -> Self {
+            let out = temp_dir(name);
+            let script = out.join("server.py");
+            std::fs::write(&script, SERVER).unwrap();
+            let mail_dir = out.join("mail");
+            std::fs::create_dir_all(&mail_dir).unwrap();
+            let port = free_port();
+            let mut child = Command::new("python3")
+                .arg(&script)
+                .args(["--port", &port.to_string(), "--out"])
+                .arg(&mail_dir)
+                .args(extra)
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(out.join("server.log")).unwrap())
+                .spawn()
+                .expect("start python3");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert_eq!(line.trim(), "READY", "aiosmtpd did not start");
+            Self { child, port, out }
+        }
+
+        /// The next delivered mail (waits up to 10 s).
+        fn mail(&self, n: usize) -> Value {
+            let path = self.out.join("mail").join(format!("{n:04}.json"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    return serde_json::from_str(&text).unwrap();
+                }
+                assert!(Instant::now() < deadline, "no mail {n} delivered");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+
+        fn count(&self) -> usize {
+            std::fs::read_dir(self.out.join("mail"))
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                        .count()
+                })
+                .unwrap_or(0)
+        }
+    }
+
+    /// A CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI.
+    struct Certs {
+        dir: PathBuf,
+    }
+
+    impl Drop for Certs {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    impl Certs {
+        fn make() -> Result<Self, String> {
+            let dir = temp_dir("certs");
+            let run = |args: &[&str]| -> Result<(), String> {
+                let out = Command::new("openssl")
+                    .args(args)
+                    .current_dir(&dir)
+                    .output()
+                    .map_err(|e| format!("openssl not found: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "openssl {args:?} failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ))
+                }
+            };
+            std::fs::write(
+                dir.join("leaf.ext"),
+                "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            )
+            .unwrap();
+            run(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=centurion test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ])?;
+            run(&[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+            ])?;
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                "leaf.pem",
+            ])?;
+            Ok(Self { dir })
+        }
+
+        fn path(&self, name: &str) -> String {
+            self.dir.join(name).to_string_lossy().into_owned()
+        }
+
+        fn ca(&self) -> Vec<u8> {
+            std::fs::read(self.dir.join("ca.pem")).unwrap()
+        }
+    }
+
+    fn server_or_skip(name: &str, extra: &[&str]) -> Option<SmtpServer> {
+        if let Err(why) = aiosmtpd_available() {
+            skip(&why);
+            return None;
+        }
+        Some(SmtpServer::start(name, extra))
+    }
+
+    #[tokio::test]
+    async fn confirmation_mail_over_smtp_completes_registration() {
+        let Some(server) = server_or_skip("confirm", &[]) else {
+            return;
+        };
+        let auth = auth();
+        let mailer = SmtpMailer::from_url(
+            &format!("smtp://127.0.0.1:{}", server.port),
+            "Centurion <noreply@example.com>",
+        )
+        .unwrap();
+
+        let (user, token) = auth
+            .register("ada", Some("ada@example.com"), PASSWORD, &["author"])
+            .await
+            .unwrap();
+        assert!(!user.active);
+        assert_eq!(
+            auth.authenticate("ada", PASSWORD).await.unwrap_err().kind(),
+            ErrorKind::InvalidUserError
+        );
+        let link = link_with_token("http://127.0.0.1:3000/auth/confirm", &token);
+        let mail = confirmation_mail(
+            &MailTemplates::new("Quickstart"),
+            "ada@example.com",
+            "ada",
+            &link,
+        );
+        mailer.send(&mail).await.unwrap();
+
+        let got = server.mail(1);
+        assert_eq!(got["rcpt_tos"], serde_json::json!(["ada@example.com"]));
+        assert_eq!(got["mail_from"], "noreply@example.com");
+        assert_eq!(got["subject"], "Confirm your registration at Quickstart");
+        let text = got["text"].as_str().unwrap();
+        let html = got["html"].as_str().unwrap();
+        assert!(text.contains(&link), "the text body holds the link: {text}");
+        assert!(
+            html.contains(&format!("href=\"{link}\"")),
+            "the HTML body links it"
+        );
+
+        // Follow the delivered link.
+        let delivered = token_from(text);
+        assert_eq!(delivered, token);
+        let confirmed = auth.confirm_registration(&delivered).await.unwrap();
+        assert!(confirmed.active);
+        auth.authenticate("ada", PASSWORD).await.unwrap();
+        // The link works once.
+        assert_eq!(
+            auth.confirm_registration(&delivered)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::RevokedTokenError
+        );
+    }
+
+    #[tokio::test]
+    async fn reset_mail_over_smtp_resets_the_password_and_old_tokens_are_refused() {
+        let Some(server) = server_or_skip("reset", &[]) else {
+            return;
+        };
+        let auth = auth();
+        let mailer = SmtpMailer::from_url(
+            &format!("smtp://127.0.0.1:{}", server.port),
+            "noreply@example.com",
+        )
+        .unwrap();
+        let (_, token) = auth
+            .register("bob", Some("bob@example.com"), PASSWORD, &[])
+            .await
+            .unwrap();
+        auth.confirm_registration(&token).await.unwrap();
+        let before: TokenPair = auth.login("bob", PASSWORD).await.unwrap();
+
+        // "Forgot password": two requests, two mails; the later link is used.
+        let templates = MailTemplates::default();
+        for _ in 0..2 {
+            let user = auth
+                .lookup_by_email("bob@example.com")
+                .await
+                .unwrap()
+                .unwrap();
+            let reset = auth.issue_reset_token(&user).unwrap();
+            let link = link_with_token("http://127.0.0.1:3000/reset", &reset);
+            mailer
+                .send(&reset_mail(
+                    &templates,
+                    "bob@example.com",
+                    &user.username,
+                    &link,
+                ))
+                .await
+                .unwrap();
+        }
+        let first = token_from(server.mail(1)["text"].as_str().unwrap());
+        let second_mail = server.mail(2);
+        assert!(
+            second_mail["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Reset your password")
+        );
+        let second = token_from(second_mail["text"].as_str().unwrap());
+        assert_ne!(first, second);
+
+        // Reset tokens are neither access nor refresh tokens.
+        assert!(auth.verify_access(&second).await.is_err());
+        assert!(auth.refresh(&second).await.is_err());
+
+        auth.reset_password(&second, "a brand new passphrase")
+            .await
+            .unwrap();
+        assert_eq!(
+            auth.authenticate("bob", PASSWORD).await.unwrap_err().kind(),
+            ErrorKind::AuthenticationError
+        );
+        auth.authenticate("bob", "a brand new passphrase")
+            .await
+            .unwrap();
+
+        // Spent, and everything issued before the reset is revoked.
+        assert!(
+            auth.reset_password(&second, "yet another passphrase")
+                .await
+                .is_err()
+        );
+        assert!(
+            auth.reset_password(&first, "yet another passphrase")
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            auth.verify_access(&before.access_token)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::RevokedTokenError
+        );
+        assert!(auth.refresh(&before.refresh_token).await.is_err());
+        assert_eq!(server.count(), 2);
+    }
+
+    #[tokio::test]
+    async fn starttls_and_smtps_with_authentication() {
+        if let Err(why) = aiosmtpd_available() {
+            skip(&why);
+            return;
+        }
+        let certs = match Certs::make() {
+            Ok(c) => c,
+            Err(why) => {
+                skip(&why);
+                return;
+            }
+        };
+        let (cert, key) = (certs.path("leaf.pem"), certs.path("leaf.key"));
+        let common = ["--cert", &cert, "--key", &key, "--auth", "mailer:s3cr@t"];
+        let starttls =
+            SmtpServer::start("starttls", &[&["--mode", "starttls"], &common[..]].concat());
+        let smtps = SmtpServer::start("smtps", &[&["--mode", "smtps"], &common[..]].concat());
+        let mail = Mail::new("ada@example.com", "TLS check", "Hello over TLS")
+            .with_html("<p>Hello over TLS</p>");
+
+        for (server, url) in [
+            (
+                &starttls,
+                format!(
+                    "smtp://mailer:s3cr%40t@127.0.0.1:{}?tls=starttls",
+                    starttls.port
+                ),
+            ),
+            (
+                &smtps,
+                format!("smtps://mailer:s3cr%40t@127.0.0.1:{}", smtps.port),
+            ),
+        ] {
+            let mailer = SmtpMailer::builder(&url)
+                .unwrap()
+                .from("noreply@example.com")
+                .add_root_certificate_pem(&certs.ca())
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
+            mailer.send(&mail).await.unwrap();
+            let got = server.mail(1);
+            assert_eq!(got["tls"], true, "{url}: encrypted");
+            assert_eq!(got["authenticated"], true, "{url}: authenticated");
+            assert_eq!(got["text"].as_str().unwrap().trim(), "Hello over TLS");
+
+            // A wrong password is an error, not a silent drop.
+            let bad = SmtpMailer::builder(&url.replace("s3cr%40t", "wrong"))
+                .unwrap()
+                .from("noreply@example.com")
+                .add_root_certificate_pem(&certs.ca())
+                .build()
+                .unwrap();
+            let err = bad.send(&mail).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{url}: {err:?}");
+
+            // A certificate from an unknown CA is refused.
+            let untrusting = SmtpMailer::from_url(&url, "noreply@example.com").unwrap();
+            let err = untrusting.send(&mail).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{url}: {err:?}");
+            assert_eq!(server.count(), 1, "{url}: only the good send was delivered");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dead_port_fails_fast_with_an_error() {
+        let port = free_port(); // bound and released: nothing listens there now
+        let mailer = SmtpMailer::builder(&format!("smtp://127.0.0.1:{port}"))
+            .unwrap()
+            .from("noreply@example.com")
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = mailer
+            .send(&Mail::new("ada@example.com", "Hi", "Hello"))
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+        assert_eq!(err.status().as_u16(), 503);
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept for logs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_is_cut_off_at_the_timeout() {
+        // Accepts connections and never says a word.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+        let mailer = SmtpMailer::from_url(
+            &format!("smtp://127.0.0.1:{port}?timeout=500ms"),
+            "noreply@example.com",
+        )
+        .unwrap();
+        assert_eq!(mailer.timeout(), Duration::from_millis(500));
+        let started = Instant::now();
+        let err = mailer
+            .send(&Mail::new("ada@example.com", "Hi", "Hello"))
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_millis(1500),
+            "{took:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        use centurion::mail::SmtpTls;
+        let tls = |u: &str| SmtpMailer::builder(u).map(|b| b.tls());
+        assert_eq!(tls("smtp://127.0.0.1:2525").unwrap(), SmtpTls::None);
+        assert_eq!(
+            tls("smtp://u:p@mail.example.com:587?tls=starttls").unwrap(),
+            SmtpTls::StartTls
+        );
+        assert_eq!(
+            tls("smtp://mail.example.com?tls=opportunistic").unwrap(),
+            SmtpTls::Opportunistic
+        );
+        assert_eq!(
+            tls("smtps://u:p@mail.example.com").unwrap(),
+            SmtpTls::Wrapper
+        );
+        assert_eq!(tls("smtp://u:p@127.0.0.1:2525").unwrap(), SmtpTls::None); // loopback
+        for bad in [
+            "http://mail.example.com",
+            "smtp://u:p@mail.example.com",
+            "smtp://mail.example.com?tls=maybe",
+            "smtp://mail.example.com?tsl=starttls",
+            "smtps://mail.example.com?tls=starttls",
+            "smtp://mail.example.com?timeout=soon",
+            "not a url",
+        ] {
+            let err = SmtpMailer::builder(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConfigurationError, "{bad}");
+            assert!(!err.message().contains(":p@"), "no password in messages");
+        }
+        assert!(SmtpMailer::from_url("smtp://127.0.0.1", "not an address").is_err());
+        assert!(
+            SmtpMailer::builder("smtp://127.0.0.1")
+                .unwrap()
+                .build()
+                .is_err(),
+            "from is required"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_recipient_is_a_client_error() {
+        let mailer = SmtpMailer::from_url("smtp://127.0.0.1:9", "noreply@example.com").unwrap();
+        let err = mailer
+            .send(&Mail::new("not an address", "Hi", "Hello"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    }
+}
+
+#[tokio::test]
+async fn templates_escape_html_and_keep_subjects_on_one_line() {
+    let mut templates = MailTemplates::default();
+    templates.confirmation.subject = "Welcome {{username}}".into();
+    let mail = confirmation_mail(
+        &templates,
+        "eve@example.com",
+        "<script>x</script>\r\nBcc: victim@example.com",
+        "http://127.0.0.1:3000/c?token=t&a=1",
+    );
+    let html = mail.html.unwrap();
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;"));
+    assert!(html.contains("token=t&amp;a=1"));
+    assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
+    assert!(mail.subject.starts_with("Welcome <script>"));
+    assert_eq!(ErrorKind::Throttled.status().as_u16(), 429);
+}
