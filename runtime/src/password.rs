@@ -1,16 +1,19 @@
-//! Argon2id password hashing on a bounded pool off the async workers.
+//! Argon2id password hashing on a bounded pool of dedicated threads.
 //!
-//! Hashing costs ~19 MiB and tens of milliseconds by design. Centurion runs it on tokio's
-//! blocking threads, at most `pool_size` at once (default: the number of cores), with at
-//! most `queue_length` more requests waiting; a request beyond that is refused at once
-//! with [`ErrorKind::Overloaded`] (503). So a login storm costs at most
-//! `pool_size × memory` and leaves the async workers free for everything else.
+//! Hashing costs ~19 MiB and tens of milliseconds by design. Centurion runs it on
+//! `pool_size` threads of its own (default: the number of cores), each owning one argon2
+//! memory area that it reuses for every hash, so the pool's memory is fixed at
+//! `pool_size × memory_kib` whatever the load. At most `queue_length` more requests wait;
+//! a request beyond that is refused at once with [`ErrorKind::Overloaded`] (503). A login
+//! storm therefore neither grows memory nor occupies the async workers.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::Semaphore;
+use argon2::password_hash::phc::{Ident, Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
+use tokio::sync::{Semaphore, oneshot};
 use zeroize::Zeroizing;
 
 use crate::config::PasswordConfig;
@@ -37,13 +40,23 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    running: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
+    /// One permit per pool thread and queue place: a hash request without one is refused.
     admitted: Arc<Semaphore>,
+    pool_size: usize,
     min_length: usize,
     max_length: usize,
     /// A hash of a random password with the current parameters: verified against when a
     /// username is unknown, so that case costs what a wrong password costs.
     dummy_hash: String,
+}
+
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// One pool thread's state: the argon2 memory it reuses.
+struct Worker {
+    params: Params,
+    memory: Vec<Block>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -52,20 +65,118 @@ impl std::fmt::Debug for PasswordHasher {
             .field("m_cost", &self.inner.params.m_cost())
             .field("t_cost", &self.inner.params.t_cost())
             .field("p_cost", &self.inner.params.p_cost())
+            .field("pool_size", &self.inner.pool_size)
             .finish_non_exhaustive()
     }
-}
-
-fn argon(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
 fn internal(message: &'static str) -> Error {
     Error::new(ErrorKind::InternalError).with_message(message)
 }
 
+/// Largest memory cost (KiB) a stored hash may ask for when verified: four times the
+/// configured cost, at least 64 MiB. Protects against a tampered user row.
+fn memory_ceiling(params: &Params) -> u32 {
+    params.m_cost().saturating_mul(4).max(64 * 1024)
+}
+
+impl Worker {
+    fn hash(&mut self, password: &[u8]) -> Result<String, Error> {
+        let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+        getrandom::fill(&mut salt).map_err(|_| internal("the system random source failed"))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        argon
+            .hash_password_into_with_memory(password, &salt, &mut out, &mut self.memory[..])
+            .map_err(|_| internal("password hashing failed"))?;
+        let phc = PasswordHash {
+            algorithm: Ident::from(Algorithm::Argon2id),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)
+                .map_err(|_| internal("argon2 parameters"))?,
+            salt: Some(Salt::new(&salt).map_err(|_| internal("argon2 salt"))?),
+            hash: Some(Output::new(&out).map_err(|_| internal("argon2 output"))?),
+        };
+        Ok(phc.to_string())
+    }
+
+    fn verify(&mut self, password: &[u8], hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            tracing::warn!("a stored password hash is not a valid PHC string");
+            return false;
+        };
+        let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+            Algorithm::try_from(parsed.algorithm.as_str()),
+            Params::try_from(&parsed),
+            parsed.salt.as_ref(),
+            parsed.hash.as_ref(),
+        ) else {
+            tracing::warn!("a stored password hash is not an argon2 hash this server can check");
+            return false;
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::V0x13,
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        if params.m_cost() > memory_ceiling(&self.params) {
+            tracing::warn!("a stored password hash asks for more memory than allowed");
+            return false;
+        }
+        let needed = params.block_count();
+        let mut scratch;
+        let memory = if needed <= self.memory.len() {
+            &mut self.memory[..needed]
+        } else {
+            // An older hash with a larger cost: bounded by `memory_ceiling`.
+            scratch = vec![Block::default(); needed];
+            &mut scratch[..]
+        };
+        let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+        let argon = Argon2::new(algorithm, version, params);
+        if argon
+            .hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory)
+            .is_err()
+        {
+            return false;
+        }
+        bool::from(out.as_slice().ct_eq(expected.as_bytes()))
+    }
+}
+
+fn spawn_workers(params: &Params, pool: usize, jobs: Receiver<Job>) -> Result<(), Error> {
+    let jobs = Arc::new(Mutex::new(jobs));
+    for n in 0..pool {
+        let jobs = Arc::clone(&jobs);
+        let params = params.clone();
+        std::thread::Builder::new()
+            .name(format!("centurion-hash-{n}"))
+            .spawn(move || {
+                let mut worker = Worker {
+                    memory: vec![Block::default(); params.block_count()],
+                    params,
+                };
+                loop {
+                    // The lock is held only while taking a job, never while hashing.
+                    let job = match jobs.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut worker),
+                        // Every hasher handle is gone: the pool ends.
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|_| internal("cannot start the hashing threads"))?;
+    }
+    Ok(())
+}
+
 impl PasswordHasher {
-    /// A hasher with these parameters. Fails when argon2 refuses them.
+    /// A hasher with these parameters and its pool of threads. Fails when argon2 refuses
+    /// the parameters.
     pub fn new(config: &PasswordConfig) -> Result<Self, Error> {
         let params = Params::new(
             config.memory_kib,
@@ -80,15 +191,22 @@ impl PasswordHasher {
             .max(1);
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|_| internal("the system random source failed"))?;
-        let dummy_hash = argon(&params)
-            .hash_password(&seed)
-            .map_err(|e| Error::config(format!("argon2 cannot hash with these parameters: {e}")))?
-            .to_string();
+        let mut probe = Worker {
+            memory: vec![Block::default(); params.block_count()],
+            params: params.clone(),
+        };
+        let dummy_hash = probe.hash(&seed)?;
+        drop(probe);
+        // The channel never fills: admission is decided by `admitted` before sending.
+        let capacity = pool.saturating_add(config.queue_length);
+        let (jobs, rx) = sync_channel(capacity);
+        spawn_workers(&params, pool, rx)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                running: Arc::new(Semaphore::new(pool)),
-                admitted: Arc::new(Semaphore::new(pool + config.queue_length)),
+                jobs,
+                admitted: Arc::new(Semaphore::new(capacity)),
+                pool_size: pool,
                 min_length: config.min_length,
                 max_length: config.max_length,
                 dummy_hash,
@@ -119,27 +237,29 @@ impl PasswordHasher {
         password.len() > self.inner.max_length
     }
 
+    /// Runs `job` on a pool thread; `Overloaded` when the queue is full.
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&Inner) -> T + Send + 'static,
+        job: impl FnOnce(&mut Worker) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let admitted = Arc::clone(&self.inner.admitted)
+        let permit = Arc::clone(&self.inner.admitted)
             .try_acquire_owned()
             .map_err(|_| Error::new(ErrorKind::Overloaded))?;
-        let running = Arc::clone(&self.inner.running)
-            .acquire_owned()
-            .await
-            .map_err(|_| internal("the hashing pool is closed"))?;
-        let inner = Arc::clone(&self.inner);
-        let result = tokio::task::spawn_blocking(move || {
-            let out = job(&inner);
-            drop(running);
-            drop(admitted);
-            out
-        })
-        .await
-        .map_err(|_| internal("a hashing task failed"))?;
-        Ok(result)
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |worker| {
+            let out = job(worker);
+            // Free the place before answering, so the caller's next request finds it free.
+            drop(permit);
+            let _ = tx.send(out);
+        });
+        match self.inner.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(Error::new(ErrorKind::Overloaded)),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(internal("the hashing pool has stopped"));
+            }
+        }
+        rx.await.map_err(|_| internal("a hashing job failed"))
     }
 
     /// Hashes a password into a PHC string with the configured parameters.
@@ -150,13 +270,7 @@ impl PasswordHasher {
             );
         }
         let password = Zeroizing::new(password.as_bytes().to_vec());
-        self.run(move |inner| {
-            argon(&inner.params)
-                .hash_password(&password)
-                .map(|h| h.to_string())
-                .map_err(|_| internal("password hashing failed"))
-        })
-        .await?
+        self.run(move |worker| worker.hash(&password)).await?
     }
 
     /// Whether `password` matches the PHC string `hash`. A malformed hash counts as a
@@ -167,7 +281,7 @@ impl PasswordHasher {
         }
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let hash = hash.to_owned();
-        self.run(move |inner| verify_blocking(inner, &password, &hash))
+        self.run(move |worker| worker.verify(&password, &hash))
             .await
     }
 
@@ -175,9 +289,9 @@ impl PasswordHasher {
     /// is unknown so that the answer takes as long as for a wrong password.
     pub async fn verify_dummy(&self, password: &str) -> Result<(), Error> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
-        self.run(move |inner| {
-            let dummy = inner.dummy_hash.clone();
-            let _ = verify_blocking(inner, &password, &dummy);
+        let dummy = self.inner.dummy_hash.clone();
+        self.run(move |worker| {
+            let _ = worker.verify(&password, &dummy);
         })
         .await
     }
@@ -188,10 +302,7 @@ impl PasswordHasher {
         let Ok(parsed) = PasswordHash::new(hash) else {
             return true;
         };
-        if parsed.algorithm.as_str() != "argon2id" {
-            return true;
-        }
-        if parsed.version != Some(0x13) {
+        if parsed.algorithm.as_str() != "argon2id" || parsed.version != Some(0x13) {
             return true;
         }
         match Params::try_from(&parsed) {
@@ -204,21 +315,4 @@ impl PasswordHasher {
             Err(_) => true,
         }
     }
-}
-
-fn verify_blocking(inner: &Inner, password: &[u8], hash: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        tracing::warn!("a stored password hash is not a valid PHC string");
-        return false;
-    };
-    // Refuse absurd stored parameters instead of allocating whatever the string asks for.
-    if let Ok(p) = Params::try_from(&parsed) {
-        if u64::from(p.m_cost()) > 4 * u64::from(inner.params.m_cost()).max(65536) {
-            tracing::warn!("a stored password hash asks for more memory than allowed");
-            return false;
-        }
-    }
-    argon(&inner.params)
-        .verify_password(password, &parsed)
-        .is_ok()
 }

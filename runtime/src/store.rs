@@ -115,6 +115,33 @@ pub trait UserStore<U: AuthUser>: Send + Sync + 'static {
     }
 }
 
+/// A shared store is a store: lets the application keep a handle (`Arc<S>`) to the store
+/// it gives centurion, e.g. to seed users.
+impl<U: AuthUser, S: UserStore<U>> UserStore<U> for std::sync::Arc<S> {
+    fn lookup(&self, username: &str) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::lookup(self, username)
+    }
+    fn identify(&self, id: &str) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::identify(self, id)
+    }
+    fn update_password_hash(
+        &self,
+        id: &str,
+        hash: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        S::update_password_hash(self, id, hash)
+    }
+    fn create(&self, user: NewUser) -> impl Future<Output = Result<U>> + Send {
+        S::create(self, user)
+    }
+    fn activate(&self, id: &str) -> impl Future<Output = Result<()>> + Send {
+        S::activate(self, id)
+    }
+    fn lookup_by_email(&self, email: &str) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::lookup_by_email(self, email)
+    }
+}
+
 /// The identifying claims of a token, as the revocation store checks them.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenRef<'a> {
