@@ -1,0 +1,148 @@
+//! A server for HTTP benchmarks (`scripts/bench-http.sh`): the same trivial handler
+//! unauthenticated, behind `#[secured(roles = "admin")]`, and behind a minimal
+//! hand-written jsonwebtoken extractor, plus a login route for login storms.
+//!
+//! Environment: `BENCH_ADDR` (default `127.0.0.1:3900`), `BENCH_REVOCATION` = `memory`
+//! (default), `redis` (with `REDIS_URL`) or `none` (no revocation check at all: the
+//! baseline for the revocation cost), `BENCH_POOL` (hashing pool size; default cores).
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
+use centurion::testing::TestUser;
+use centurion::{Centurion, NewUser, PasswordConfig, RevocationStore, Role, TokenRef, UserStore, secured};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123456789";
+
+/// The roles `#[secured]` checks against (only declared: this server has no user type of
+/// its own).
+#[derive(Role)]
+#[allow(dead_code)]
+enum BenchRole {
+    Admin,
+}
+
+async fn open() -> &'static str {
+    "ok"
+}
+
+#[secured(roles = "admin")]
+async fn secured_route() -> &'static str {
+    "ok"
+}
+
+/// What a team would write by hand with jsonwebtoken: decode, check exp, check a role.
+struct HandWritten;
+
+#[derive(Deserialize)]
+struct HandClaims {
+    roles: Vec<String>,
+}
+
+static HAND_KEY: std::sync::LazyLock<(DecodingKey, Validation)> = std::sync::LazyLock::new(|| {
+    (DecodingKey::from_secret(SECRET.as_bytes()), Validation::new(Algorithm::HS256))
+});
+
+impl<S: Send + Sync> FromRequestParts<S> for HandWritten {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(StatusCode::UNAUTHORIZED)?;
+        let (key, validation) = &*HAND_KEY;
+        let data = jsonwebtoken::decode::<HandClaims>(token, key, validation).map_err(|_| StatusCode::UNAUTHORIZED)?;
+        if data.claims.roles.iter().any(|r| r == "admin") { Ok(HandWritten) } else { Err(StatusCode::FORBIDDEN) }
+    }
+}
+
+async fn handwritten(_: HandWritten) -> &'static str {
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+async fn login(auth: Centurion<TestUser>, Json(body): Json<Login>) -> Result<Json<centurion::TokenPair>, centurion::Error> {
+    Ok(Json(auth.login(&body.username, &body.password).await?))
+}
+
+/// No revocation check at all: the baseline for the cost of one.
+struct NoRevocation;
+
+impl RevocationStore for NoRevocation {
+    async fn revoke_token(&self, _: &str, _: u64) -> centurion::Result<()> {
+        Ok(())
+    }
+    async fn revoke_family(&self, _: &str, _: u64) -> centurion::Result<()> {
+        Ok(())
+    }
+    async fn revoke_user(&self, _: &str, _: u64, _: u64) -> centurion::Result<()> {
+        Ok(())
+    }
+    async fn is_revoked(&self, _: &TokenRef<'_>) -> centurion::Result<bool> {
+        Ok(false)
+    }
+    async fn mark_spent(&self, _: &str, _: u64) -> centurion::Result<bool> {
+        Ok(true)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3900".into());
+    let users = Arc::new(MemoryUserStore::<TestUser>::new());
+    let password = PasswordConfig {
+        pool_size: std::env::var("BENCH_POOL").ok().and_then(|v| v.parse().ok()),
+        queue_length: 1024,
+        ..PasswordConfig::default()
+    };
+    let builder = Centurion::<TestUser>::builder()
+        .secret(SECRET)
+        .password(password)
+        .user_store(Arc::clone(&users));
+    let mode = std::env::var("BENCH_REVOCATION").unwrap_or_else(|_| "memory".into());
+    let builder = match mode.as_str() {
+        "none" => builder.revocation_store(NoRevocation),
+        "redis" => {
+            let url = std::env::var("REDIS_URL").map_err(|_| "BENCH_REVOCATION=redis needs REDIS_URL")?;
+            builder.revocation_store(centurion::redis_store::RedisRevocationStore::connect(&url).await?)
+        }
+        _ => builder.revocation_store(MemoryRevocationStore::new()),
+    };
+    let auth = builder.build()?;
+    let hash = auth.hasher().hash("bench-password").await?;
+    users
+        .create(NewUser {
+            username: "bench".into(),
+            email: None,
+            password_hash: hash,
+            roles: vec!["admin".into()],
+            active: true,
+        })
+        .await?;
+
+    let app = Router::new()
+        .route("/open", get(open))
+        .route("/secured", get(secured_route))
+        .route("/handwritten", get(handwritten))
+        .route("/login", post(login))
+        .layer(auth.layer());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("bench server listening on http://{} (revocation: {mode})", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
