@@ -43,7 +43,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
-use crate::clock::{now_ms, now_secs};
+use crate::clock::now_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{RevocationStore, TokenRef};
 
@@ -396,14 +396,10 @@ impl RevocationStore for RedisRevocationStore {
     }
 
     async fn mark_spent(&self, jti: &str, expires_at: u64) -> Result<bool> {
-        if expires_at <= now_secs() {
-            // Already expired: nothing to remember (the in-memory store forgets it at once
-            // too), and Redis would refuse the key.
-            return Ok(true);
-        }
         let key = self.key("spent", jti);
         let at = clamp_exat(expires_at);
-        // SET NX is atomic: of concurrent calls exactly one gets OK, the others nil.
+        // SET NX is atomic: of concurrent calls exactly one gets OK, the others nil. An
+        // expiry already past stores nothing and answers OK, as the in-memory store does.
         let set: Option<String> = self
             .run(|mut c| async move {
                 redis::cmd("SET")

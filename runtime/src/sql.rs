@@ -265,7 +265,7 @@ impl Default for SqlOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(3),
+            acquire_timeout: Duration::from_secs(2),
             busy_timeout: Duration::from_secs(5),
         }
     }
@@ -294,7 +294,7 @@ impl SqlOptions {
     }
 
     /// How long a call waits for a connection (including connecting) before it fails with
-    /// 503 (default 3 s). Keep it below the application's request timeout.
+    /// 503 (default 2 s): a database that is down costs each call about this long. Keep it below the application's request timeout.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -816,7 +816,8 @@ impl SqlRevocationStore {
     /// # #[cfg(feature = "sqlite")] {
     /// use centurion::{RevocationStore, sql::SqlRevocationStore};
     /// let store = SqlRevocationStore::connect("sqlite::memory:").await?;
-    /// store.revoke_token("old", 1).await?; // expired long ago
+    /// store.purge_expired().await?;
+    /// store.revoke_token("old", 1).await?; // expired long ago; kept until the next purge
     /// assert_eq!(store.purge_expired().await?, 1);
     /// # }
     /// # Ok(()) }
