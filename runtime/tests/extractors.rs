@@ -801,3 +801,35 @@ async fn user_store_failure_is_503_store_unavailable() {
         ErrorKind::StoreUnavailable
     );
 }
+
+#[tokio::test]
+async fn handler_can_take_the_refusal_itself() {
+    // Without an error responder, an application can still handle refusals itself by
+    // extracting `Result<Claims, centurion::Error>`.
+    async fn lenient(claims: Result<Claims, Error>) -> String {
+        match claims {
+            Ok(claims) => claims.subject().to_owned(),
+            Err(err) => format!("refused: {}", err.kind().name()),
+        }
+    }
+    let (auth, _) = setup();
+    let app = || {
+        Router::new()
+            .route("/lenient", get(lenient))
+            .layer(auth.layer())
+    };
+    let reply = send(app(), get_with("/lenient", None)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.text(), "refused: MissingToken");
+    let reply = send(app(), get_with("/lenient", Some("Bearer a.b.c"))).await;
+    assert_eq!(reply.text(), "refused: InvalidTokenError");
+}
+
+#[tokio::test]
+async fn oversized_token_in_the_header_is_401_token_too_large() {
+    let (auth, _) = setup();
+    let huge = format!("Bearer {}", "a".repeat(200 * 1024));
+    send(app(&auth), get_with("/claims", Some(&huge)))
+        .await
+        .assert_error("TokenTooLarge", 401);
+}
