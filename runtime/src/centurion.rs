@@ -394,7 +394,7 @@ impl<U: AuthUser> Centurion<U> {
                 Error::new(ErrorKind::InvalidToken).with_message("the refresh token has no family")
             );
         };
-        core.check_revoked(&claims).await?;
+        core.check_revoked(claims).await?;
         let user = self.load_valid(claims.subject()).await?;
         if !core
             .bounded(

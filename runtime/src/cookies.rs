@@ -272,6 +272,8 @@ struct CookieSettings {
     path: String,
     refresh_path: String,
     csrf_header: HeaderName,
+    /// The header name as configured, for messages (`HeaderName` is lowercase).
+    csrf_header_label: String,
     csrf_protect: bool,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
 }
@@ -489,16 +491,14 @@ impl CookieSettings {
         check_path("path", &c.path)?;
         let refresh_path = c.refresh_path.clone().unwrap_or_else(|| c.path.clone());
         check_path("refresh_path", &refresh_path)?;
-        if let Some(domain) = &c.domain {
-            if domain.trim().is_empty()
-                || domain
-                    .chars()
+        if let Some(domain) = c.domain.as_deref().filter(|d| {
+            d.is_empty()
+                || d.chars()
                     .any(|ch| ch.is_ascii_control() || ch == ';' || ch.is_whitespace())
-            {
-                return Err(Error::config(format!(
-                    "cookies.domain `{domain}` is not a domain; remove it or write e.g. `example.com`"
-                )));
-            }
+        }) {
+            return Err(Error::config(format!(
+                "cookies.domain `{domain}` is not a domain; remove it or write e.g. `example.com`"
+            )));
         }
         if c.same_site == SameSite::None && !c.secure {
             return Err(Error::config(
@@ -548,6 +548,7 @@ impl CookieSettings {
             path: c.path.clone(),
             refresh_path,
             csrf_header,
+            csrf_header_label: c.csrf_header_name.clone(),
             csrf_protect: c.csrf_protect,
             csrf_key,
         })
@@ -580,13 +581,13 @@ impl CookieSettings {
             (None, _) => {
                 return refuse(format!(
                     "a request authenticated by a cookie needs the {} header",
-                    self.csrf_header
+                    self.csrf_header_label
                 ));
             }
             (Some(_), Some(_)) => {
                 return refuse(format!(
                     "the request carries more than one {} header",
-                    self.csrf_header
+                    self.csrf_header_label
                 ));
             }
         };
@@ -603,7 +604,7 @@ impl CookieSettings {
         } else {
             refuse(format!(
                 "the {} header does not match this session's CSRF token",
-                self.csrf_header
+                self.csrf_header_label
             ))
         }
     }
