@@ -38,6 +38,8 @@
 //!   authenticates users.
 //! - [`extract`]: the layer and the extractors [`Claims`] and [`CurrentUser`], and the
 //!   plain checks [`check_roles`] and [`check_fresh`] the `#[secured]` macro runs.
+//! - [`cookies`]: where tokens are read from (header, cookies, query for WebSocket
+//!   upgrades), the session cookies for browser clients and their CSRF protection.
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
 //!   in-memory implementations.
 //! - [`password`]: argon2id on a bounded pool.
