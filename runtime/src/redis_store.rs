@@ -29,6 +29,11 @@
 //! request, is one `MGET` (one round trip). The keys of one check hash to different
 //! slots, so the store needs a standalone Redis (or a proxy), not Redis Cluster.
 //!
+//! Revocations live only in Redis: run it with persistence (AOF or RDB snapshots) if they
+//! must survive a Redis restart. A Redis that loses its data forgets every revocation and
+//! every spent single-use token until the tokens concerned expire. The connection is plain
+//! TCP (`redis://`); `rediss://` (TLS) is not compiled in.
+//!
 //! ## Failures
 //!
 //! The connection is a [`redis::aio::ConnectionManager`]: multiplexed and reconnecting by

@@ -1,7 +1,9 @@
 //! SQL stores through [sqlx]: users and revocations on SQLite or PostgreSQL.
 //!
 //! Enable the `sqlite` feature (SQLite is bundled: a file, or memory) and/or the
-//! `postgres` feature. [`SqlUserStore::connect`] picks the database from the URL:
+//! `postgres` feature (plain TCP or a Unix socket; add `postgres-tls` for TLS through rustls,
+//! then `?sslmode=require` or `verify-full` in the URL). [`SqlUserStore::connect`] picks the
+//! database from the URL:
 //!
 //! | URL | database |
 //! | --- | --- |
