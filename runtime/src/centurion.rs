@@ -363,6 +363,8 @@ impl<U: AuthUser> Centurion<U> {
         let mut refresh = core.base_claims(user.id(), TokenKind::Refresh, 0)?;
         refresh.fam = Some(family);
         refresh.exp = family_exp;
+        // The refresh token carries the session's custom claims to the next access token.
+        refresh.custom = access.custom.clone();
         Ok(TokenPair {
             access_token: core.sign(access)?,
             refresh_token: core.sign(refresh)?,
@@ -417,7 +419,7 @@ impl<U: AuthUser> Centurion<U> {
             family.clone(),
             claims.expires_at(),
             false,
-            Map::new(),
+            claims.custom_map().clone(),
         )?;
         core.emit(TokenEvent::Refreshed {
             subject: claims.subject().to_owned(),
@@ -591,14 +593,20 @@ impl<U: AuthUser> Centurion<U> {
     }
 
     /// Revokes every token issued to user `id` until now (a per-user "not before").
+    ///
+    /// Tokens issued before the call returns are refused, also those issued in the same
+    /// millisecond; tokens issued after it returns are accepted.
     pub async fn revoke_user(&self, id: &str) -> Result<()> {
         let core = &self.core;
         let until = now_secs().saturating_add(core.settings.longest_lifespan());
-        core.bounded(
-            core.revocations
-                .revoke_user(id, now_ms().saturating_add(1), until),
-        )
-        .await?;
+        let not_before = now_ms().saturating_add(1);
+        core.bounded(core.revocations.revoke_user(id, not_before, until))
+            .await?;
+        // Return only once the clock has passed the boundary, so that a pair issued right
+        // after this call (as change_password's callers do) is not caught by it.
+        while now_ms() < not_before {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         core.emit(TokenEvent::UserRevoked {
             subject: id.to_owned(),
         });
@@ -707,7 +715,8 @@ impl<U: AuthUser> CenturionBuilder<U> {
         }
     }
 
-    /// Replaces every setting with `config`.
+    /// Replaces every setting with `config`: call it first, then the methods that change
+    /// single settings.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -760,6 +769,37 @@ impl<U: AuthUser> CenturionBuilder<U> {
     /// Lifetime of a refresh family (default 30 days).
     pub fn refresh_lifespan(mut self, lifespan: Duration) -> Self {
         self.config.refresh_lifespan = lifespan;
+        self
+    }
+
+    /// Lifetime of registration-confirmation tokens (default 15 minutes).
+    pub fn registration_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.registration_lifespan = lifespan;
+        self
+    }
+
+    /// Lifetime of password-reset tokens (default 15 minutes).
+    pub fn reset_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.reset_lifespan = lifespan;
+        self
+    }
+
+    /// Default lifetime of service tokens (default 365 days).
+    pub fn service_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.service_lifespan = lifespan;
+        self
+    }
+
+    /// Largest token accepted, in bytes (default 8192).
+    pub fn max_token_bytes(mut self, limit: usize) -> Self {
+        self.config.max_token_bytes = limit;
+        self
+    }
+
+    /// How long one call to a user or revocation store may take before the request is
+    /// answered with 503 (default 5 s; `None`: no limit).
+    pub fn store_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.config.store_timeout = limit;
         self
     }
 

@@ -238,6 +238,10 @@ impl Claims {
         })
     }
 
+    pub(crate) fn custom_map(&self) -> &Map<String, Value> {
+        &self.inner.custom
+    }
+
     pub(crate) fn issued_at_ms(&self) -> u64 {
         self.inner
             .iat_ms
