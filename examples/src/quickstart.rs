@@ -1,1 +1,436 @@
-fn main() {}
+//! The quickstart server: the tour of centurion, and what the README's first command runs.
+//!
+//! Its HTTP contract is fixed in `shared/QUICKSTART-API.md`. With no environment set it
+//! uses an SQLite file in the working directory, in-memory revocations and throttling,
+//! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
+//! PostgreSQL, Redis and SMTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use centurion::mail::{
+    MailTemplates, Mailer, SharedMailer, confirmation_mail, link_with_token, reset_mail,
+};
+use centurion::throttle::{ClientAddr, Throttle};
+use centurion::{AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, Role, secured};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+mod quickstart_session;
+mod quickstart_setup;
+use quickstart_setup::Settings;
+
+/// The application's roles, declared once; `#[secured]` checks role names against them
+/// at compile time.
+#[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppRole {
+    /// Runs the place: `/api/admin`.
+    Admin,
+    /// Edits articles.
+    Editor,
+    /// Writes articles.
+    Author,
+}
+
+/// The user, as the SQL store keeps it. The password hash never appears in `Debug`.
+#[derive(AuthUser, Clone)]
+pub struct User {
+    #[auth_user(id)]
+    id: i64,
+    #[auth_user(username)]
+    username: String,
+    #[auth_user(email)]
+    email: Option<String>,
+    #[auth_user(password)]
+    password_hash: String,
+    #[auth_user(roles)]
+    roles: Vec<AppRole>,
+    #[auth_user(is_valid)]
+    active: bool,
+}
+
+/// What handlers share besides the `Centurion` the layer provides.
+#[derive(Clone)]
+struct App {
+    mailer: SharedMailer,
+    templates: Arc<MailTemplates>,
+    throttle: Throttle,
+    public_url: Arc<str>,
+}
+
+/// A JSON body whose rejections answer with centurion's JSON error body (400).
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(bad_body(&rejection)),
+        }
+    }
+}
+
+fn bad_body(rejection: &JsonRejection) -> Error {
+    let message = match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            "the body must be JSON (Content-Type: application/json)".to_owned()
+        }
+        JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".to_owned(),
+        JsonRejection::JsonDataError(e) => format!("the body does not fit: {}", e.body_text()),
+        _ => "the body cannot be read".to_owned(),
+    };
+    Error::new(ErrorKind::InvalidRequest).with_message(message)
+}
+
+fn invalid(message: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidRequest).with_message(message)
+}
+
+// ----------------------------------------------------------------------------------------
+// Registration, confirmation, password reset.
+
+#[derive(Deserialize)]
+struct Register {
+    username: String,
+    email: String,
+    password: String,
+}
+
+fn check_username(name: &str) -> Result<(), Error> {
+    let ok = (1..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "the username must be 1–64 letters, digits or . _ - @ +",
+        ))
+    }
+}
+
+fn check_email(email: &str) -> Result<(), Error> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("the e-mail address is not valid"))
+    }
+}
+
+async fn register(
+    auth: Centurion<User>,
+    axum::extract::State(app): axum::extract::State<App>,
+    Body(body): Body<Register>,
+) -> Result<impl IntoResponse, Error> {
+    check_username(&body.username)?;
+    check_email(&body.email)?;
+    let (user, token) = auth
+        .register(&body.username, Some(&body.email), &body.password, &[])
+        .await?;
+    let link = link_with_token(&format!("{}/confirm", app.public_url), &token);
+    let mail = confirmation_mail(&app.templates, &body.email, &user.username, &link);
+    if let Err(e) = app.mailer.send(&mail).await {
+        tracing::error!(user_id = user.id, error = %e, "could not send the confirmation mail");
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": user.id, "username": user.username, "active": false})),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn confirm(auth: Centurion<User>, Body(body): Body<TokenBody>) -> Result<Json<Value>, Error> {
+    let user = auth.confirm_registration(&body.token).await?;
+    Ok(Json(
+        json!({"id": user.id, "username": user.username, "active": true}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Forgot {
+    email: String,
+}
+
+/// Answers 202 at once whatever the address; the look-up and the mail happen afterwards,
+/// so neither the answer nor its timing says whether the address is known.
+async fn forgot(
+    auth: Centurion<User>,
+    axum::extract::State(app): axum::extract::State<App>,
+    Body(body): Body<Forgot>,
+) -> impl IntoResponse {
+    tokio::spawn(async move {
+        let user = match auth.lookup_by_email(&body.email).await {
+            Ok(Some(user)) if user.active => user,
+            Ok(_) => return,
+            Err(e) => return tracing::error!(error = %e, "password reset look-up failed"),
+        };
+        let sent = match auth.issue_reset_token(&user) {
+            Ok(token) => {
+                let link = link_with_token(&format!("{}/reset", app.public_url), &token);
+                app.mailer
+                    .send(&reset_mail(
+                        &app.templates,
+                        &body.email,
+                        &user.username,
+                        &link,
+                    ))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::error!(user_id = user.id, error = %e, "could not send the reset mail");
+        }
+    });
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"message": "if the address is known, a reset link is on its way"})),
+    )
+}
+
+#[derive(Deserialize)]
+struct Reset {
+    token: String,
+    password: String,
+}
+
+async fn reset(auth: Centurion<User>, Body(body): Body<Reset>) -> Result<Json<Value>, Error> {
+    let user = auth.reset_password(&body.token, &body.password).await?;
+    Ok(Json(
+        json!({"id": user.id, "message": "password changed; every session was logged out"}),
+    ))
+}
+
+// ----------------------------------------------------------------------------------------
+// Login, refresh, logout.
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    auth: Centurion<User>,
+    axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
+    Body(body): Body<Login>,
+) -> Result<Response, Error> {
+    let user = app
+        .throttle
+        .authenticate(&auth, Some(client.ip()), &body.username, &body.password)
+        .await?;
+    Ok(Json(auth.issue_pair(&user).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct Refresh {
+    refresh_token: String,
+}
+
+async fn refresh(auth: Centurion<User>, Body(body): Body<Refresh>) -> Result<Response, Error> {
+    Ok(Json(auth.refresh(&body.refresh_token).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct Logout {
+    refresh_token: Option<String>,
+}
+
+/// Logs out: the access token and its family are revoked, and the family of the
+/// refresh token in the (optional) body.
+#[secured]
+async fn logout(
+    auth: Centurion<User>,
+    claims: Claims,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, Error> {
+    let body: Logout = if body.iter().all(u8::is_ascii_whitespace) {
+        Logout::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|_| invalid("the body must be {\"refresh_token\": \"…\"} or empty"))?
+    };
+    auth.logout(&claims, body.refresh_token.as_deref()).await?;
+    Ok(Json(json!({"message": "logged out"})))
+}
+
+// ----------------------------------------------------------------------------------------
+// The API.
+
+/// Any valid access token.
+#[secured]
+async fn me(user: CurrentUser<User>) -> Json<Value> {
+    Json(json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "roles": user.roles.iter().map(Role::name).collect::<Vec<_>>(),
+    }))
+}
+
+/// Admins only. The role travels in the token: no database hit.
+#[secured(roles = "admin")]
+async fn admin(claims: Claims) -> Json<Value> {
+    Json(json!({"message": "welcome, administrator", "id": claims.subject()}))
+}
+
+#[derive(Deserialize)]
+struct NewArticle {
+    title: String,
+}
+
+/// Editors or authors. The guard runs before the body is parsed: an anonymous request
+/// with a broken body gets 401, not 400.
+#[secured(any_of = "editor, author")]
+async fn create_article(
+    claims: Claims,
+    Body(article): Body<NewArticle>,
+) -> Result<impl IntoResponse, Error> {
+    let title = article.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(invalid("the title must have 1 to 200 characters"));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"title": title, "author": claims.subject()})),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ChangePassword {
+    old_password: String,
+    password: String,
+}
+
+/// Needs a fresh token (straight from a login). Every other token of the user is revoked;
+/// the answer carries a new pair so this client stays logged in.
+#[secured(fresh)]
+async fn change_password(
+    auth: Centurion<User>,
+    user: CurrentUser<User>,
+    Body(body): Body<ChangePassword>,
+) -> Result<Json<Value>, Error> {
+    if !auth
+        .hasher()
+        .verify(&body.old_password, user.password_hash())
+        .await?
+    {
+        return Err(
+            Error::new(ErrorKind::AuthenticationError).with_message("the old password is wrong")
+        );
+    }
+    auth.change_password(&user, &body.password).await?;
+    let pair = auth.issue_pair(&user).await?;
+    Ok(Json(
+        json!({"message": "password changed; other sessions were logged out", "tokens": pair}),
+    ))
+}
+
+// ----------------------------------------------------------------------------------------
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn jwks(auth: Centurion<User>) -> Json<Value> {
+    Json(auth.jwks())
+}
+
+async fn not_found() -> Response {
+    let body = json!({"error": "NotFound", "message": "no such route", "status_code": 404});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let body = json!({"error": "MethodNotAllowed", "message": "this route does not take that method", "status_code": 405});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("quickstart.html"))
+}
+
+fn routes(app: App, auth: &Centurion<User>) -> Router {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/confirm", post(confirm))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/password/forgot", post(forgot))
+        .route("/auth/password/reset", post(reset))
+        .route("/api/me", get(me))
+        .route("/api/admin", get(admin))
+        .route("/api/articles", post(create_article))
+        .route("/api/account/password", post(change_password))
+        .route("/healthz", get(healthz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/", get(index))
+        .route("/confirm", get(index))
+        .route("/reset", get(index))
+        .merge(quickstart_session::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(auth.layer())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    quickstart_setup::init_tracing();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match run(settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let parts = quickstart_setup::build(&settings).await?;
+    let app = App {
+        mailer: parts.mailer,
+        templates: Arc::new(MailTemplates::new("Centurion quickstart")),
+        throttle: parts.throttle,
+        public_url: settings.public_url.clone().into(),
+    };
+    let router = quickstart_setup::with_middleware(routes(app, &parts.auth));
+    let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
+    let addr = listener.local_addr()?;
+    quickstart_setup::print_banner(addr, &settings);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(quickstart_setup::shutdown_signal())
+    .await?;
+    tracing::info!("server stopped");
+    Ok(())
+}

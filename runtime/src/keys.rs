@@ -138,8 +138,19 @@ pub(crate) struct KeySet {
     jwks: JwkSet,
 }
 
+/// With both backend features on (as `--all-features` does), jsonwebtoken cannot pick a
+/// provider by itself; prefer aws-lc-rs, the one a build opts into. An application that
+/// installed a provider of its own keeps it.
+fn install_crypto_provider() {
+    #[cfg(all(feature = "aws-lc", feature = "rust-crypto"))]
+    {
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    }
+}
+
 impl KeySet {
     pub(crate) fn from_config(config: &Config) -> Result<Self, Error> {
+        install_crypto_provider();
         let alg = parse_algorithm(&config.algorithm)?;
         let (signing_key, primary) = if is_hmac(alg) {
             if config.private_key_pem.is_some() {

@@ -1,0 +1,304 @@
+//! The quickstart's plumbing: settings from the environment, stores, mail, middleware,
+//! start-up banner and graceful shutdown. The security itself lives in `quickstart.rs`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use centurion::mail::{ConsoleMailer, SharedMailer, SmtpMailer};
+use centurion::memory::MemoryRevocationStore;
+use centurion::sql::SqlUserStore;
+use centurion::throttle::{Throttle, ThrottleConfig};
+use centurion::{Centurion, Config, ErrorKind, NewUser, Secret, UserStore};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::User;
+
+/// Everything the environment configures.
+pub(crate) struct Settings {
+    pub(crate) addr: String,
+    pub(crate) database_url: String,
+    pub(crate) redis_url: Option<String>,
+    pub(crate) smtp_url: Option<String>,
+    pub(crate) mail_from: String,
+    pub(crate) secret: Option<String>,
+    pub(crate) access_lifespan: Duration,
+    pub(crate) refresh_lifespan: Duration,
+    pub(crate) admin: Option<(String, String)>,
+    pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
+    pub(crate) public_url: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn duration_var(name: &str, default: Duration) -> Result<Duration, String> {
+    match var(name) {
+        Some(text) => centurion::config::parse_duration(&text).map_err(|e| format!("{name}: {e}")),
+        None => Ok(default),
+    }
+}
+
+impl Settings {
+    pub(crate) fn from_env() -> Result<Self, String> {
+        let admin =
+            match (
+                var("CENTURION_ADMIN_USERNAME"),
+                var("CENTURION_ADMIN_PASSWORD"),
+            ) {
+                (Some(user), Some(password)) => Some((user, password)),
+                (None, None) => None,
+                _ => return Err(
+                    "set both CENTURION_ADMIN_USERNAME and CENTURION_ADMIN_PASSWORD, or neither"
+                        .into(),
+                ),
+            };
+        let mut seed_users = Vec::new();
+        for entry in var("CENTURION_SEED_USERS")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|e| !e.trim().is_empty())
+        {
+            let mut fields = entry.trim().splitn(3, ':');
+            let (Some(name), Some(password)) = (fields.next(), fields.next()) else {
+                return Err(format!(
+                    "CENTURION_SEED_USERS: `{entry}` is not name:password:role1+role2"
+                ));
+            };
+            let roles = fields
+                .next()
+                .unwrap_or("")
+                .split('+')
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect();
+            seed_users.push((name.to_owned(), password.to_owned(), roles));
+        }
+        Ok(Self {
+            addr: var("CENTURION_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()),
+            database_url: var("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://centurion-quickstart.db".into()),
+            redis_url: var("REDIS_URL"),
+            smtp_url: var("SMTP_URL"),
+            mail_from: var("MAIL_FROM")
+                .unwrap_or_else(|| "Centurion quickstart <noreply@localhost>".into()),
+            secret: var("CENTURION_SECRET"),
+            access_lifespan: duration_var(
+                "CENTURION_ACCESS_LIFESPAN",
+                Duration::from_secs(15 * 60),
+            )?,
+            refresh_lifespan: duration_var(
+                "CENTURION_REFRESH_LIFESPAN",
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            admin,
+            seed_users,
+            public_url: var("PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+                .trim_end_matches('/')
+                .to_owned(),
+        })
+    }
+}
+
+pub(crate) fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+/// The pieces `run` needs.
+pub(crate) struct Parts {
+    pub(crate) auth: Centurion<User>,
+    pub(crate) mailer: SharedMailer,
+    pub(crate) throttle: Throttle,
+}
+
+fn random_secret() -> Result<String, Box<dyn std::error::Error>> {
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no system randomness: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::error::Error>> {
+    let secret = match &settings.secret {
+        Some(secret) => secret.clone(),
+        None => {
+            tracing::warn!(
+                "CENTURION_SECRET is not set: using a random secret; tokens die with this process"
+            );
+            random_secret()?
+        }
+    };
+    let config = Config {
+        secret: Some(Secret::new(secret)),
+        access_lifespan: settings.access_lifespan,
+        refresh_lifespan: settings.refresh_lifespan,
+        token_locations: crate::quickstart_session::TOKEN_LOCATIONS.to_vec(),
+        cookies: crate::quickstart_session::cookie_config(&settings.public_url)?,
+        ..Config::default()
+    };
+
+    let users = SqlUserStore::<User>::connect(&settings.database_url).await?;
+    tracing::info!(backend = users.pool().backend(), "user store ready");
+    let builder = Centurion::<User>::builder()
+        .config(config)
+        .user_store(users.clone());
+    let (builder, throttle) = match &settings.redis_url {
+        Some(url) => {
+            let store = centurion::redis_store::RedisRevocationStore::connect(url).await?;
+            let throttle = Throttle::connect_redis(url, ThrottleConfig::default()).await?;
+            tracing::info!("revocations and throttling in Redis");
+            (builder.revocation_store(store), throttle)
+        }
+        None => (
+            builder.revocation_store(MemoryRevocationStore::new()),
+            Throttle::in_memory(ThrottleConfig::default())?,
+        ),
+    };
+    let auth = builder.build()?;
+
+    let mailer = match &settings.smtp_url {
+        Some(url) => SharedMailer::new(
+            SmtpMailer::builder(url)?
+                .from(&settings.mail_from)
+                .build()?,
+        ),
+        None => SharedMailer::new(ConsoleMailer::stdout()),
+    };
+
+    if let Some((name, password)) = &settings.admin {
+        seed(&auth, &users, name, password, &["admin".to_owned()], true).await?;
+    }
+    for (name, password, roles) in &settings.seed_users {
+        seed(&auth, &users, name, password, roles, false).await?;
+    }
+    Ok(Parts {
+        auth,
+        mailer,
+        throttle,
+    })
+}
+
+/// Creates an active user; an existing one keeps its roles and, when `update` is set,
+/// gets the password given here.
+async fn seed(
+    auth: &Centurion<User>,
+    users: &SqlUserStore<User>,
+    name: &str,
+    password: &str,
+    roles: &[String],
+    update: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let hash = auth.hasher().hash(password).await?;
+    let created = users
+        .create(NewUser {
+            username: name.to_owned(),
+            email: None,
+            password_hash: hash.clone(),
+            roles: roles.to_vec(),
+            active: true,
+        })
+        .await;
+    match created {
+        Ok(_) => tracing::info!(username = name, "seeded a user"),
+        Err(e) if e.kind() == ErrorKind::UserExists => {
+            if update {
+                if let Some(user) = users.lookup(name).await? {
+                    let id = centurion::AuthUser::id(&user);
+                    users.update_password_hash(&id, &hash).await?;
+                    users.activate(&id).await?;
+                    tracing::info!(username = name, "updated the seeded user");
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+pub(crate) fn with_middleware(router: Router) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| -> Response {
+                tracing::error!("a handler panicked");
+                centurion::Error::new(ErrorKind::InternalError).into_response()
+            },
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // Only method, path and ids: never headers, bodies or query strings (tokens).
+                tracing::info_span!(
+                    "request",
+                    request_id = %id,
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    user_id = tracing::field::Empty,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+}
+
+pub(crate) fn print_banner(addr: SocketAddr, settings: &Settings) {
+    let base = format!("http://{addr}");
+    println!("centurion quickstart listening on {base}");
+    println!("  database: {}", redact_url(&settings.database_url));
+    println!("  try:");
+    println!(
+        "    curl -s -X POST {base}/auth/register -H 'content-type: application/json' \\\n      -d '{{\"username\":\"ada\",\"email\":\"ada@example.com\",\"password\":\"correct horse battery\"}}'"
+    );
+    println!(
+        "    curl -s -X POST {base}/auth/login -H 'content-type: application/json' \\\n      -d '{{\"username\":\"ada\",\"password\":\"correct horse battery\"}}'"
+    );
+    println!("    curl -s {base}/api/me -H \"Authorization: Bearer $ACCESS_TOKEN\"");
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
