@@ -96,6 +96,7 @@ async function waitForHealth(base, server, deadlineMs) {
 
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
+  fs.rmSync(path.join(outDir, "quickstart-failure.png"), { force: true });
   if (!fs.existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}`);
   const binary = quickstartBinary();
   const port = await freePort();
