@@ -300,9 +300,7 @@ impl Mailer for ConsoleMailer {
     async fn send(&self, mail: &Mail) -> Result<()> {
         self.print(mail).map_err(|e| {
             tracing::warn!(to = %mail.to, error = %e, "the console mailer could not print a mail");
-            Error::new(ErrorKind::StoreUnavailable)
-                .with_message("the mail could not be sent; retry later")
-                .with_source(e)
+            mail_failed(e)
         })
     }
 }
@@ -601,6 +599,7 @@ fn escape_html(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A failed send: 503, "retry later", the cause kept for the server's logs.
 fn mail_failed(source: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::new(ErrorKind::StoreUnavailable)
         .with_message("the mail could not be sent; retry later")

@@ -1248,8 +1248,10 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let mut config = ThrottleConfig::default();
-        config.max_entries = 100;
+        let config = ThrottleConfig {
+            max_entries: 100,
+            ..ThrottleConfig::default()
+        };
         let t = Throttle::in_memory(config).unwrap();
         let Backend::Memory(m) = &t.inner.backend else {
             unreachable!()

@@ -1,0 +1,580 @@
+//! Login throttling: per account and per client address, exponential back-off, 429 with
+//! `Retry-After`, locks that expire by themselves, `X-Forwarded-For` only from trusted
+//! proxies, and (feature `redis`) counters shared by two instances through a real
+//! `redis-server` on 127.0.0.1 that the test starts and stops.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use centurion::throttle::{
+    Backoff, ClientAddr, Throttle, ThrottleConfig, ThrottleKeys, TrustedProxies,
+};
+use centurion::{
+    Centurion, Error, ErrorKind, PasswordConfig, TokenPair, memory::MemoryUserStore,
+    testing::TestUser,
+};
+use http::{Request, StatusCode};
+use serde::Deserialize;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+async fn auth_with_users(names: &[&str]) -> Centurion<TestUser> {
+    let auth = Centurion::<TestUser>::builder()
+        .secret("a-test-secret-that-is-at-least-32-bytes-long")
+        .user_store(MemoryUserStore::new())
+        .password(PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            ..PasswordConfig::default()
+        })
+        .build()
+        .unwrap();
+    for name in names {
+        let (_, token) = auth.register(name, None, PASSWORD, &[]).await.unwrap();
+        auth.confirm_registration(&token).await.unwrap();
+    }
+    auth
+}
+
+fn config(account: Backoff, address: Backoff) -> ThrottleConfig {
+    let mut config = ThrottleConfig::default();
+    config.account = account;
+    config.address = address;
+    config
+}
+
+/// A policy that never locks within a test.
+fn lenient() -> Backoff {
+    Backoff::new(1000, ms(1), ms(1))
+}
+
+#[derive(Clone)]
+struct App {
+    auth: Centurion<TestUser>,
+    throttle: Throttle,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(app): State<App>,
+    client: ClientAddr,
+    Json(body): Json<Login>,
+) -> Result<Json<TokenPair>, Error> {
+    app.throttle
+        .login(&app.auth, Some(client.ip()), &body.username, &body.password)
+        .await
+        .map(Json)
+}
+
+fn router(app: App, trusted: TrustedProxies) -> Router {
+    Router::new()
+        .route("/auth/login", post(login))
+        .layer(Extension(trusted))
+        .with_state(app)
+}
+
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: serde_json::Value,
+}
+
+async fn post_login(
+    router: &Router,
+    peer: &str,
+    forwarded_for: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Answer {
+    let mut request = Request::post("/auth/login").header("content-type", "application/json");
+    if let Some(xff) = forwarded_for {
+        request = request.header("x-forwarded-for", xff);
+    }
+    let mut request = request
+        .body(Body::from(
+            serde_json::json!({"username": username, "password": password}).to_string(),
+        ))
+        .unwrap();
+    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        retry_after,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn failures_lead_to_429_with_retry_after_and_the_lock_expires_by_itself() {
+    let auth = auth_with_users(&["ada"]).await;
+    let throttle =
+        Throttle::in_memory(config(Backoff::new(3, ms(400), ms(2000)), lenient())).unwrap();
+    let app = router(App { auth, throttle }, TrustedProxies::none());
+
+    // Three free failures, then the fourth locks.
+    for _ in 0..4 {
+        let a = post_login(&app, "192.0.2.10", None, "ada", "wrong password").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(a.body["error"], "AuthenticationError");
+    }
+    let a = post_login(&app, "192.0.2.10", None, "ada", "wrong password").await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(a.body["error"], "TooManyRequests");
+    assert_eq!(a.body["status_code"], 429);
+    assert_eq!(a.retry_after, Some(1), "400 ms rounds up to 1 s");
+
+    // The right password does not get through the lock, from anywhere.
+    let a = post_login(&app, "192.0.2.10", None, "ada", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    let a = post_login(&app, "198.51.100.77", None, "ada", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // The lock ends by itself; a success resets the account's count.
+    tokio::time::sleep(ms(450)).await;
+    let a = post_login(&app, "192.0.2.10", None, "ada", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["token_type"], "Bearer");
+    for _ in 0..4 {
+        let a = post_login(&app, "192.0.2.10", None, "ada", "wrong password").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = post_login(&app, "192.0.2.10", None, "ada", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn back_off_doubles_up_to_the_cap() {
+    let throttle =
+        Throttle::in_memory(config(Backoff::new(1, ms(100), ms(400)), lenient())).unwrap();
+    let keys = ThrottleKeys::new().account("ada");
+    let mut seen = Vec::new();
+    throttle.check(&keys).await.unwrap();
+    throttle.record_failure(&keys).await.unwrap(); // free
+    throttle.check(&keys).await.unwrap();
+    for _ in 0..4 {
+        throttle.record_failure(&keys).await.unwrap();
+        let err = throttle.check(&keys).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Throttled);
+        let wait = err.retry_after().unwrap();
+        seen.push(wait);
+        tokio::time::sleep(wait + ms(20)).await;
+        throttle.check(&keys).await.unwrap();
+    }
+    let expected = [100, 200, 400, 400];
+    for (wait, want) in seen.iter().zip(expected) {
+        assert!(
+            *wait <= ms(want) && *wait > ms(want) - ms(60),
+            "{seen:?} vs {expected:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn per_address_counting_spans_accounts() {
+    let auth = auth_with_users(&["ada", "bob"]).await;
+    let throttle =
+        Throttle::in_memory(config(lenient(), Backoff::new(2, ms(5000), ms(5000)))).unwrap();
+    let app = router(App { auth, throttle }, TrustedProxies::none());
+
+    // One address guessing at three different accounts: the third failure locks it.
+    for name in ["carol", "dave", "erin"] {
+        let a = post_login(&app, "203.0.113.5", None, name, "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = post_login(&app, "203.0.113.5", None, "ada", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(a.retry_after, Some(5));
+    // Other addresses, and the accounts themselves, are not affected.
+    let a = post_login(&app, "203.0.113.6", None, "ada", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = post_login(&app, "203.0.113.6", None, "carol", "guess").await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    // One IPv6 host holds a whole /64: it is counted as one address.
+    for i in 1..=3 {
+        let peer = format!("[2001:db8:5:5::{i}]");
+        let a = post_login(&app, &peer, None, "zed", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = post_login(&app, "[2001:db8:5:5::99]", None, "bob", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    let a = post_login(&app, "[2001:db8:5:6::1]", None, "bob", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
+    let policy = || config(lenient(), Backoff::new(2, ms(5000), ms(5000)));
+    let auth = auth_with_users(&["ada"]).await;
+
+    // Untrusted peer: a forged header does not spread the count over many addresses.
+    let untrusted = router(
+        App {
+            auth: auth.clone(),
+            throttle: Throttle::in_memory(policy()).unwrap(),
+        },
+        TrustedProxies::none(),
+    );
+    for i in 0..3 {
+        let xff = format!("198.51.100.{i}");
+        let a = post_login(&untrusted, "192.0.2.1", Some(&xff), "x", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = post_login(
+        &untrusted,
+        "192.0.2.1",
+        Some("198.51.100.200"),
+        "ada",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "counted under the peer"
+    );
+
+    // Behind a trusted proxy: each client is counted under its own address.
+    let trusted = router(
+        App {
+            auth: auth.clone(),
+            throttle: Throttle::in_memory(policy()).unwrap(),
+        },
+        TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").unwrap(),
+    );
+    for i in 0..3 {
+        let xff = format!("198.51.100.{i}");
+        let a = post_login(&trusted, "127.0.0.1", Some(&xff), "x", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = post_login(
+        &trusted,
+        "127.0.0.1",
+        Some("198.51.100.200"),
+        "ada",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    // One client failing three times is locked, whatever it writes left of the proxy's hop.
+    for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let xff = format!("{forged}, 203.0.113.9, 10.0.0.7");
+        let a = post_login(&trusted, "127.0.0.1", Some(&xff), "y", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = post_login(
+        &trusted,
+        "127.0.0.1",
+        Some("4.4.4.4, 203.0.113.9"),
+        "ada",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn client_addr_needs_connect_info() {
+    let auth = auth_with_users(&[]).await;
+    let app = router(
+        App {
+            auth,
+            throttle: Throttle::in_memory(ThrottleConfig::default()).unwrap(),
+        },
+        TrustedProxies::none(),
+    );
+    let request = Request::post("/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"username":"a","password":"b"}"#))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn concurrent_attempts_cannot_burst_through_a_back_off() {
+    let throttle =
+        Throttle::in_memory(config(Backoff::new(2, ms(300), ms(300)), lenient())).unwrap();
+    let keys = ThrottleKeys::new().account("ada");
+    for _ in 0..2 {
+        throttle.check(&keys).await.unwrap();
+        throttle.record_failure(&keys).await.unwrap();
+    }
+    // In back-off: of ten concurrent checks, one goes through.
+    let results = futures_join(&throttle, &keys, 10).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    // Its success releases the account at once.
+    throttle.record_success(&keys).await.unwrap();
+    throttle.check(&keys).await.unwrap();
+}
+
+async fn futures_join(
+    throttle: &Throttle,
+    keys: &ThrottleKeys,
+    n: usize,
+) -> Vec<Result<(), Error>> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (t, k) = (throttle.clone(), keys.clone());
+        tasks.push(tokio::spawn(async move { t.check(&k).await }));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_right_password_of_an_inactive_user_is_not_a_failure() {
+    let auth = auth_with_users(&[]).await;
+    auth.register("ina", None, PASSWORD, &[]).await.unwrap(); // never confirmed
+    let throttle =
+        Throttle::in_memory(config(Backoff::new(1, ms(5000), ms(5000)), lenient())).unwrap();
+    let client: Option<IpAddr> = Some("192.0.2.50".parse().unwrap());
+    // The right password of an inactive user is 403 and is not a failure.
+    for _ in 0..3 {
+        let err = throttle
+            .authenticate(&auth, client, "ina", PASSWORD)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidUserError);
+    }
+    for _ in 0..2 {
+        let err = throttle
+            .authenticate(&auth, client, "ina", "wrong")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    }
+    let err = throttle
+        .authenticate(&auth, client, "ina", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+}
+
+#[test]
+fn bad_configurations_are_refused() {
+    let zero = config(Backoff::new(1, Duration::ZERO, ms(1)), lenient());
+    assert_eq!(
+        Throttle::in_memory(zero).unwrap_err().kind(),
+        ErrorKind::ConfigurationError
+    );
+    let inverted = config(Backoff::new(1, ms(10), ms(1)), lenient());
+    assert!(Throttle::in_memory(inverted).is_err());
+    let mut c = ThrottleConfig::default();
+    c.ipv6_prefix = 129;
+    assert!(Throttle::in_memory(c).is_err());
+}
+
+#[cfg(feature = "redis")]
+mod redis_shared {
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use centurion::ErrorKind;
+    use centurion::throttle::{Backoff, Throttle, ThrottleKeys};
+
+    use super::{config, lenient, ms};
+
+    const GROUP: &str = "throttle (Redis)";
+
+    struct RedisServer {
+        child: Child,
+        port: u16,
+    }
+
+    impl RedisServer {
+        fn start_on(port: u16) -> std::io::Result<Self> {
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?;
+            let server = Self { child, port };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                std::thread::sleep(ms(20));
+            }
+            Ok(server)
+        }
+
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}/", self.port)
+        }
+
+        fn stop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Drop for RedisServer {
+        fn drop(&mut self) {
+            self.stop();
+        }
+    }
+
+    fn start_or_skip() -> Option<RedisServer> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        match RedisServer::start_on(port) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                let why = format!("redis-server cannot be started: {e}");
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("{GROUP}: {why} (CI=true: nothing may be skipped)");
+                }
+                let _ = writeln!(std::io::stderr(), "SKIPPED: {GROUP}: {why}");
+                None
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn two_instances_count_together_and_locks_expire() {
+        let Some(server) = start_or_skip() else {
+            return;
+        };
+        let policy = || config(Backoff::new(2, ms(400), ms(800)), lenient());
+        let a = Throttle::connect_redis(&server.url(), policy())
+            .await
+            .unwrap();
+        let b = Throttle::connect_redis(&server.url(), policy())
+            .await
+            .unwrap();
+        let keys = ThrottleKeys::login("Ada", Some("192.0.2.7".parse().unwrap()));
+
+        a.check(&keys).await.unwrap();
+        a.record_failure(&keys).await.unwrap();
+        b.check(&keys).await.unwrap();
+        b.record_failure(&keys).await.unwrap();
+        // The third failure, through either instance, locks for both.
+        a.check(&keys).await.unwrap();
+        a.record_failure(&keys).await.unwrap();
+        for t in [&a, &b] {
+            let err = t.check(&keys).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Throttled);
+            let wait = err.retry_after().unwrap();
+            assert!(wait <= ms(400) && wait > ms(200), "{wait:?}");
+        }
+        // The username is compared case-insensitively.
+        let err = b
+            .check(&ThrottleKeys::new().account("ada"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Throttled);
+
+        // Concurrent attempts after the lock: one through, across instances.
+        tokio::time::sleep(ms(450)).await;
+        let (ra, rb) = tokio::join!(a.check(&keys), b.check(&keys));
+        assert!(ra.is_ok() != rb.is_ok(), "{ra:?} {rb:?}");
+        b.record_failure(&keys).await.unwrap(); // locks 800 ms now
+        let wait = a.check(&keys).await.unwrap_err().retry_after().unwrap();
+        assert!(wait > ms(600) && wait <= ms(800), "{wait:?}");
+
+        // Success through one instance resets the account for both.
+        tokio::time::sleep(wait + ms(50)).await;
+        a.check(&keys).await.unwrap();
+        a.record_success(&keys).await.unwrap();
+        b.check(&keys).await.unwrap();
+
+        // Keys carry an expiry: nothing stays in Redis for good.
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys_in_redis: Vec<String> = redis::cmd("KEYS")
+            .arg("centurion:{throttle}:*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(!keys_in_redis.is_empty());
+        for key in keys_in_redis {
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(ttl > 0, "{key} has no expiry ({ttl})");
+        }
+    }
+
+    #[tokio::test]
+    async fn redis_going_away_fails_closed_and_service_resumes() {
+        let Some(mut server) = start_or_skip() else {
+            return;
+        };
+        let mut policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
+        policy.store_timeout = ms(500);
+        let throttle = Throttle::connect_redis(&server.url(), policy)
+            .await
+            .unwrap();
+        let keys = ThrottleKeys::new().account("ada");
+        throttle.check(&keys).await.unwrap();
+
+        server.stop();
+        let started = Instant::now();
+        for _ in 0..3 {
+            let err = throttle.check(&keys).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err:?}");
+            assert_eq!(err.status().as_u16(), 503);
+        }
+        let err = throttle.record_failure(&keys).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+        assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+
+        let port = server.port;
+        let _back = RedisServer::start_on(port).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match throttle.check(&keys).await {
+                Ok(()) => break,
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
+                    assert!(Instant::now() < deadline, "service did not resume: {e:?}");
+                    tokio::time::sleep(ms(100)).await;
+                }
+            }
+        }
+        throttle.record_failure(&keys).await.unwrap();
+    }
+}
