@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::testing::TestUser;
-use centurion::{Centurion, NewUser, PasswordConfig, RevocationStore, Role, TokenRef, UserStore, secured};
+use centurion::{
+    Centurion, NewUser, PasswordConfig, RevocationStore, Role, TokenRef, UserStore, secured,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -47,7 +49,10 @@ struct HandClaims {
 }
 
 static HAND_KEY: std::sync::LazyLock<(DecodingKey, Validation)> = std::sync::LazyLock::new(|| {
-    (DecodingKey::from_secret(SECRET.as_bytes()), Validation::new(Algorithm::HS256))
+    (
+        DecodingKey::from_secret(SECRET.as_bytes()),
+        Validation::new(Algorithm::HS256),
+    )
 });
 
 impl<S: Send + Sync> FromRequestParts<S> for HandWritten {
@@ -61,8 +66,13 @@ impl<S: Send + Sync> FromRequestParts<S> for HandWritten {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(StatusCode::UNAUTHORIZED)?;
         let (key, validation) = &*HAND_KEY;
-        let data = jsonwebtoken::decode::<HandClaims>(token, key, validation).map_err(|_| StatusCode::UNAUTHORIZED)?;
-        if data.claims.roles.iter().any(|r| r == "admin") { Ok(HandWritten) } else { Err(StatusCode::FORBIDDEN) }
+        let data = jsonwebtoken::decode::<HandClaims>(token, key, validation)
+            .map_err(|_| StatusCode::UNAUTHORIZED)?;
+        if data.claims.roles.iter().any(|r| r == "admin") {
+            Ok(HandWritten)
+        } else {
+            Err(StatusCode::FORBIDDEN)
+        }
     }
 }
 
@@ -76,7 +86,10 @@ struct Login {
     password: String,
 }
 
-async fn login(auth: Centurion<TestUser>, Json(body): Json<Login>) -> Result<Json<centurion::TokenPair>, centurion::Error> {
+async fn login(
+    auth: Centurion<TestUser>,
+    Json(body): Json<Login>,
+) -> Result<Json<centurion::TokenPair>, centurion::Error> {
     Ok(Json(auth.login(&body.username, &body.password).await?))
 }
 
@@ -106,7 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3900".into());
     let users = Arc::new(MemoryUserStore::<TestUser>::new());
     let password = PasswordConfig {
-        pool_size: std::env::var("BENCH_POOL").ok().and_then(|v| v.parse().ok()),
+        pool_size: std::env::var("BENCH_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok()),
         queue_length: 1024,
         ..PasswordConfig::default()
     };
@@ -118,8 +133,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let builder = match mode.as_str() {
         "none" => builder.revocation_store(NoRevocation),
         "redis" => {
-            let url = std::env::var("REDIS_URL").map_err(|_| "BENCH_REVOCATION=redis needs REDIS_URL")?;
-            builder.revocation_store(centurion::redis_store::RedisRevocationStore::connect(&url).await?)
+            let url =
+                std::env::var("REDIS_URL").map_err(|_| "BENCH_REVOCATION=redis needs REDIS_URL")?;
+            builder.revocation_store(
+                centurion::redis_store::RedisRevocationStore::connect(&url).await?,
+            )
         }
         _ => builder.revocation_store(MemoryRevocationStore::new()),
     };
@@ -142,7 +160,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/login", post(login))
         .layer(auth.layer());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("bench server listening on http://{} (revocation: {mode})", listener.local_addr()?);
+    println!(
+        "bench server listening on http://{} (revocation: {mode})",
+        listener.local_addr()?
+    );
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -213,13 +213,11 @@ async fn seed(
     match created {
         Ok(_) => tracing::info!(username = name, "seeded a user"),
         Err(e) if e.kind() == ErrorKind::UserExists => {
-            if update {
-                if let Some(user) = users.lookup(name).await? {
-                    let id = centurion::AuthUser::id(&user);
-                    users.update_password_hash(&id, &hash).await?;
-                    users.activate(&id).await?;
-                    tracing::info!(username = name, "updated the seeded user");
-                }
+            if update && let Some(user) = users.lookup(name).await? {
+                let id = centurion::AuthUser::id(&user);
+                users.update_password_hash(&id, &hash).await?;
+                users.activate(&id).await?;
+                tracing::info!(username = name, "updated the seeded user");
             }
         }
         Err(e) => return Err(e.into()),
