@@ -62,10 +62,10 @@
 //! ## Back ends
 //!
 //! [`Throttle::in_memory`] keeps the counters in a bounded map that purges expired
-//! entries by itself (one instance). [`Throttle::redis`] (feature `redis`) keeps them in
-//! Redis so that every instance behind a load balancer counts together; keys expire with
-//! the lock or counter they hold, and each operation is one atomic Lua script using the
-//! Redis server's clock. A store that cannot answer fails closed: the login is refused
+//! entries by itself (one instance). `Throttle::redis`, `Throttle::connect_redis` and
+//! `Throttle::redis_lazy` (feature `redis`) keep them in Redis so that every instance
+//! behind a load balancer counts together; keys expire with the lock or counter they
+//! hold, and each operation is one atomic Lua script using the Redis server's clock. A store that cannot answer fails closed: the login is refused
 //! with [`ErrorKind::StoreUnavailable`] (503).
 //!
 //! ## Why not `governor`
@@ -977,13 +977,7 @@ impl Throttle {
     /// ```
     pub async fn connect_redis(url: &str, config: ThrottleConfig) -> Result<Self> {
         config.validate()?;
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::config(format!("throttle: bad Redis URL: {e}")))?;
-        let manager_config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.store_timeout))
-            .set_response_timeout(Some(config.store_timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
+        let (client, manager_config) = redis_client(url, &config)?;
         let conn = tokio::time::timeout(
             config.store_timeout.saturating_mul(3),
             redis::aio::ConnectionManager::new_with_config(client, manager_config),
@@ -993,6 +987,43 @@ impl Throttle {
         .map_err(|e| Error::store(e).with_message("Redis cannot be reached"))?;
         Self::redis(conn, config)
     }
+
+    /// Like [`connect_redis`](Self::connect_redis), but connects on first use: the
+    /// throttle can be built while Redis is down (logins then fail closed with 503 until
+    /// it is up). Fails only for a malformed URL. Call it inside a Tokio runtime.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    /// let throttle = Throttle::redis_lazy("redis://127.0.0.1:6379/", ThrottleConfig::default())?;
+    /// assert!(Throttle::redis_lazy("http://nope", ThrottleConfig::default()).is_err());
+    /// # let _ = throttle; Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn redis_lazy(url: &str, config: ThrottleConfig) -> Result<Self> {
+        config.validate()?;
+        let (client, manager_config) = redis_client(url, &config)?;
+        let conn = redis::aio::ConnectionManager::new_lazy_with_config(client, manager_config)
+            .map_err(|e| Error::config(format!("throttle: Redis set-up failed: {e}")))?;
+        Self::redis(conn, config)
+    }
+}
+
+/// A client for `url` and a manager configuration bounded by the store timeout.
+#[cfg(feature = "redis")]
+fn redis_client(
+    url: &str,
+    config: &ThrottleConfig,
+) -> Result<(redis::Client, redis::aio::ConnectionManagerConfig)> {
+    let client = redis::Client::open(url)
+        .map_err(|e| Error::config(format!("throttle: bad Redis URL: {e}")))?;
+    let manager_config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(config.store_timeout))
+        .set_response_timeout(Some(config.store_timeout))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(250));
+    Ok((client, manager_config))
 }
 
 // ---------------------------------------------------------------------------------------

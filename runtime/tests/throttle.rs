@@ -539,6 +539,38 @@ mod redis_shared {
     }
 
     #[tokio::test]
+    async fn a_lazy_throttle_starts_while_redis_is_down() {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            start_or_skip(); // reports the skip (or fails under CI)
+            return;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
+        policy.store_timeout = ms(500);
+        let throttle = Throttle::redis_lazy(&format!("redis://127.0.0.1:{port}/"), policy).unwrap();
+        let keys = ThrottleKeys::new().account("ada");
+        let err = throttle.check(&keys).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+
+        let _server = RedisServer::start_on(port).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Err(e) = throttle.check(&keys).await {
+            assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
+            assert!(Instant::now() < deadline, "never connected: {e:?}");
+            tokio::time::sleep(ms(100)).await;
+        }
+        throttle.record_failure(&keys).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn redis_going_away_fails_closed_and_service_resumes() {
         let Some(mut server) = start_or_skip() else {
             return;
