@@ -648,6 +648,21 @@ mod smtp {
     }
 
     /// Configures an [`SmtpMailer`]; start with [`SmtpMailer::builder`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::mail::SmtpMailer;
+    ///
+    /// let ca_pem = b"-----BEGIN CERTIFICATE-----..."; // your relay's private CA
+    /// let builder = SmtpMailer::builder("smtps://mailer:secret@relay.internal")
+    ///     .unwrap()
+    ///     .from("Shop <noreply@shop.example>")
+    ///     .timeout(Duration::from_secs(3))
+    ///     .hello_name("app1.shop.example")
+    ///     .add_root_certificate_pem(ca_pem);
+    /// // The bogus PEM above is caught when building.
+    /// assert!(builder.build().is_err());
+    /// ```
     pub struct SmtpMailerBuilder {
         host: String,
         port: u16,

@@ -435,6 +435,23 @@ impl Throttle {
     /// Once a key is past its free failures, the attempt allowed through holds the key
     /// until its result is recorded (at most one back-off step), so concurrent attempts
     /// are refused meanwhile.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use std::time::Duration;
+    /// use centurion::throttle::{Backoff, Throttle, ThrottleConfig, ThrottleKeys};
+    /// let mut config = ThrottleConfig::default();
+    /// config.account = Backoff::new(0, Duration::from_secs(30), Duration::from_secs(60));
+    /// let throttle = Throttle::in_memory(config)?;
+    /// let keys = ThrottleKeys::new().account("ada");
+    /// throttle.check(&keys).await?;
+    /// throttle.record_failure(&keys).await?;
+    /// let err = throttle.check(&keys).await.unwrap_err();
+    /// assert_eq!(err.status().as_u16(), 429);
+    /// assert_eq!(err.retry_after().map(|d| d.as_secs() > 25), Some(true));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub async fn check(&self, keys: &ThrottleKeys) -> Result<()> {
         let slots = self.slots(keys);
         if slots.is_empty() {
@@ -454,6 +471,21 @@ impl Throttle {
     }
 
     /// Counts a failed attempt under each key, locking those past their free failures.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig, ThrottleKeys};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let keys = ThrottleKeys::new().address("192.0.2.1".parse().unwrap());
+    /// for _ in 0..20 {
+    ///     throttle.record_failure(&keys).await?; // 20 free failures per address
+    /// }
+    /// throttle.check(&keys).await?;
+    /// throttle.record_failure(&keys).await?; // the 21st locks
+    /// assert!(throttle.check(&keys).await.is_err());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub async fn record_failure(&self, keys: &ThrottleKeys) -> Result<()> {
         let slots = self.slots(keys);
         if slots.is_empty() {
@@ -481,6 +513,23 @@ impl Throttle {
 
     /// Records a successful login: the account's count is reset; the address keeps its
     /// count (it only expires) and is released for the next attempt.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig, ThrottleKeys};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let keys = ThrottleKeys::new().account("ada");
+    /// for _ in 0..5 {
+    ///     throttle.record_failure(&keys).await?;
+    /// }
+    /// throttle.record_success(&keys).await?; // the count starts again
+    /// for _ in 0..5 {
+    ///     throttle.check(&keys).await?;
+    ///     throttle.record_failure(&keys).await?;
+    /// }
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub async fn record_success(&self, keys: &ThrottleKeys) -> Result<()> {
         let slots = self.slots(keys);
         if slots.is_empty() {
@@ -498,7 +547,9 @@ impl Throttle {
 
     /// [`Centurion::authenticate`] under the throttle: refused while the account or the
     /// address is locked (even with the right password), a wrong password or unknown
-    /// username counted as a failure, a success recorded.
+    /// username counted as a failure, a success recorded. Other outcomes (the right
+    /// password of an inactive user, a store or hashing-pool error) are not counted; a
+    /// hold taken by [`check`](Self::check) then ends by itself within one back-off step.
     ///
     /// ```
     /// # async fn demo() -> centurion::Result<()> {
