@@ -4,32 +4,58 @@
 //! JWT access and refresh tokens, guard handlers with role requirements written as
 //! attributes, load the current user, revoke tokens. In the spirit of Python's
 //! flask-praetorian and flask-jwt-extended, with refresh rotation and reuse detection,
-//! token freshness, rehash-on-login and a bounded hashing pool built in.
+//! token freshness, rehash-on-login, login throttling and a bounded hashing pool built in.
 //!
 //! ```
 //! use axum::{Json, Router, routing::{get, post}};
-//! use centurion::{Centurion, Claims, CurrentUser, memory::MemoryUserStore, testing::TestUser};
+//! use centurion::{secured, AuthUser, Role, Centurion, Claims, CurrentUser, memory::MemoryUserStore};
 //!
-//! async fn me(user: CurrentUser<TestUser>) -> Json<String> {
-//!     Json(user.username.clone())
+//! #[derive(Role, Clone, Copy, PartialEq, Debug)]  // role names "admin", "editor", "author"
+//! enum AppRole { Admin, Editor, Author }
+//!
+//! #[derive(AuthUser, Clone)]
+//! struct User {
+//!     #[auth_user(id)]       id: i64,
+//!     #[auth_user(username)] email: String,
+//!     #[auth_user(password)] password_hash: String,
+//!     #[auth_user(roles)]    roles: Vec<AppRole>,
+//!     #[auth_user(is_valid)] active: bool,
 //! }
 //!
-//! async fn whoami(claims: Claims) -> String {
-//!     format!("user {} with roles {:?}", claims.subject(), claims.roles())
+//! #[secured]                                   // any valid access token
+//! async fn me(user: CurrentUser<User>) -> Json<String> {
+//!     Json(user.email.clone())
 //! }
+//!
+//! #[secured(roles = "admin")]                  // every listed role (checked at compile time)
+//! async fn admin() -> &'static str { "welcome" }
+//!
+//! #[secured(any_of = "editor, author")]        // at least one; roles travel in the token
+//! async fn publish(claims: Claims) -> String { claims.subject().to_owned() }
+//!
+//! #[secured(fresh)]                            // a token straight from a login
+//! async fn change_password(claims: Claims) {}
 //!
 //! # fn main() -> Result<(), centurion::Error> {
-//! let auth = Centurion::<TestUser>::builder()
-//!     .secret("an-example-secret-of-at-least-32-bytes!!")
-//!     .user_store(MemoryUserStore::new())
-//!     .build()?;
+//! let auth = Centurion::<User>::builder()
+//!     .secret("an-example-secret-of-at-least-32-bytes!!")  // or a key pair (RS256, ES256, EdDSA)
+//!     .user_store(MemoryUserStore::new())                   // or the SQL stores, or your own
+//!     .build()?;                                            // misconfiguration fails here
 //!
 //! let app: Router = Router::new()
 //!     .route("/api/me", get(me))
-//!     .route("/api/whoami", get(whoami))
+//!     .route("/api/admin", get(admin))
+//!     .route("/api/articles", post(publish))
+//!     .route("/api/account/password", post(change_password))
 //!     .layer(auth.layer());
 //! # Ok(()) }
 //! ```
+//!
+//! Logging in, refreshing and logging out are calls on the instance
+//! ([`Centurion::login`], [`Centurion::refresh`], [`Centurion::logout`]); every failure is
+//! one [`Error`] that answers with `{"error", "message", "status_code"}` JSON. A handler
+//! that wants to answer a failed authentication itself takes `Result<Claims, Error>`
+//! instead of `Claims`; [`CenturionBuilder::error_responder`] replaces the body for all.
 //!
 //! ## Pieces
 //!
@@ -41,8 +67,10 @@
 //! - [`cookies`]: where tokens are read from (header, cookies, query for WebSocket
 //!   upgrades), the session cookies for browser clients and their CSRF protection.
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
-//!   in-memory implementations.
-//! - [`password`]: argon2id on a bounded pool.
+//!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis_store`
+//!   (feature `redis`) the production ones.
+//! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
+//!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
 //! - [`Error`]: one error type whose [`ErrorKind`] fixes status and JSON body.
 //!
 //! ## Token kinds
