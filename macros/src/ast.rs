@@ -16,7 +16,7 @@ use crate::attr::{
 /// What `#[secured]` was put on.
 pub(crate) enum SecuredItem {
     /// A function (async or not, checked later).
-    Fn(ItemFn),
+    Fn(Box<ItemFn>),
     /// Anything else: a struct, an impl block, a trait method without body, …
     Other { what: &'static str, span: Span },
 }
@@ -24,7 +24,7 @@ pub(crate) enum SecuredItem {
 impl SecuredItem {
     pub(crate) fn parse(tokens: TokenStream) -> SecuredItem {
         match syn::parse2::<syn::Item>(tokens.clone()) {
-            Ok(syn::Item::Fn(item)) => SecuredItem::Fn(item),
+            Ok(syn::Item::Fn(item)) => SecuredItem::Fn(Box::new(item)),
             Ok(item) => {
                 let (what, span) = describe_item(&item);
                 SecuredItem::Other { what, span }
@@ -64,7 +64,7 @@ fn describe_item(item: &syn::Item) -> (&'static str, Span) {
 /// A handler under `#[secured(…)]`.
 pub(crate) struct Handler {
     pub(crate) args: SecuredArgs,
-    pub(crate) item: ItemFn,
+    pub(crate) item: Box<ItemFn>,
 }
 
 // ---------------------------------------------------------------------------------------

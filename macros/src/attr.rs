@@ -185,14 +185,14 @@ fn unknown_key(
     input: ParseStream<'_>,
     lookahead: Lookahead1<'_>,
     expected: &str,
+    example_key: &str,
     suggest: fn(&str) -> Option<&'static str>,
 ) -> syn::Error {
     if let Ok(lit) = input.fork().parse::<LitStr>() {
         return syn::Error::new_spanned(
             &lit,
             format!(
-                "expected {expected}, found a string literal: name the argument, like `{} = {}`",
-                suggest("").unwrap_or("key"),
+                "expected {expected}, found a string literal: name the argument, like `{example_key} = {}`",
                 lit.to_token_stream()
             ),
         );
@@ -249,7 +249,6 @@ fn suggest_secured(name: &str) -> Option<&'static str> {
         "auth_accepted" | "optional_auth" | "anonymous" | "allow_anonymous" | "maybe" => "optional",
         "fresh_required" | "fresh_only" | "require_fresh" => "fresh",
         "role_enum" | "roles_type" | "role_ty" => "role_type",
-        "" => "roles",
         _ => return None,
     })
 }
@@ -326,7 +325,13 @@ impl Parse for SecuredArgs {
                         errors,
                     );
                 } else {
-                    return Err(unknown_key(input, lookahead, SECURED_KEYS, suggest_secured));
+                    return Err(unknown_key(
+                        input,
+                        lookahead,
+                        SECURED_KEYS,
+                        "roles",
+                        suggest_secured,
+                    ));
                 }
                 separator(input)?;
             }
@@ -387,7 +392,7 @@ impl RoleContainerAttrs {
                             "`rename` goes on a variant, like `#[role(rename = \"super-admin\")] SuperAdmin`; on the enum, use `rename_all = \"…\"`",
                         ));
                     } else {
-                        return Err(unknown_key(input, lookahead, "`rename_all`", |name| {
+                        return Err(unknown_key(input, lookahead, "`rename_all`", "rename_all", |name| {
                             (name == "rename_all_fields" || name == "case").then_some("rename_all")
                         }));
                     }
@@ -426,9 +431,13 @@ impl RoleVariantAttrs {
                             "`rename_all` goes on the enum; on a variant, use `rename = \"…\"`",
                         ));
                     } else {
-                        return Err(unknown_key(input, lookahead, "`rename`", |name| {
-                            (name == "name" || name == "alias").then_some("rename")
-                        }));
+                        return Err(unknown_key(
+                            input,
+                            lookahead,
+                            "`rename`",
+                            "rename",
+                            |name| (name == "name" || name == "alias").then_some("rename"),
+                        ));
                     }
                     separator(input)?;
                 }
@@ -605,7 +614,7 @@ pub(crate) fn user_args(attrs: &[Attribute], on_struct: bool, errors: &mut Error
                     } else {
                         USER_KEYS
                     };
-                    return Err(unknown_key(input, lookahead, expected, suggest_user));
+                    return Err(unknown_key(input, lookahead, expected, "id", suggest_user));
                 }
                 separator(input)?;
             }

@@ -83,6 +83,14 @@ fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream
     let fresh = requirement.fresh;
     let optional = requirement.optional;
     let role_check = role_check(requirement);
+    let role_check = (!role_check.is_empty()).then(|| {
+        quote! {
+            #(#cfgs)*
+            const _: () = {
+                #role_check
+            };
+        }
+    });
 
     let guard: FnArg = syn::parse_quote!(_: ::centurion::__private::Guard<#marker>);
     item.sig.inputs.insert(0, guard);
@@ -105,7 +113,6 @@ fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream
                 };
         }
 
-        #(#cfgs)*
         #role_check
 
         #item
@@ -125,7 +132,6 @@ fn role_check(requirement: &Requirement) -> TokenStream {
                 return TokenStream::new();
             }
             quote! {
-                const _: () = {
                     const fn __centurion_declares(names: &[&str], role: &str) -> bool {
                         let role = role.as_bytes();
                         let mut i = 0;
@@ -145,7 +151,6 @@ fn role_check(requirement: &Requirement) -> TokenStream {
                         false
                     }
                     #(#checks)*
-                };
             }
         }
     }

@@ -142,13 +142,16 @@ use proc_macro::TokenStream;
 ///         };
 /// }
 ///
-/// // One per role name, spanned at the literal: expands to nothing when the crate
-/// // root's role enum declares "admin", to `compile_error!` otherwise.
+/// // The role check: one inner block per role name, spanned at the literal. The call
+/// // expands to nothing when the crate root's role enum declares "admin", and to the
+/// // callback's `compile_error!` otherwise.
 /// const _: () = {
-///     macro_rules! __centurion_unknown_role { /* the error message */ }
-///     crate::__centurion_roles_declared_by_derive_Role_at_the_crate_root! {
-///         @check "admin" => __centurion_unknown_role
-///     }
+///     const _: () = {
+///         macro_rules! __centurion_unknown_role { /* the error message */ }
+///         crate::__centurion_roles_declared_by_derive_Role_at_the_crate_root! {
+///             @check "admin" => __centurion_unknown_role
+///         }
+///     };
 /// };
 ///
 /// pub async fn purge(
