@@ -608,6 +608,14 @@ pub(crate) fn user_args(attrs: &[Attribute], on_struct: bool, errors: &mut Error
                         ));
                     }
                     out.push(UserArg::NoUserRecord(token));
+                } else if on_struct
+                    && let Ok(ident) = input.fork().parse::<Ident>()
+                    && ident == "role"
+                {
+                    return Err(syn::Error::new(
+                        ident.span(),
+                        "unknown argument `role`: the role type needs no declaring here, the type of the `#[auth_user(roles)]` field (like `Vec<AppRole>`) names it; remove `role = …`",
+                    ));
                 } else {
                     let expected = if on_struct {
                         "`id`, `username`, `password`, `roles`, `is_valid`, `email` (each `= Self::method`), `debug` or `no_user_record`"

@@ -559,3 +559,48 @@ pub(crate) fn user_struct<'a>(user: &UserStruct<'a>, errors: &mut Errors) -> Che
         user_record,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RenameRule;
+
+    #[test]
+    fn rename_rules_split_words_at_case_changes_acronyms_and_digits() {
+        let cases = [
+            ("Admin", "admin", "admin", "ADMIN", "admin", "Admin"),
+            (
+                "SuperAdmin",
+                "super_admin",
+                "super-admin",
+                "SUPER_ADMIN",
+                "superAdmin",
+                "SuperAdmin",
+            ),
+            (
+                "HTTPAuditor",
+                "http_auditor",
+                "http-auditor",
+                "HTTP_AUDITOR",
+                "httpAuditor",
+                "HttpAuditor",
+            ),
+            (
+                "Level2Support",
+                "level2_support",
+                "level2-support",
+                "LEVEL2_SUPPORT",
+                "level2Support",
+                "Level2Support",
+            ),
+        ];
+        for (variant, snake, kebab, screaming, camel, pascal) in cases {
+            assert_eq!(RenameRule::Snake.apply(variant), snake);
+            assert_eq!(RenameRule::Kebab.apply(variant), kebab);
+            assert_eq!(RenameRule::ScreamingSnake.apply(variant), screaming);
+            assert_eq!(RenameRule::Camel.apply(variant), camel);
+            assert_eq!(RenameRule::Pascal.apply(variant), pascal);
+            assert_eq!(RenameRule::Lower.apply(variant), variant.to_lowercase());
+            assert_eq!(RenameRule::Upper.apply(variant), variant.to_uppercase());
+        }
+    }
+}
