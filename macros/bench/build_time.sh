@@ -5,7 +5,7 @@
 #
 #   bash macros/bench/build_time.sh [N] [RUNS]
 #
-# Prints one line per profile and variant (median of RUNS rebuilds) and the ratios.
+# Prints one line per profile: medians of RUNS rebuilds (wall and CPU time) and ratios.
 set -euo pipefail
 
 N="${1:-200}"
@@ -69,18 +69,18 @@ TOML
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+# Prints "WALL CPU": the medians over RUNS rebuilds of the wall-clock time and of the CPU
+# time (user + system) of the build. CPU time is the steadier figure on a busy machine.
 time_rebuild() { # $1 = crate dir, $2 = cargo profile flag ("" or "--release")
-    local dir="$1" profile="$2" times=()
-    (cd "$dir" && cargo build --quiet $profile) # dependencies, not timed
+    local dir="$1" profile="$2" walls=() cpus=() out
+    (cd "$dir" && cargo build --quiet $profile 2>/dev/null) # dependencies, not timed
     for ((r = 0; r < RUNS; r++)); do
         touch "$dir/src/main.rs"
-        local start end
-        start=$(date +%s.%N)
-        (cd "$dir" && cargo build --quiet $profile)
-        end=$(date +%s.%N)
-        times+=("$(awk "BEGIN { print $end - $start }")")
+        out=$( { TIMEFORMAT='%R %U %S'; time (cd "$dir" && cargo build --quiet $profile 2>/dev/null); } 2>&1 )
+        walls+=("$(awk '{ print $1 }' <<<"$out")")
+        cpus+=("$(awk '{ print $2 + $3 }' <<<"$out")")
     done
-    printf '%s\n' "${times[@]}" | median
+    echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
 }
 
 generate "$WORK/plain" plain
@@ -89,9 +89,11 @@ generate "$WORK/secured" secured
 for profile in debug release; do
     flag=""
     [[ "$profile" == release ]] && flag="--release"
-    plain=$(time_rebuild "$WORK/plain" "$flag")
-    secured=$(time_rebuild "$WORK/secured" "$flag")
-    ratio=$(awk "BEGIN { printf \"%.2f\", $secured / $plain }")
-    printf '%-7s %d handlers: plain %.2fs, #[secured] %.2fs, ratio %s\n' \
-        "$profile" "$N" "$plain" "$secured" "$ratio"
+    read -r plain_wall plain_cpu <<<"$(time_rebuild "$WORK/plain" "$flag")"
+    read -r secured_wall secured_cpu <<<"$(time_rebuild "$WORK/secured" "$flag")"
+    awk -v p="$profile" -v n="$N" -v pw="$plain_wall" -v pc="$plain_cpu" \
+        -v sw="$secured_wall" -v sc="$secured_cpu" 'BEGIN {
+        printf "%-7s %d handlers: plain %.2fs wall / %.2fs CPU, #[secured] %.2fs wall / %.2fs CPU, ratio %.2f wall / %.2f CPU\n",
+            p, n, pw, pc, sw, sc, sw / pw, sc / pc
+    }'
 done
