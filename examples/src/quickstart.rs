@@ -256,13 +256,15 @@ struct Logout {
 }
 
 /// Logs out: the access token and its family are revoked, and the family of the
-/// refresh token in the (optional) body.
+/// refresh token in the (optional) body. A body that cannot be read (too large, cut
+/// off) is a JSON 400 like every other bad body, not axum's plain-text rejection.
 #[secured]
 async fn logout(
     auth: Centurion<User>,
     claims: Claims,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, Error> {
+    let body = body.map_err(|_| invalid("the body cannot be read"))?;
     let body: Logout = if body.iter().all(u8::is_ascii_whitespace) {
         Logout::default()
     } else {
