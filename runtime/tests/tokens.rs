@@ -182,7 +182,10 @@ async fn custom_claims_round_trip() {
     assert_eq!(claims.custom("sub"), None);
     // The refresh token carries them too, so the session keeps them across rotations
     // (see custom_claims_survive_refresh).
-    assert_eq!(payload_of(&pair.refresh_token).get("tenant"), Some(&json!("acme")));
+    assert_eq!(
+        payload_of(&pair.refresh_token).get("tenant"),
+        Some(&json!("acme"))
+    );
     // A struct that does not fit is an error, not a panic.
     #[derive(Deserialize, Debug)]
     #[allow(dead_code)]
