@@ -174,5 +174,54 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(verify, benches);
+/// An unknown username against a wrong password, at the default (OWASP) argon2 cost: the
+/// two should take the same time (the timing side channel of `authenticate`).
+fn authenticate(c: &mut Criterion) {
+    use centurion::{NewUser, UserStore};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users = std::sync::Arc::new(MemoryUserStore::<TestUser>::new());
+    let auth = Centurion::<TestUser>::builder()
+        .secret(SECRET)
+        .user_store(std::sync::Arc::clone(&users))
+        .build()
+        .expect("bench config");
+    rt.block_on(async {
+        let hash = auth
+            .hasher()
+            .hash("the right password")
+            .await
+            .expect("hash");
+        users
+            .create(NewUser {
+                username: "ada".into(),
+                email: None,
+                password_hash: hash,
+                roles: vec![],
+                active: true,
+            })
+            .await
+            .expect("user");
+    });
+    let mut group = c.benchmark_group("authenticate");
+    group.sample_size(20);
+    group.bench_function("wrong_password", |b| {
+        b.iter(|| {
+            rt.block_on(auth.authenticate("ada", "a wrong password"))
+                .unwrap_err()
+        })
+    });
+    group.bench_function("unknown_user", |b| {
+        b.iter(|| {
+            rt.block_on(auth.authenticate("nobody", "a wrong password"))
+                .unwrap_err()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(verify, benches, authenticate);
 criterion_main!(verify);

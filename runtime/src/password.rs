@@ -7,6 +7,7 @@
 //! a request beyond that is refused at once with [`ErrorKind::Overloaded`] (503). A login
 //! storm therefore neither grows memory nor occupies the async workers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +45,8 @@ struct Inner {
     /// One permit per pool thread and queue place: a hash request without one is refused.
     admitted: Arc<Semaphore>,
     pool_size: usize,
+    /// Verifications run, dummy ones included.
+    verifications: AtomicU64,
     min_length: usize,
     max_length: usize,
     /// A hash of a random password with the current parameters: verified against when a
@@ -207,6 +210,7 @@ impl PasswordHasher {
                 jobs,
                 admitted: Arc::new(Semaphore::new(capacity)),
                 pool_size: pool,
+                verifications: AtomicU64::new(0),
                 min_length: config.min_length,
                 max_length: config.max_length,
                 dummy_hash,
@@ -281,6 +285,7 @@ impl PasswordHasher {
         }
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let hash = hash.to_owned();
+        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
         self.run(move |worker| worker.verify(&password, &hash))
             .await
     }
@@ -290,10 +295,18 @@ impl PasswordHasher {
     pub async fn verify_dummy(&self, password: &str) -> Result<(), Error> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let dummy = self.inner.dummy_hash.clone();
+        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
         self.run(move |worker| {
             let _ = worker.verify(&password, &dummy);
         })
         .await
+    }
+
+    /// How many password verifications this hasher has run, those against the dummy hash
+    /// for unknown usernames included: an operations metric, and how tests prove that an
+    /// unknown username costs exactly one verification, like a wrong password.
+    pub fn verifications(&self) -> u64 {
+        self.inner.verifications.load(Ordering::Relaxed)
     }
 
     /// Whether `hash` was made with other parameters or another algorithm than the
@@ -314,5 +327,26 @@ impl PasswordHasher {
             }
             Err(_) => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_uses_the_configured_parameters() {
+        let config = PasswordConfig {
+            memory_kib: 4096,
+            iterations: 3,
+            ..PasswordConfig::default()
+        };
+        let hasher = PasswordHasher::new(&config).expect("hasher");
+        let dummy = &hasher.inner.dummy_hash;
+        assert!(
+            dummy.starts_with("$argon2id$v=19$m=4096,t=3,p=1$"),
+            "{dummy}"
+        );
+        assert!(!hasher.needs_rehash(dummy));
     }
 }

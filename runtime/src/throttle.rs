@@ -1335,6 +1335,8 @@ mod tests {
             ..ThrottleConfig::default()
         };
         let t = Throttle::in_memory(config).unwrap();
+        // Irrefutable without the `redis` feature, refutable with it.
+        #[allow(irrefutable_let_patterns)]
         let Backend::Memory(m) = &t.inner.backend else {
             unreachable!()
         };
