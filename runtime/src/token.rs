@@ -273,33 +273,48 @@ fn invalid(message: &'static str) -> Error {
 
 /// Fields of the JOSE header. Duplicate keys are refused by the derive; unknown names
 /// other than those below are ignored (RFC 7515 §4), except the ones we refuse.
+///
+/// A parameter written with the value `null` is present, not absent: `"kid": null` and
+/// `"typ": null` are malformed (they must be strings), and `"crit": null`, `"jku": null`
+/// and the like are refused like any other value of theirs. A plain `Option` field
+/// would read `null` as "absent" (found by the `token_structured` fuzz target).
 #[derive(Deserialize)]
 struct Header<'a> {
     #[serde(borrow)]
     alg: std::borrow::Cow<'a, str>,
-    #[serde(default, borrow)]
-    kid: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default, borrow)]
-    typ: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_if_present")]
+    kid: Option<String>,
+    #[serde(default, deserialize_with = "string_if_present")]
+    typ: Option<String>,
+    #[serde(default, deserialize_with = "if_present")]
     crit: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "if_present")]
     jwk: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "if_present")]
     jku: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "if_present")]
     x5u: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "if_present")]
     x5c: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "if_present")]
     cty: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "if_present")]
     b64: Option<IgnoredAny>,
     /// Every other parameter, parsed (so under serde_json's nesting limit) and dropped.
     /// Without it serde skips unknown values without any depth limit, and a header with
     /// 10 000 nested arrays in an unknown parameter was accepted.
     #[serde(flatten)]
     _other: Map<String, Value>,
+}
+
+/// `Some` whenever the parameter is present, whatever its value (`null` included).
+fn if_present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IgnoredAny>, D::Error> {
+    IgnoredAny::deserialize(d).map(Some)
+}
+
+/// A parameter that, when present, must be a string (`null` included in "present").
+fn string_if_present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 fn b64(part: &str) -> Result<Vec<u8>, Error> {
