@@ -149,7 +149,7 @@ fn other_scheme(headers: &HeaderMap) -> bool {
         (Some(v), None) => v
             .to_str()
             .ok()
-            .and_then(|v| v.split(' ').next())
+            .and_then(|v| v.split([' ', '\t']).next())
             .is_some_and(|s| !s.is_empty() && !s.eq_ignore_ascii_case("bearer")),
         _ => false,
     }

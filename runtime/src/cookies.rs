@@ -405,13 +405,16 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// Whether the request has a single `Authorization` header of another scheme than Bearer.
+///
+/// The scheme ends at the first space or tab: `Bearer\t<token>` is a malformed Bearer
+/// header (refused), not a scheme called "Bearer\t<token>" to pass over for the cookie.
 fn has_other_scheme(headers: &HeaderMap) -> bool {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     match (values.next(), values.next()) {
         (Some(value), None) => value
             .to_str()
             .ok()
-            .and_then(|v| v.split(' ').next())
+            .and_then(|v| v.split([' ', '\t']).next())
             .is_some_and(|scheme| !scheme.is_empty() && !scheme.eq_ignore_ascii_case("bearer")),
         _ => false,
     }
