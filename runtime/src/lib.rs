@@ -127,6 +127,11 @@ pub mod __private {
     pub use http;
 
     /// A role name, from a role enum or a string.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot name a role",
+        label = "the `roles` field holds `{Self}`",
+        note = "a `#[auth_user(roles)]` field is a `Vec` of a `#[derive(Role)]` enum or of `String`"
+    )]
     pub trait RoleName {
         /// The name.
         fn role_name(&self) -> &str;
@@ -157,6 +162,11 @@ pub mod __private {
     }
 
     /// Builds a role-field element from a stored name.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be built from a stored role name",
+        label = "the `roles` field holds `{Self}`",
+        note = "a `#[auth_user(roles)]` field is a `Vec` of a `#[derive(Role)]` enum or of `String`"
+    )]
     pub trait FromRoleName: Sized {
         /// `None` for names the type does not know.
         fn from_role_name(name: &str) -> Option<Self>;

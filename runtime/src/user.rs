@@ -64,6 +64,11 @@ pub trait AuthUser: Send + Sync + 'static {
 /// assert_eq!(AppRole::from_name("editor"), Some(AppRole::Editor));
 /// assert_eq!(AppRole::Admin.name(), "admin");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a declared role type",
+    label = "not a role enum",
+    note = "declare the roles with `#[derive(centurion::Role)]` on a fieldless enum, or implement `centurion::Role`"
+)]
 pub trait Role: Sized + Send + Sync + 'static {
     /// Every declared role name.
     const NAMES: &'static [&'static str];
