@@ -527,7 +527,7 @@ async fn tokens_signed_with_guessable_secrets_are_refused() {
         b"password".to_vec(),
         b"changeme".to_vec(),
         b"your-256-bit-secret".to_vec(),
-        SECRET[..SECRET.len() - 1].as_bytes().to_vec(),
+        SECRET.as_bytes()[..SECRET.len() - 1].to_vec(),
         format!("{SECRET}x").into_bytes(),
         SECRET.to_uppercase().into_bytes(),
         b64(SECRET).into_bytes(),

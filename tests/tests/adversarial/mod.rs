@@ -145,15 +145,23 @@ impl Answer {
     }
 }
 
-/// A Router served over TCP on 127.0.0.1, stopped when dropped.
+/// A Router served over TCP on 127.0.0.1, stopped when dropped. It dereferences to a
+/// [`Client`] of itself.
 pub struct Server {
-    pub addr: SocketAddr,
+    client: Client,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -168,9 +176,20 @@ impl Server {
                 .await
                 .expect("the server runs");
         });
-        Self { addr, task }
+        Self {
+            client: Client { addr },
+            task,
+        }
     }
+}
 
+/// Sends requests to a server; `Copy`, so tasks can take one.
+#[derive(Clone, Copy, Debug)]
+pub struct Client {
+    pub addr: SocketAddr,
+}
+
+impl Client {
     /// Sends raw request bytes (a complete HTTP/1.1 request; `Connection: close` is
     /// expected so the answer ends with the connection) and reads the answer.
     pub async fn raw(&self, request: &[u8]) -> Answer {
