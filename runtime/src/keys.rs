@@ -138,15 +138,20 @@ pub(crate) struct KeySet {
     jwks: JwkSet,
 }
 
-/// With both backend features on (as `--all-features` does), jsonwebtoken cannot pick a
-/// provider by itself; prefer aws-lc-rs, the one a build opts into. An application that
+/// Installs jsonwebtoken's process-wide crypto provider for the backend centurion was
+/// built with: aws-lc-rs when the `aws-lc` feature is on (also when `rust-crypto` is on
+/// too, as with `--all-features`), RustCrypto otherwise. jsonwebtoken cannot choose by
+/// itself once feature unification turns on both of its backends. An application that
 /// installed a provider of its own keeps it.
 fn install_crypto_provider() {
-    #[cfg(all(feature = "aws-lc", feature = "rust-crypto"))]
-    {
-        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    }
+    #[cfg(feature = "aws-lc")]
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
+
+#[cfg(not(any(feature = "aws-lc", feature = "rust-crypto")))]
+compile_error!("centurion needs a crypto backend: enable the `aws-lc` (default) or the `rust-crypto` feature");
 
 impl KeySet {
     pub(crate) fn from_config(config: &Config) -> Result<Self, Error> {
