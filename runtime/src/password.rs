@@ -166,7 +166,14 @@ fn spawn_workers(params: &Params, pool: usize, jobs: Receiver<Job>) -> Result<()
                         Err(_) => return,
                     };
                     match job {
-                        Ok(job) => job(&mut worker),
+                        Ok(job) => {
+                            // A panicking job must not shrink the pool: the caller sees its
+                            // answer channel close (an internal error) and the thread goes on.
+                            let run = std::panic::AssertUnwindSafe(|| job(&mut worker));
+                            if std::panic::catch_unwind(run).is_err() {
+                                tracing::error!("a password hashing job panicked");
+                            }
+                        }
                         // Every hasher handle is gone: the pool ends.
                         Err(_) => return,
                     }
