@@ -6,6 +6,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../../../runtime/tests/support/servers.rs"]
 pub mod servers;
 
 use std::io::{ErrorKind as IoErrorKind, Read, Write};

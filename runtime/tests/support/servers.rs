@@ -1,5 +1,6 @@
-//! Real servers on 127.0.0.1 that a test starts and stops itself (PostgreSQL, Redis),
-//! copied from `runtime/tests/support/mod.rs`.
+//! Real servers on 127.0.0.1 that a test starts and stops itself (PostgreSQL, Redis).
+//! Shared by the runtime's backend suites and the quickstart's end-to-end tests (which
+//! include this file by path).
 //!
 //! A group whose server binary is missing prints `SKIPPED: <group>: <why>` to stderr and
 //! returns, except when `CI=true`, where a missing binary fails the test.
