@@ -151,7 +151,9 @@ fn install_crypto_provider() {
 }
 
 #[cfg(not(any(feature = "aws-lc", feature = "rust-crypto")))]
-compile_error!("centurion needs a crypto backend: enable the `aws-lc` (default) or the `rust-crypto` feature");
+compile_error!(
+    "centurion needs a crypto backend: enable the `aws-lc` (default) or the `rust-crypto` feature"
+);
 
 impl KeySet {
     pub(crate) fn from_config(config: &Config) -> Result<Self, Error> {
