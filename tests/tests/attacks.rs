@@ -906,6 +906,38 @@ async fn header_parameters_with_null_values_are_refused() {
     app.assert_alive().await;
 }
 
+/// Regression (found by the `token_structured` fuzz target): an unknown header parameter
+/// written twice (`"x5t":"HS256","x5t":"refresh"`) was accepted, the last one kept, while
+/// duplicates of known parameters were refused; RFC 7515 §4 lets a parser refuse them,
+/// and centurion's rule is to refuse every duplicate (fixed in token.rs).
+#[tokio::test]
+async fn duplicate_unknown_header_parameters_are_refused() {
+    let app = App::start(hs256()).await;
+    let payload = access_payload(&app.ada.id.to_string(), &["reader"]).to_string();
+    for header in [
+        r#"{"alg":"HS256","typ":"JWT","x5t":"HS256","x5t":"refresh"}"#,
+        r#"{"alg":"HS256","x":1,"x":1}"#,
+        r#"{"alg":"HS256","x":{"a":1},"\u0078":null}"#,
+    ] {
+        let token =
+            centurion::dangerous::sign_raw(&app.auth, &signing_input(header, &payload)).unwrap();
+        assert_eq!(
+            app.refuses_bearer(&token).await,
+            "InvalidTokenError",
+            "{header}"
+        );
+    }
+    // Control: distinct unknown parameters pass.
+    let header = r#"{"alg":"HS256","x":1,"y":[1,{"z":2}]}"#;
+    let token =
+        centurion::dangerous::sign_raw(&app.auth, &signing_input(header, &payload)).unwrap();
+    assert_eq!(
+        app.server.get_bearer("/api/claims", &token).await.status,
+        200
+    );
+    app.assert_alive().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // RFC 8725 §2.7 / §3.11: nested JWTs (`cty: JWT`).
 
