@@ -1073,6 +1073,9 @@ fn forged_and_malformed_tokens_are_refused() {
     later["exp"] = json!(later["exp"].as_u64().unwrap_or(0) + 86_400);
 
     let none_header = b64(r#"{"alg":"none","typ":"JWT"}"#);
+    // This process builds no Centurion, so jsonwebtoken needs its provider installed (with
+    // --all-features both of its backends are on and it cannot choose).
+    centurion::install_crypto_provider();
     let other_secret = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,

@@ -140,10 +140,21 @@ pub(crate) struct KeySet {
 
 /// Installs jsonwebtoken's process-wide crypto provider for the backend centurion was
 /// built with: aws-lc-rs when the `aws-lc` feature is on (also when `rust-crypto` is on
-/// too, as with `--all-features`), RustCrypto otherwise. jsonwebtoken cannot choose by
-/// itself once feature unification turns on both of its backends. An application that
-/// installed a provider of its own keeps it.
-fn install_crypto_provider() {
+/// too, as with `--all-features`), RustCrypto otherwise.
+///
+/// jsonwebtoken cannot choose by itself once feature unification turns on both of its
+/// backends, and then panics on first use. Building a [`Centurion`](crate::Centurion)
+/// calls this; call it yourself before using jsonwebtoken directly (in tests that forge
+/// tokens, say) in a process that may not have built one yet. A provider installed
+/// earlier, by the application or a previous call, stays.
+///
+/// ```
+/// centurion::install_crypto_provider();
+/// let key = jsonwebtoken::EncodingKey::from_secret(b"an-example-secret-of-at-least-32-bytes!!");
+/// let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &serde_json::json!({"sub": "1"}), &key);
+/// assert!(token.is_ok());
+/// ```
+pub fn install_crypto_provider() {
     #[cfg(feature = "aws-lc")]
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]

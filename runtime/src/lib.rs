@@ -109,6 +109,7 @@ pub use crate::cookies::{
 };
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::extract::{CurrentUser, check_fresh, check_roles};
+pub use crate::keys::install_crypto_provider;
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::token::{Claims, RESERVED_CLAIMS, TokenKind};
 pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
