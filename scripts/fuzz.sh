@@ -52,7 +52,7 @@ for t in "${targets[@]}"; do
   if [ "$status" -ne 0 ] || [ "$findings" -ne 0 ]; then
     failed=1
     grep -E -A3 'panicked at|ERROR: libFuzzer|SUMMARY' "logs/$t.log" | head -20
-    find "artifacts/$t" -type f -newer "logs/$t.log" -o -type f -print | tail -3
+    find "artifacts/$t" -type f | tail -3
   fi
 done
 
