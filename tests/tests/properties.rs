@@ -367,7 +367,6 @@ proptest! {
     /// off (2.7576285159266e-27 comes back as 2.7576285159265998e-27). Fix: enable
     /// `serde_json/float_roundtrip` for centurion.
     #[test]
-    #[ignore = "BUG: f64 custom claims can come back 1 ulp off (serde_json without float_roundtrip)"]
     fn custom_float_claims_round_trip_exactly(
         custom in prop::collection::btree_map(custom_name(), json_value_with(true), 0..8),
     ) {
