@@ -241,10 +241,16 @@ async fn login_issues_a_pair_for_the_right_password() {
 }
 
 /// A hasher that can run one hash at a time and queue none.
+/// One hashing thread and no queue. Each hash costs milliseconds (16 MiB, three passes):
+/// the pool thread answers a job as soon as it is done, so with the microsecond-cheap
+/// parameters a first job could finish between two polls of one `join!` and free the
+/// slot (regression: `verify_on_a_full_pool_is_overloaded_too` failed that way in CI).
 fn single_slot() -> PasswordConfig {
     PasswordConfig {
         pool_size: Some(1),
         queue_length: 0,
+        memory_kib: 16 * 1024,
+        iterations: 3,
         ..cheap_passwords()
     }
 }
