@@ -360,7 +360,12 @@ impl Transport {
 
     /// The request's access token and where it was found, from the first configured
     /// location that has one.
-    pub(crate) fn find_token(&self, parts: &Parts) -> Result<Option<(String, TokenSource)>> {
+    /// The request's token and where it came from. A header token is borrowed from the
+    /// request (the common case costs no copy); cookie and query tokens are parsed out.
+    pub(crate) fn find_token<'a>(
+        &self,
+        parts: &'a Parts,
+    ) -> Result<Option<(std::borrow::Cow<'a, str>, TokenSource)>> {
         let several = self.locations.len() > 1;
         for location in &self.locations {
             let found = match location {
@@ -368,16 +373,15 @@ impl Transport {
                     if several && has_other_scheme(&parts.headers) {
                         continue;
                     }
-                    bearer_token(&parts.headers)?.map(|t| (t.to_owned(), TokenSource::Header))
+                    bearer_token(&parts.headers)?.map(|t| (t.into(), TokenSource::Header))
                 }
                 TokenLocation::Cookies => match &self.cookies {
                     Some(cookies) => cookie_value(&parts.headers, &cookies.access_name)?
-                        .map(|t| (t, TokenSource::Cookie)),
+                        .map(|t| (t.into(), TokenSource::Cookie)),
                     None => None,
                 },
-                TokenLocation::Query => {
-                    query_token(parts, &self.query_parameter)?.map(|t| (t, TokenSource::Query))
-                }
+                TokenLocation::Query => query_token(parts, &self.query_parameter)?
+                    .map(|t| (t.into(), TokenSource::Query)),
             };
             if found.is_some() {
                 return Ok(found);
