@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::response::Response;
@@ -23,6 +24,7 @@ use crate::store::{
 };
 use crate::token::{self, Claims, ClaimsData, Expect, ExpectKind, TokenKind};
 use crate::user::AuthUser;
+use crate::verified::VerifiedTokens;
 
 /// A token lifecycle event, for audit logs (praetorian's token hooks). Identifiers only:
 /// events never carry a token, password or hash.
@@ -89,17 +91,25 @@ pub(crate) struct Core {
     pub(crate) responder: Option<Responder>,
     /// Where request tokens are read from, and the cookie settings.
     pub(crate) transport: Transport,
+    /// Access tokens that passed verification; `None` when turned off.
+    verified: Option<VerifiedTokens>,
 }
 
 impl Core {
+    /// Runs a store call under the configured time limit. A call that completes at once
+    /// (an in-memory store) is answered without arming a timer.
     async fn bounded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        match self.settings.store_timeout {
-            Some(limit) => tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
-                Err(Error::new(ErrorKind::StoreUnavailable)
-                    .with_message("a backing store timed out"))
-            }),
-            None => fut.await,
+        let Some(limit) = self.settings.store_timeout else {
+            return fut.await;
+        };
+        let mut fut = std::pin::pin!(fut);
+        let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+        if let Poll::Ready(outcome) = first {
+            return outcome;
         }
+        tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+            Err(Error::new(ErrorKind::StoreUnavailable).with_message("a backing store timed out"))
+        })
     }
 
     fn emit(&self, event: TokenEvent) {
@@ -135,9 +145,28 @@ impl Core {
         Ok(())
     }
 
-    /// Full verification of a token that authenticates a request.
+    /// Full verification of a token that authenticates a request (an access or a service
+    /// token). A token verified before is taken from the cache of verified tokens: its
+    /// signature and JSON are not looked at again, but its time claims, the validators and
+    /// the revocation check are, every time.
     pub(crate) async fn verify_request_token(&self, token: &str) -> Result<Claims> {
-        let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+        let claims = match &self.verified {
+            Some(cache) => match cache.get(token) {
+                Some(claims) => {
+                    token::check_times(claims.data(), self.settings.leeway, now_secs())?;
+                    for validate in &self.validators {
+                        validate(&claims)?;
+                    }
+                    claims
+                }
+                None => {
+                    let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+                    cache.insert(token, &claims);
+                    claims
+                }
+            },
+            None => self.verify_claims(token, ExpectKind::Authenticating)?,
+        };
         self.check_revoked(&claims).await?;
         Ok(claims)
     }
@@ -796,6 +825,24 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// Memory, in bytes, for remembering verified access tokens so a token sent again
+    /// skips its signature and JSON (default 4 MiB; `0` turns it off). Expiry, validators
+    /// and revocation are checked on every request either way.
+    ///
+    /// ```
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .verified_cache_bytes(0)
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn verified_cache_bytes(mut self, budget: usize) -> Self {
+        self.config.verified_cache_bytes = budget;
+        self
+    }
+
     /// How long one call to a user or revocation store may take before the request is
     /// answered with 503 (default 5 s; `None`: no limit).
     pub fn store_timeout(mut self, limit: Option<Duration>) -> Self {
@@ -939,8 +986,69 @@ impl<U: AuthUser> CenturionBuilder<U> {
                 listeners: self.listeners,
                 responder: self.responder,
                 transport,
+                verified: VerifiedTokens::new(self.config.verified_cache_bytes),
             }),
             users,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::memory::MemoryUserStore;
+    use crate::testing::TestUser;
+    use crate::{Centurion, PasswordConfig};
+
+    fn auth(cache_bytes: usize) -> Centurion<TestUser> {
+        Centurion::<TestUser>::builder()
+            .secret("unit-test-secret-of-at-least-32-bytes!!!")
+            .password(PasswordConfig {
+                memory_kib: 64,
+                iterations: 1,
+                pool_size: Some(1),
+                ..PasswordConfig::default()
+            })
+            .user_store(MemoryUserStore::new())
+            .verified_cache_bytes(cache_bytes)
+            .build()
+            .unwrap()
+    }
+
+    fn remembered(auth: &Centurion<TestUser>) -> usize {
+        auth.core.verified.as_ref().map_or(0, |c| c.len())
+    }
+
+    #[tokio::test]
+    async fn a_verified_access_token_is_remembered_and_reused() {
+        let auth = auth(1 << 20);
+        let pair = auth
+            .issue_pair(&TestUser::new(1, "ada", &["admin"]))
+            .await
+            .unwrap();
+        assert_eq!(remembered(&auth), 0);
+        auth.verify_access(&pair.access_token).await.unwrap();
+        assert_eq!(remembered(&auth), 1);
+        let again = auth.verify_access(&pair.access_token).await.unwrap();
+        assert_eq!(again.subject(), "1");
+        assert_eq!(remembered(&auth), 1);
+        // A refresh token is refused as an access token and never remembered.
+        assert!(auth.verify_access(&pair.refresh_token).await.is_err());
+        // Neither is a token that fails verification.
+        let mut forged = pair.access_token.clone();
+        forged.push('A');
+        assert!(auth.verify_access(&forged).await.is_err());
+        assert_eq!(remembered(&auth), 1);
+    }
+
+    #[tokio::test]
+    async fn a_zero_budget_remembers_nothing() {
+        let auth = auth(0);
+        assert!(auth.core.verified.is_none());
+        let pair = auth
+            .issue_pair(&TestUser::new(1, "ada", &[]))
+            .await
+            .unwrap();
+        auth.verify_access(&pair.access_token).await.unwrap();
+        auth.verify_access(&pair.access_token).await.unwrap();
     }
 }

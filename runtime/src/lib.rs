@@ -101,6 +101,7 @@ pub mod testing;
 pub mod throttle;
 mod token;
 mod user;
+mod verified;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenEvent, TokenPair};
 pub use crate::config::{Config, PasswordConfig, Secret, VerificationKeyConfig};

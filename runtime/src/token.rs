@@ -159,6 +159,10 @@ impl Claims {
         }
     }
 
+    pub(crate) fn data(&self) -> &ClaimsData {
+        &self.inner
+    }
+
     /// The `sub` claim: the user's [`AuthUser::id`](crate::AuthUser::id).
     pub fn subject(&self) -> &str {
         &self.inner.sub
@@ -553,8 +557,23 @@ pub(crate) fn verify(
         return Err(misuse_error(expect.kind, claims.kind));
     }
 
-    let now = expect.now;
-    let leeway = settings.leeway;
+    check_times(&claims, settings.leeway, expect.now)?;
+    if let Some(iss) = &settings.issuer
+        && claims.iss.as_deref() != Some(iss.as_str())
+    {
+        return Err(invalid("the token's issuer is not accepted"));
+    }
+    if let Some(aud) = &settings.audience
+        && !claims.aud.as_ref().is_some_and(|a| a.contains(aud))
+    {
+        return Err(invalid("the token's audience is not accepted"));
+    }
+    Ok(claims)
+}
+
+/// The time claims against `now`: expired, not yet valid, issued in the future. Run at
+/// verification and again whenever a remembered verification is reused.
+pub(crate) fn check_times(claims: &ClaimsData, leeway: u64, now: u64) -> Result<(), Error> {
     if now >= claims.exp.saturating_add(leeway) {
         return Err(Error::new(match claims.kind {
             TokenKind::Access | TokenKind::Service => ErrorKind::ExpiredAccessError,
@@ -570,17 +589,7 @@ pub(crate) fn verify(
             Error::new(ErrorKind::EarlyToken).with_message("the token was issued in the future")
         );
     }
-    if let Some(iss) = &settings.issuer
-        && claims.iss.as_deref() != Some(iss.as_str())
-    {
-        return Err(invalid("the token's issuer is not accepted"));
-    }
-    if let Some(aud) = &settings.audience
-        && !claims.aud.as_ref().is_some_and(|a| a.contains(aud))
-    {
-        return Err(invalid("the token's audience is not accepted"));
-    }
-    Ok(claims)
+    Ok(())
 }
 
 /// Random 128-bit identifier, base64url.
