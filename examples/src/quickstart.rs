@@ -331,17 +331,22 @@ async fn change_password(
     user: CurrentUser<User>,
     Body(body): Body<ChangePassword>,
 ) -> Result<Json<Value>, Error> {
+    // The old password is checked against the stored record, never a cached copy.
+    let stored = auth
+        .identify(&user.id.to_string())
+        .await?
+        .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
     if !auth
         .hasher()
-        .verify(&body.old_password, user.password_hash())
+        .verify(&body.old_password, stored.password_hash())
         .await?
     {
         return Err(
             Error::new(ErrorKind::AuthenticationError).with_message("the old password is wrong")
         );
     }
-    auth.change_password(&user, &body.password).await?;
-    let pair = auth.issue_pair(&user).await?;
+    auth.change_password(&stored, &body.password).await?;
+    let pair = auth.issue_pair(&stored).await?;
     Ok(Json(
         json!({"message": "password changed; other sessions were logged out", "tokens": pair}),
     ))

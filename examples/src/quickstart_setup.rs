@@ -29,6 +29,8 @@ pub(crate) struct Settings {
     pub(crate) secret: Option<String>,
     pub(crate) access_lifespan: Duration,
     pub(crate) refresh_lifespan: Duration,
+    /// `CENTURION_USER_CACHE`: how long `CurrentUser` reuses a loaded user (`0s`: off).
+    pub(crate) user_cache: Duration,
     pub(crate) admin: Option<(String, String)>,
     pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
     pub(crate) public_url: String,
@@ -97,6 +99,10 @@ impl Settings {
                 "CENTURION_REFRESH_LIFESPAN",
                 Duration::from_secs(30 * 24 * 3600),
             )?,
+            // Every change this server makes to a user goes through centurion, which drops
+            // the cached copy, so the cache only delays changes made by other instances or
+            // by hand in the database, by at most this long. Revocation is never cached.
+            user_cache: duration_var("CENTURION_USER_CACHE", Duration::from_secs(2))?,
             admin,
             seed_users,
             public_url: var("PUBLIC_URL")
@@ -144,6 +150,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         secret: Some(Secret::new(secret)),
         access_lifespan: settings.access_lifespan,
         refresh_lifespan: settings.refresh_lifespan,
+        user_cache_ttl: settings.user_cache,
         token_locations: crate::quickstart_session::TOKEN_LOCATIONS.to_vec(),
         cookies: crate::quickstart_session::cookie_config(&settings.public_url)?,
         ..Config::default()

@@ -24,6 +24,7 @@ use crate::store::{
 };
 use crate::token::{self, Claims, ClaimsData, Expect, ExpectKind, TokenKind};
 use crate::user::AuthUser;
+use crate::user_cache::UserCache;
 use crate::verified::VerifiedTokens;
 
 /// A token lifecycle event, for audit logs (praetorian's token hooks). Identifiers only:
@@ -250,6 +251,7 @@ impl fmt::Debug for TokenPair {
 pub struct Centurion<U> {
     pub(crate) core: Arc<Core>,
     pub(crate) users: Arc<dyn DynUserStore<U>>,
+    user_cache: Option<Arc<UserCache<U>>>,
 }
 
 impl<U> Clone for Centurion<U> {
@@ -257,6 +259,7 @@ impl<U> Clone for Centurion<U> {
         Self {
             core: Arc::clone(&self.core),
             users: Arc::clone(&self.users),
+            user_cache: self.user_cache.clone(),
         }
     }
 }
@@ -280,9 +283,49 @@ impl<U: AuthUser> Centurion<U> {
         &self.core.hasher
     }
 
-    /// The user store's answer for `id`, bounded by the store timeout.
+    /// The user store's answer for `id`, bounded by the store timeout. Always asks the
+    /// store (the user cache serves only [`CurrentUser`](crate::CurrentUser)).
     pub async fn identify(&self, id: &str) -> Result<Option<U>> {
         self.core.bounded(self.users.identify(id)).await
+    }
+
+    /// The user of a request: from the user cache when it is on and holds a recent copy,
+    /// else from the store.
+    pub(crate) async fn current_user(&self, id: &str) -> Result<Option<Arc<U>>> {
+        let Some(cache) = &self.user_cache else {
+            return Ok(self.identify(id).await?.map(Arc::new));
+        };
+        if let Some(user) = cache.get(id) {
+            return Ok(Some(user));
+        }
+        let epoch = cache.epoch();
+        let user = self.identify(id).await?.map(Arc::new);
+        if let Some(user) = &user {
+            cache.put(id, user, epoch);
+        }
+        Ok(user)
+    }
+
+    /// Drops any cached copy of the user `id` (see
+    /// [`CenturionBuilder::user_cache`]): call it after changing a user outside centurion,
+    /// e.g. deactivating an account or changing its roles, so that this instance's next
+    /// request reads the store. A no-op when the user cache is off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .user_cache(Duration::from_secs(2), 10_000)
+    ///     .build()
+    ///     .unwrap();
+    /// auth.forget_user("42");
+    /// ```
+    pub fn forget_user(&self, id: &str) {
+        if let Some(cache) = &self.user_cache {
+            cache.forget(id);
+        }
     }
 
     /// The user with this e-mail address, if the store supports e-mail look-ups.
@@ -316,10 +359,11 @@ impl<U: AuthUser> Centurion<U> {
             match core.hasher.hash(password).await {
                 Ok(hash) => {
                     let id = user.id();
-                    match core
+                    let updated = core
                         .bounded(self.users.update_password_hash(&id, &hash))
-                        .await
-                    {
+                        .await;
+                    self.forget_user(&id);
+                    match updated {
                         Ok(()) => {
                             tracing::info!(user.id = %id, "upgraded an outdated password hash")
                         }
@@ -548,7 +592,9 @@ impl<U: AuthUser> Centurion<U> {
                 Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
             );
         }
-        core.bounded(self.users.activate(id)).await?;
+        let activated = core.bounded(self.users.activate(id)).await;
+        self.forget_user(id);
+        activated?;
         self.identify(id)
             .await?
             .ok_or_else(|| Error::new(ErrorKind::MissingUserError))
@@ -589,9 +635,12 @@ impl<U: AuthUser> Centurion<U> {
     }
 
     async fn set_password_hash(&self, id: &str, hash: &str) -> Result<()> {
-        self.core
+        let updated = self
+            .core
             .bounded(self.users.update_password_hash(id, hash))
-            .await?;
+            .await;
+        self.forget_user(id);
+        updated?;
         self.revoke_user(id).await
     }
 
@@ -629,6 +678,8 @@ impl<U: AuthUser> Centurion<U> {
         let core = &self.core;
         let until = now_secs().saturating_add(core.settings.longest_lifespan());
         let not_before = now_ms().saturating_add(1);
+        // Whatever made the application cut the user off may have changed the user too.
+        self.forget_user(id);
         core.bounded(core.revocations.revoke_user(id, not_before, until))
             .await?;
         // Return only once the clock has passed the boundary, so that a pair issued right
@@ -843,6 +894,35 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// Keeps users loaded by [`CurrentUser`](crate::CurrentUser) for up to `ttl`, at most
+    /// `capacity` of them (default: off). A handler that needs the user then costs a
+    /// user-store read once per `ttl` instead of once per request.
+    ///
+    /// What it trades: changes made through centurion (password change or rehash,
+    /// activation, [`Centurion::revoke_user`]) take effect at once on this instance, but a
+    /// change made elsewhere (another instance, an admin tool writing the database) is seen
+    /// only after `ttl`, unless the application calls [`Centurion::forget_user`]. Token
+    /// revocation is never cached, so revoking a user's tokens cuts them off at once
+    /// everywhere. Keep `ttl` short (seconds), and read the user with
+    /// [`Centurion::identify`] (never cached) before security decisions that need the
+    /// latest record, such as checking an old password.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .user_cache(Duration::from_secs(2), 10_000)
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn user_cache(mut self, ttl: Duration, capacity: usize) -> Self {
+        self.config.user_cache_ttl = ttl;
+        self.config.user_cache_capacity = capacity;
+        self
+    }
+
     /// How long one call to a user or revocation store may take before the request is
     /// answered with 503 (default 5 s; `None`: no limit).
     pub fn store_timeout(mut self, limit: Option<Duration>) -> Self {
@@ -989,6 +1069,8 @@ impl<U: AuthUser> CenturionBuilder<U> {
                 verified: VerifiedTokens::new(self.config.verified_cache_bytes),
             }),
             users,
+            user_cache: UserCache::new(self.config.user_cache_ttl, self.config.user_cache_capacity)
+                .map(Arc::new),
         })
     }
 }

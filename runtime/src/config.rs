@@ -201,6 +201,15 @@ pub struct Config {
     /// revocation check still run on every request. Default 4 MiB (about 4000 tokens);
     /// `0` verifies every token in full every time.
     pub verified_cache_bytes: usize,
+    /// How long a user loaded by `CurrentUser` is kept and reused. Default `0s`: off, every
+    /// request reads the user store. Changes made through centurion take effect at once on
+    /// this instance; changes made elsewhere (another instance, a database tool) are seen
+    /// within this time, or at once after `Centurion::forget_user`. Revocations are never
+    /// cached.
+    #[serde(deserialize_with = "de_duration")]
+    pub user_cache_ttl: Duration,
+    /// How many users the user cache holds at most. Default 10000.
+    pub user_cache_capacity: usize,
     /// Argon2id parameters and password rules.
     pub password: PasswordConfig,
     /// Optional `Duration` after which a per-request user-store call times out.
@@ -238,6 +247,8 @@ impl Default for Config {
             audience: None,
             max_token_bytes: 8192,
             verified_cache_bytes: 4 * 1024 * 1024,
+            user_cache_ttl: Duration::ZERO,
+            user_cache_capacity: 10_000,
             password: PasswordConfig::default(),
             store_timeout: Some(Duration::from_secs(5)),
             token_locations: vec![TokenLocation::Header],

@@ -127,7 +127,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
     }
 }
 
-/// The authenticated user, loaded through the user store at most once per request.
+/// The authenticated user, loaded through the user store at most once per request (or
+/// less often, from the user cache, when [`CenturionBuilder::user_cache`](crate::CenturionBuilder::user_cache)
+/// turned it on).
 ///
 /// It dereferences to `U`. A token whose user no longer exists is refused with
 /// [`ErrorKind::MissingUserError`] (401), an invalid user with
@@ -186,13 +188,12 @@ async fn load_user<U: AuthUser>(parts: &mut Parts, claims: &Claims) -> Result<Cu
         Error::new(ErrorKind::InternalError).with_message("authentication is not configured")
     })?;
     let user = auth
-        .identify(claims.subject())
+        .current_user(claims.subject())
         .await?
         .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
     if !user.is_valid() {
         return Err(Error::new(ErrorKind::InvalidUserError));
     }
-    let user = Arc::new(user);
     parts.extensions.insert(LoadedUser(Arc::clone(&user)));
     Ok(CurrentUser(user))
 }

@@ -101,6 +101,7 @@ pub mod testing;
 pub mod throttle;
 mod token;
 mod user;
+mod user_cache;
 mod verified;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenEvent, TokenPair};
