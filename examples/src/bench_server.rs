@@ -4,7 +4,9 @@
 //!
 //! Environment: `BENCH_ADDR` (default `127.0.0.1:3900`), `BENCH_REVOCATION` = `memory`
 //! (default), `redis` (with `REDIS_URL`) or `none` (no revocation check at all: the
-//! baseline for the revocation cost), `BENCH_POOL` (hashing pool size; default cores).
+//! baseline for the revocation cost), `BENCH_POOL` (hashing pool size; default cores),
+//! `BENCH_VERIFIED_CACHE` (bytes for the cache of verified tokens; default centurion's,
+//! `0` verifies every request's token in full).
 
 use std::sync::Arc;
 
@@ -125,9 +127,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         queue_length: 1024,
         ..PasswordConfig::default()
     };
+    let verified_cache = std::env::var("BENCH_VERIFIED_CACHE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(centurion::Config::default().verified_cache_bytes);
     let builder = Centurion::<TestUser>::builder()
         .secret(SECRET)
         .password(password)
+        .verified_cache_bytes(verified_cache)
         .user_store(Arc::clone(&users));
     let mode = std::env::var("BENCH_REVOCATION").unwrap_or_else(|_| "memory".into());
     let builder = match mode.as_str() {
@@ -161,7 +168,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(auth.layer());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
-        "bench server listening on http://{} (revocation: {mode})",
+        "bench server listening on http://{} (revocation: {mode}, verified-token cache: {verified_cache} bytes)",
         listener.local_addr()?
     );
     axum::serve(listener, app).await?;

@@ -1,5 +1,8 @@
-//! Cost of verifying an access token, and of the whole `Claims` extraction from a request,
-//! beside a bare `jsonwebtoken::decode` of the same token in the same run.
+//! Cost of verifying an access token, and of the guard `#[secured(roles = "admin")]` runs
+//! (token lookup in the request, verification, revocation check, role check), beside a bare
+//! `jsonwebtoken::decode` of the same token in the same run. The guard is measured twice:
+//! with the cache of verified tokens off (every request verifies in full: the first request
+//! of each token) and with it on (the same token again: the common case).
 //!
 //! Run: `cargo bench -p centurion --bench verify`
 //! (the keys under `benches/keys/` are throwaway test keys made with `openssl genpkey`).
@@ -47,21 +50,31 @@ fn ready<F: Future>(fut: F) -> F::Output {
 
 struct Case {
     name: &'static str,
+    /// Cache of verified tokens off: every verification is a full one.
     auth: Centurion<TestUser>,
+    /// The default configuration, cache on.
+    cached: Centurion<TestUser>,
     token: String,
     bare_key: DecodingKey,
     alg: Algorithm,
 }
 
 fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
-    let builder = Centurion::<TestUser>::builder()
-        .algorithm(alg)
-        .user_store(MemoryUserStore::new());
-    let builder = match keys {
-        Some((private, public)) => builder.key_pair_pem(private, public),
-        None => builder.secret(SECRET),
+    let build = |cache_bytes: usize| {
+        let builder = Centurion::<TestUser>::builder()
+            .algorithm(alg)
+            .user_store(MemoryUserStore::new());
+        let builder = match keys {
+            Some((private, public)) => builder.key_pair_pem(private, public),
+            None => builder.secret(SECRET),
+        };
+        builder
+            .verified_cache_bytes(cache_bytes)
+            .build()
+            .expect("bench config")
     };
-    let auth = builder.build().expect("bench config");
+    let auth = build(0);
+    let cached = build(centurion::Config::default().verified_cache_bytes);
     let user = TestUser::new(42, "bench", &["admin", "editor"]);
     let token = ready(auth.issue_pair(&user)).expect("issue").access_token;
     let (bare_key, alg) = match (alg, keys) {
@@ -85,6 +98,7 @@ fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
     Case {
         name,
         auth,
+        cached,
         token,
         bare_key,
         alg,
@@ -157,19 +171,28 @@ fn benches(c: &mut Criterion) {
         group.bench_function("centurion_verify_access", |b| {
             b.iter(|| ready(case.auth.verify_access(black_box(&case.token))).expect("verify"))
         });
-        group.bench_function("centurion_claims_extraction", |b| {
-            b.iter_batched(
-                || request_parts(&case.token, &case.auth),
-                |mut parts| {
-                    ready(<Claims as FromRequestParts<()>>::from_request_parts(
-                        &mut parts,
-                        &(),
-                    ))
-                    .expect("extract")
-                },
-                BatchSize::SmallInput,
-            )
-        });
+        for (name, auth) in [
+            ("centurion_guard_full_verification", &case.auth),
+            ("centurion_guard_cached", &case.cached),
+        ] {
+            // Warms the cache (when on) with this token, as its first request would.
+            ready(auth.verify_access(&case.token)).expect("verify");
+            group.bench_function(name, |b| {
+                b.iter_batched(
+                    || request_parts(&case.token, auth),
+                    |mut parts| {
+                        let claims = ready(<Claims as FromRequestParts<()>>::from_request_parts(
+                            &mut parts,
+                            &(),
+                        ))
+                        .expect("extract");
+                        centurion::check_roles(claims.roles(), &["admin"], &[]).expect("role");
+                        (claims, parts)
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
         group.finish();
     }
 }
