@@ -2,7 +2,7 @@
 # HTTP throughput and latency of centurion's guard, measured with wrk against real servers
 # on 127.0.0.1, every figure as a ratio against a baseline measured in the same run.
 #
-#   scripts/bench-http.sh                  # ~5 minutes; needs wrk (apt-get install wrk),
+#   scripts/bench-http.sh                  # ~6 minutes; needs wrk (apt-get install wrk),
 #                                          # redis-server for the Redis row
 #   DURATION=10 ROUNDS=5 scripts/bench-http.sh
 #
@@ -21,49 +21,68 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-32}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p centurion-examples --bin bench_server --bin quickstart
 BENCH=target/release/bench_server
 QUICKSTART=$PWD/target/release/quickstart
 PORT=${PORT:-3901}
-WORK=$(mktemp -d)
+# Server logs stay here after the run, for a look when a row reports errors.
+WORK=$PWD/target/bench-http
+rm -rf "$WORK"; mkdir -p "$WORK"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-wait_up() { # $1 = url, $2 = log
-  for _ in $(seq 150); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+port_free() { # $1 = port; refuses to measure a server left over from another run
+  if curl -s -o /dev/null "http://127.0.0.1:$1/"; then
+    echo "port $1 is taken by another server; stop it or set PORT" >&2; exit 1
+  fi
+}
+wait_up() { # $1 = url, $2 = log, $3 = pid
+  for _ in $(seq 150); do
+    kill -0 "$3" 2>/dev/null || { echo "server exited:"; cat "$2"; exit 1; }
+    curl -sf "$1" >/dev/null && return 0
+    sleep 0.1
+  done
   echo "server did not start:"; cat "$2"; exit 1
 }
 bench_server() { # $1 = port, then env assignments
   local port=$1; shift
+  port_free "$port"
   env BENCH_ADDR=127.0.0.1:$port "$@" "$BENCH" >"$WORK/bench-$port.log" 2>&1 &
   pids+=($!)
-  wait_up "http://127.0.0.1:$port/open" "$WORK/bench-$port.log"
+  wait_up "http://127.0.0.1:$port/open" "$WORK/bench-$port.log" $!
 }
 quickstart() { # $1 = port, then env assignments
   local port=$1; shift
+  port_free "$port"
   mkdir -p "$WORK/qs-$port"
-  (cd "$WORK/qs-$port" && env CENTURION_ADDR=127.0.0.1:$port \
+  # exec: the recorded pid is the server's own, so cleanup stops it.
+  (cd "$WORK/qs-$port" && exec env CENTURION_ADDR=127.0.0.1:$port \
     CENTURION_SECRET=bench-secret-bench-secret-bench-secret-0123456789 \
     CENTURION_SEED_USERS='bench:bench-password:admin' "$@" "$QUICKSTART" >log 2>&1) &
   pids+=($!)
-  wait_up "http://127.0.0.1:$port/healthz" "$WORK/qs-$port/log"
+  wait_up "http://127.0.0.1:$port/healthz" "$WORK/qs-$port/log" $!
 }
 token() { # $1 = login URL
   curl -sf -X POST "$1" -H 'content-type: application/json' \
     -d '{"username":"bench","password":"bench-password"}' \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
+# Reports the first response that is not a 200, so that errors are never counted as speed.
+cat >"$WORK/check.lua" <<'LUA'
+response = function(status, headers, body)
+  if status ~= 200 and not seen then seen = true; io.stderr:write("first non-200: ", status, " ", body, "\n") end
+end
+LUA
 rps() { # $1 = URL, $2 = token; prints requests/s
-  wrk -t1 -c"$CONNS" -d"${DURATION}s" -H "Authorization: Bearer $2" "$1" \
-    | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX " $0 > "/dev/stderr"}'
+  wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$WORK/check.lua" -H "Authorization: Bearer $2" "$1" \
+    | awk -v url="$1" '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX from " url ": " $0 > "/dev/stderr"}'
 }
 median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")' "$@"; }
 ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
