@@ -336,6 +336,10 @@ async fn change_password(
         .identify(&user.id.to_string())
         .await?
         .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+    // CurrentUser checked a copy up to CENTURION_USER_CACHE old: check the record itself.
+    if !stored.is_valid() {
+        return Err(Error::new(ErrorKind::InvalidUserError));
+    }
     if !auth
         .hasher()
         .verify(&body.old_password, stored.password_hash())

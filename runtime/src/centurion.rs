@@ -154,7 +154,13 @@ impl Core {
         let claims = match &self.verified {
             Some(cache) => match cache.get(token) {
                 Some(claims) => {
-                    token::check_times(claims.data(), self.settings.leeway, now_secs())?;
+                    if let Err(e) =
+                        token::check_times(claims.data(), self.settings.leeway, now_secs())
+                    {
+                        // Expired: it will never be good again, so free its room.
+                        cache.remove(token);
+                        return Err(e);
+                    }
                     for validate in &self.validators {
                         validate(&claims)?;
                     }
@@ -298,7 +304,7 @@ impl<U: AuthUser> Centurion<U> {
         if let Some(user) = cache.get(id) {
             return Ok(Some(user));
         }
-        let epoch = cache.epoch();
+        let epoch = cache.begin_read(id);
         let user = self.identify(id).await?.map(Arc::new);
         if let Some(user) = &user {
             cache.put(id, user, epoch);
@@ -568,6 +574,8 @@ impl<U: AuthUser> Centurion<U> {
                 active: false,
             }))
             .await?;
+        // Only a store that reuses the id of a deleted user could have it cached.
+        self.forget_user(&user.id());
         let token = self.issue_registration_token(&user)?;
         Ok((user, token))
     }
@@ -1120,6 +1128,48 @@ mod tests {
         forged.push('A');
         assert!(auth.verify_access(&forged).await.is_err());
         assert_eq!(remembered(&auth), 1);
+    }
+
+    /// Claims as a verified access token of user 7 would carry, expiring at `exp`.
+    fn access_claims(exp: u64) -> crate::Claims {
+        crate::Claims::from_data(crate::token::ClaimsData {
+            sub: "7".into(),
+            iat: 1,
+            iat_ms: None,
+            nbf: 1,
+            exp,
+            jti: "planted".into(),
+            kind: crate::TokenKind::Access,
+            fresh: None,
+            roles: Some(vec!["admin".into()]),
+            fam: None,
+            iss: None,
+            aud: None,
+            custom: serde_json::Map::new(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_not_verified_again() {
+        // A string that is no token at all, planted in the cache: accepted, so a hit really
+        // skips verification (and nothing else could have accepted it).
+        let auth = auth(1 << 20);
+        let cache = auth.core.verified.as_ref().unwrap();
+        cache.insert("planted", &access_claims(u64::MAX / 2));
+        assert_eq!(auth.verify_access("planted").await.unwrap().subject(), "7");
+        // The same with the cache off: refused.
+        assert!(self::auth(0).verify_access("planted").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_expired_remembered_token_is_refused_and_dropped() {
+        let auth = auth(1 << 20);
+        let cache = auth.core.verified.as_ref().unwrap();
+        cache.insert("planted", &access_claims(2));
+        assert_eq!(remembered(&auth), 1);
+        let err = auth.verify_access("planted").await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::ExpiredAccessError);
+        assert_eq!(remembered(&auth), 0);
     }
 
     #[tokio::test]

@@ -11,26 +11,79 @@
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use serde_json::Value;
 
-use crate::token::Claims;
+use crate::token::{Claims, ClaimsData};
 
-/// Bytes charged per entry beyond the token itself: the decoded claims (about as large as
-/// the token's payload) and the bookkeeping.
-const ENTRY_OVERHEAD: u64 = 256;
+/// Bytes charged per entry for the map's own bookkeeping and the `Arc`.
+const ENTRY_OVERHEAD: u64 = 128;
+
+/// A remembered verification: the claims and the bytes they were charged.
+#[derive(Clone)]
+struct Remembered {
+    claims: Claims,
+    weight: u64,
+}
 
 #[derive(Clone)]
 struct ByBytes;
 
-impl Weighter<Box<str>, Claims> for ByBytes {
-    fn weight(&self, token: &Box<str>, _: &Claims) -> u64 {
-        // The token, its decoded claims (no larger than the token) and the overhead.
-        2 * token.len() as u64 + ENTRY_OVERHEAD
+impl Weighter<Box<str>, Remembered> for ByBytes {
+    fn weight(&self, _: &Box<str>, value: &Remembered) -> u64 {
+        value.weight
     }
+}
+
+/// About how many heap bytes a string takes (its text and its header).
+fn string_bytes(text: &str) -> u64 {
+    text.len() as u64 + 24
+}
+
+/// About how many bytes a decoded JSON value takes, nested values included.
+fn value_bytes(value: &Value) -> u64 {
+    const NODE: u64 = 32;
+    NODE + match value {
+        Value::String(text) => string_bytes(text),
+        Value::Array(items) => items.iter().map(value_bytes).sum(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| string_bytes(key) + value_bytes(value) + NODE)
+            .sum(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// About how many bytes the decoded claims take: the struct, its strings, its roles and
+/// its custom claims. Claims with many small custom values decode into several times the
+/// bytes of their JSON, so the charge follows the decoded form, not the token's length.
+fn claims_bytes(data: &ClaimsData) -> u64 {
+    let strings = [
+        Some(&data.sub),
+        Some(&data.jti),
+        data.fam.as_ref(),
+        data.iss.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| string_bytes(s))
+    .sum::<u64>();
+    let roles = data
+        .roles
+        .iter()
+        .flatten()
+        .map(|r| string_bytes(r))
+        .sum::<u64>();
+    let custom = data
+        .custom
+        .iter()
+        .map(|(key, value)| string_bytes(key) + value_bytes(value))
+        .sum::<u64>();
+    size_of::<ClaimsData>() as u64 + strings + roles + custom
 }
 
 /// A byte-bounded map from the exact text of a verified token to its claims.
 pub(crate) struct VerifiedTokens {
-    cache: Cache<Box<str>, Claims, ByBytes>,
+    cache: Cache<Box<str>, Remembered, ByBytes>,
 }
 
 impl VerifiedTokens {
@@ -40,7 +93,8 @@ impl VerifiedTokens {
             return None;
         }
         let budget = budget_bytes as u64;
-        // Typical access tokens are 300-500 bytes: about 1 KiB charged per entry.
+        // Typical access tokens are 300-500 bytes and decode into about as much: about
+        // 1 KiB charged per entry.
         let estimated_items = (budget_bytes / 1024).max(16);
         Some(Self {
             cache: Cache::with_weighter(estimated_items, budget, ByBytes),
@@ -49,12 +103,24 @@ impl VerifiedTokens {
 
     /// The claims of `token` if exactly this token was verified before and is still held.
     pub(crate) fn get(&self, token: &str) -> Option<Claims> {
-        self.cache.get(token)
+        self.cache.get(token).map(|remembered| remembered.claims)
     }
 
     /// Remembers a token that has just passed every check.
     pub(crate) fn insert(&self, token: &str, claims: &Claims) {
-        self.cache.insert(token.into(), claims.clone());
+        let weight = token.len() as u64 + claims_bytes(claims.data()) + ENTRY_OVERHEAD;
+        self.cache.insert(
+            token.into(),
+            Remembered {
+                claims: claims.clone(),
+                weight,
+            },
+        );
+    }
+
+    /// Forgets a token, e.g. one found to have expired.
+    pub(crate) fn remove(&self, token: &str) {
+        self.cache.remove(token);
     }
 
     #[cfg(test)]
@@ -104,6 +170,21 @@ mod tests {
         assert!(cache.get("aaa.bbb.ccd").is_none());
         assert!(cache.get("aaa.bbb.cc").is_none());
         assert!(cache.get("aaa.bbb.ccc ").is_none());
+    }
+
+    #[test]
+    fn many_small_custom_claims_are_charged_by_their_decoded_size() {
+        let mut data = claims("7").data().clone();
+        for i in 0..500 {
+            data.custom.insert(format!("c{i}"), serde_json::json!([1]));
+        }
+        // About 4.5 KB of JSON ("c123":[1], …); decoded, several times that.
+        let json_len = serde_json::to_string(&data.custom).unwrap().len() as u64;
+        assert!(
+            claims_bytes(&data) > 5 * json_len,
+            "{} vs {json_len}",
+            claims_bytes(&data)
+        );
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn a_deactivated_user_stays_out_while_cached_as_inactive() {
 }
 
 #[tokio::test]
-async fn a_deleted_user_is_not_remembered() {
+async fn a_user_missing_from_the_store_is_not_remembered() {
     let (auth, store) = cached(Duration::from_secs(600));
     let token = token_of(&auth, &store).await;
     store.remove(1);
@@ -183,4 +183,22 @@ async fn a_rehash_at_login_drops_the_cached_copy() {
         calls + 1,
         "re-read after the rehash"
     );
+}
+
+#[tokio::test]
+async fn activation_is_seen_at_once() {
+    let auth = builder()
+        .user_cache(Duration::from_secs(600), 100)
+        .build()
+        .unwrap();
+    let (user, registration) = auth
+        .register("dee", None, "a long enough password", &[])
+        .await
+        .unwrap();
+    let token = auth.issue_pair(&user).await.unwrap().access_token;
+    // Inactive, and cached as such.
+    assert_eq!(get_me(&auth, &token).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(get_me(&auth, &token).await.0, StatusCode::FORBIDDEN);
+    auth.confirm_registration(&registration).await.unwrap();
+    assert_eq!(get_me(&auth, &token).await, (StatusCode::OK, "dee:".into()));
 }
