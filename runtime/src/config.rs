@@ -196,7 +196,7 @@ pub struct Config {
     pub audience: Option<String>,
     /// Largest token accepted, in bytes; larger ones are refused before parsing. Default 8192.
     pub max_token_bytes: usize,
-    /// Memory, in bytes, for remembering access tokens that passed verification, so a
+    /// Memory, in bytes, for remembering access and service tokens that passed verification, so a
     /// token sent again skips its signature and JSON. Expiry, the validators and the
     /// revocation check still run on every request. Default 4 MiB (about 4000 tokens);
     /// `0` verifies every token in full every time.
