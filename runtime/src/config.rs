@@ -196,10 +196,10 @@ pub struct Config {
     pub audience: Option<String>,
     /// Largest token accepted, in bytes; larger ones are refused before parsing. Default 8192.
     pub max_token_bytes: usize,
-    /// Memory, in bytes, for remembering access and service tokens that passed verification, so a
-    /// token sent again skips its signature and JSON. Expiry, the validators and the
-    /// revocation check still run on every request. Default 4 MiB (about 4000 tokens);
-    /// `0` verifies every token in full every time.
+    /// Memory, in bytes, for remembering access and service tokens that passed
+    /// verification, so a token sent again skips its signature and JSON. Expiry, the
+    /// validators and the revocation check still run on every request. Default 4 MiB
+    /// (about 4000 tokens); `0` verifies every token in full every time.
     pub verified_cache_bytes: usize,
     /// How long a user loaded by `CurrentUser` is kept and reused. Default `0s`: off, every
     /// request reads the user store. Changes made through centurion take effect at once on
