@@ -127,10 +127,14 @@ impl Core {
         };
         let data = token::verify(token, &self.keys, &self.settings, &expect)?;
         let claims = Claims::from_data(data);
-        for validate in &self.validators {
-            validate(&claims)?;
-        }
+        self.run_validators(&claims)?;
         Ok(claims)
+    }
+
+    fn run_validators(&self, claims: &Claims) -> Result<()> {
+        self.validators
+            .iter()
+            .try_for_each(|validate| validate(claims))
     }
 
     pub(crate) async fn check_revoked(&self, claims: &Claims) -> Result<()> {
@@ -147,34 +151,30 @@ impl Core {
     }
 
     /// Full verification of a token that authenticates a request (an access or a service
-    /// token). A token verified before is taken from the cache of verified tokens: its
-    /// signature and JSON are not looked at again, but its time claims, the validators and
-    /// the revocation check are, every time.
+    /// token), then the revocation check. A token verified before is taken from the cache of
+    /// verified tokens: its signature and JSON are not looked at again, but its time claims,
+    /// the validators and the revocation check are, every time.
     pub(crate) async fn verify_request_token(&self, token: &str) -> Result<Claims> {
         let claims = match &self.verified {
-            Some(cache) => match cache.get(token) {
-                Some(claims) => {
-                    if let Err(e) =
-                        token::check_times(claims.data(), self.settings.leeway, now_secs())
-                    {
-                        // Expired: it will never be good again, so free its room.
-                        cache.remove(token);
-                        return Err(e);
-                    }
-                    for validate in &self.validators {
-                        validate(&claims)?;
-                    }
-                    claims
-                }
-                None => {
-                    let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
-                    cache.insert(token, &claims);
-                    claims
-                }
-            },
+            Some(cache) => self.verify_remembering(cache, token)?,
             None => self.verify_claims(token, ExpectKind::Authenticating)?,
         };
         self.check_revoked(&claims).await?;
+        Ok(claims)
+    }
+
+    fn verify_remembering(&self, cache: &VerifiedTokens, token: &str) -> Result<Claims> {
+        let Some(claims) = cache.get(token) else {
+            let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+            cache.insert(token, &claims);
+            return Ok(claims);
+        };
+        if let Err(e) = token::check_times(claims.data(), self.settings.leeway, now_secs()) {
+            // Expired (or the clock went back): verify it in full should it come again.
+            cache.remove(token);
+            return Err(e);
+        }
+        self.run_validators(&claims)?;
         Ok(claims)
     }
 
