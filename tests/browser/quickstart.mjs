@@ -46,6 +46,26 @@ function check(condition, message) {
   log(`ok: ${message}`);
 }
 
+/**
+ * Waits until the element's text starts with `prefix`. The page writes a result only after
+ * it has read the response body, a moment after `waitForResponse` resolves, so reading the
+ * text at once races the page's script.
+ */
+async function shows(page, selector, prefix) {
+  try {
+    await page.waitForFunction(
+      ([sel, p]) => document.querySelector(sel)?.textContent.startsWith(p),
+      [selector, prefix],
+      { timeout: 15_000 },
+    );
+    return true;
+  } catch (err) {
+    const text = await page.textContent(selector).catch(() => null);
+    log(`${selector} shows ${JSON.stringify(text)} (waited for ${JSON.stringify(prefix)}: ${err.message.split("\n")[0]})`);
+    return false;
+  }
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -60,7 +80,8 @@ function freePort() {
 
 /** The quickstart binary: QUICKSTART_BIN, or what `cargo build` reports. */
 function quickstartBinary() {
-  if (process.env.QUICKSTART_BIN) return process.env.QUICKSTART_BIN;
+  // The server runs in a temporary directory, so a relative path is resolved here first.
+  if (process.env.QUICKSTART_BIN) return path.resolve(process.env.QUICKSTART_BIN);
   log("building the quickstart (cargo build -p centurion-examples --bin quickstart)");
   const cargo = process.env.CARGO || "cargo";
   const build = spawnSync(
@@ -82,6 +103,7 @@ function quickstartBinary() {
 async function waitForHealth(base, server, deadlineMs) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
+    if (server.spawnError) throw new Error(`the quickstart did not start: ${server.spawnError.message}`);
     if (server.exitCode !== null) throw new Error(`the quickstart exited with ${server.exitCode}`);
     try {
       const res = await fetch(`${base}/healthz`);
@@ -118,6 +140,8 @@ async function main() {
       CENTURION_SEED_USERS: `${USER}:${PASSWORD}:editor`,
     },
   });
+  // Without a listener a failed spawn is an uncaught error that skips the clean-up below.
+  server.on("error", (err) => { server.spawnError = err; });
   let context;
   let page;
   let failed = false;
@@ -179,7 +203,7 @@ async function main() {
     ]);
     check(withCsrf.status() === 201, `POST /api/articles with the CSRF header answered ${withCsrf.status()}`);
     check(withCsrf.request().headers()["x-csrf-token"] === loginBody.csrf_token, "the page sent the CSRF token in X-CSRF-Token");
-    check((await page.textContent("#article-result")).startsWith("201"), "the page shows the 201");
+    check(await shows(page, "#article-result", "201"), "the page shows the 201");
     await page.screenshot({ path: path.join(outDir, "quickstart-session.png"), fullPage: true });
 
     // The same POST without the CSRF header: refused.
@@ -189,7 +213,7 @@ async function main() {
     ]);
     const refusal = await withoutCsrf.json();
     check(withoutCsrf.status() === 401 && refusal.error === "CSRFError", `POST /api/articles without the CSRF header answered ${withoutCsrf.status()} ${refusal.error}`);
-    check((await page.textContent("#article-result")).startsWith("401"), "the page shows the 401");
+    check(await shows(page, "#article-result", "401"), "the page shows the 401");
     await page.screenshot({ path: path.join(outDir, "quickstart-no-csrf.png"), fullPage: true });
 
     // A wrong CSRF token, and one of another session, from the page's own script.
@@ -204,13 +228,18 @@ async function main() {
     check(wrong.status === 401 && wrong.body.error === "CSRFError", `a wrong X-CSRF-Token answered ${wrong.status} ${wrong.body.error}`);
 
     // Refresh by cookie: new cookies, same session.
-    const [refreshed] = await Promise.all([
+    // The page reloads /api/me after a refresh; wait for that too, or the logout below
+    // races it and the late answer could switch the page back to the session view.
+    const [refreshed, meReloaded] = await Promise.all([
       page.waitForResponse((r) => r.url() === `${base}/auth/session/refresh`),
+      page.waitForResponse((r) => r.url() === `${base}/api/me`),
       page.click("#refresh"),
     ]);
     check(refreshed.status() === 200, `POST /auth/session/refresh answered ${refreshed.status()}`);
     const after = Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
     check(after.access_token.value !== access.value && after.refresh_token.value !== refresh.value, "the refresh rotated both token cookies");
+    check(meReloaded.status() === 200, `/api/me with the refreshed cookies answered ${meReloaded.status()}`);
+    check(await shows(page, "#status", "Session refreshed"), "the page says the session was refreshed");
     await page.locator("#session-view").waitFor({ state: "visible" });
 
     // Logout: cookies cleared, the session revoked.
