@@ -260,6 +260,7 @@ fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrato
 pub struct SqlOptions {
     max_connections: u32,
     acquire_timeout: Duration,
+    connect_timeout: Duration,
     busy_timeout: Duration,
 }
 
@@ -268,6 +269,7 @@ impl Default for SqlOptions {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(5),
         }
     }
@@ -296,7 +298,9 @@ impl SqlOptions {
     }
 
     /// How long a call waits for a connection (including connecting) before it fails with
-    /// 503 (default 2 s): a database that is down costs each call about this long. Keep it below the application's request timeout.
+    /// 503 (default 2 s): a database that is down costs each call about this long. Keep it
+    /// below the application's request timeout. Start-up has its own, longer bound:
+    /// [`connect_timeout`](Self::connect_timeout).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -305,6 +309,23 @@ impl SqlOptions {
     /// ```
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
+        self
+    }
+
+    /// How long [`SqlPool::connect`] (and so the stores' `connect` functions) keeps trying
+    /// to open its first connection (default 30 s). A database that is still starting (the
+    /// connection is refused) or a machine too busy to open a connection within
+    /// [`acquire_timeout`](Self::acquire_timeout) is waited for; an error that waiting
+    /// cannot cure (a wrong password, an unknown database, a file that cannot be created)
+    /// fails at once.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let options = centurion::sql::SqlOptions::default().connect_timeout(Duration::from_secs(60));
+    /// # let _ = options;
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -318,6 +339,35 @@ impl SqlOptions {
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
+    }
+}
+
+/// Opens the pool's first connection (it stays in the pool, idle, for the migrations that
+/// follow), trying again while the only trouble is time: sqlx gives up on one attempt after
+/// the pool's acquire timeout, which is sized for requests, not for a start-up on a busy
+/// machine or next to a database that is still starting.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn first_connection<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    within: Duration,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, pool.acquire()).await {
+            Ok(Ok(_connection)) => return Ok(()),
+            Ok(Err(sqlx::Error::PoolTimedOut)) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!("no SQL connection yet; trying again");
+            }
+            Ok(Err(e)) => return Err(Error::store(e)),
+            Err(_) => {
+                return Err(
+                    Error::new(ErrorKind::StoreUnavailable).with_message(format!(
+                        "could not open a connection to the SQL store within {}",
+                        humantime::format_duration(within)
+                    )),
+                );
+            }
+        }
     }
 }
 
@@ -344,9 +394,8 @@ async fn connect_sqlite(url: &str, options: &SqlOptions) -> Result<SqlPool> {
         PoolOptions::<sqlx::Sqlite>::new().max_connections(options.max_connections)
     }
     .acquire_timeout(options.acquire_timeout)
-    .connect_with(connect)
-    .await
-    .map_err(Error::store)?;
+    .connect_lazy_with(connect);
+    first_connection(&pool, options.connect_timeout).await?;
     Ok(SqlPool::Sqlite(pool))
 }
 
@@ -366,9 +415,8 @@ async fn connect_postgres(url: &str, options: &SqlOptions) -> Result<SqlPool> {
     let pool = PoolOptions::<sqlx::Postgres>::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
-        .connect_with(connect)
-        .await
-        .map_err(Error::store)?;
+        .connect_lazy_with(connect);
+    first_connection(&pool, options.connect_timeout).await?;
     Ok(SqlPool::Postgres(pool))
 }
 

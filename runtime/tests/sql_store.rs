@@ -253,8 +253,15 @@ mod sqlite {
 
     #[tokio::test]
     async fn sqlite_unusable_path_is_a_store_error() {
-        let err = SqlUserStore::<TestUser>::connect("sqlite:///nonexistent-dir/sub/centurion.db")
+        // Waiting cannot cure a missing directory: the error comes at once, not after the
+        // (here very long) start-up bound.
+        let connect = SqlUserStore::<TestUser>::connect_with(
+            "sqlite:///nonexistent-dir/sub/centurion.db",
+            SqlOptions::default().connect_timeout(std::time::Duration::from_secs(3600)),
+        );
+        let err = tokio::time::timeout(std::time::Duration::from_secs(120), connect)
             .await
+            .expect("a path that cannot be opened is not retried")
             .expect_err("no such directory");
         assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
         let err = SqlUserStore::<TestUser>::connect("mysql://localhost/db")
@@ -332,6 +339,77 @@ mod postgres {
         let users = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
         let auth = support::centurion_with(users.clone(), users.revocation_store());
         support::account_lifecycle(&auth, "pg").await;
+    }
+
+    /// Start-up next to a database that is not up yet: `connect` keeps trying past the
+    /// acquire timeout (sized for requests) until the server answers, then works.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_start_up_waits_for_a_database_that_is_still_starting() {
+        let Some(mut pg) = PgServer::start(GROUP) else {
+            return;
+        };
+        pg.stop();
+        let options = SqlOptions::default()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_timeout(Duration::from_secs(120));
+        let url = pg.url();
+        let connecting =
+            tokio::spawn(
+                async move { SqlUserStore::<TestUser>::connect_with(&url, options).await },
+            );
+        // Several acquire timeouts pass with the server down; connect has not given up.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(
+            !connecting.is_finished(),
+            "connect gave up while the database was still starting"
+        );
+        pg.restart();
+        let users = connecting
+            .await
+            .expect("the connect task")
+            .expect("connects once the database is up");
+        let user = users
+            .create(centurion::NewUser {
+                username: "late-start".into(),
+                email: None,
+                password_hash: "$argon2id$late".into(),
+                roles: vec![],
+                active: true,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            users.identify(&user.id.to_string()).await.unwrap(),
+            Some(user)
+        );
+    }
+
+    /// A database that never comes up: `connect` fails with 503 once `connect_timeout` has
+    /// passed, with a message that names the bound.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_start_up_gives_up_after_connect_timeout() {
+        let Some(mut pg) = PgServer::start(GROUP) else {
+            return;
+        };
+        pg.stop();
+        let options = SqlOptions::default()
+            .acquire_timeout(Duration::from_millis(300))
+            .connect_timeout(Duration::from_secs(2));
+        let started = Instant::now();
+        let err = SqlUserStore::<TestUser>::connect_with(&pg.url(), options)
+            .await
+            .expect_err("the database is down");
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err:?}");
+        assert_eq!(err.status().as_u16(), 503);
+        assert!(
+            err.to_string().contains("within 2s"),
+            "the message names the bound: {err}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "it kept trying for the whole bound ({:?})",
+            started.elapsed()
+        );
     }
 
     /// The database goes away: every call fails with 503 within the acquire timeout, no
