@@ -46,7 +46,9 @@
 //! A username or e-mail address taken (also by a concurrent registration) is
 //! [`ErrorKind::UserExists`] (409). Every other database failure (unreachable server,
 //! pool exhausted, a broken row) is [`Error::store`] (503): centurion fails closed. A pool
-//! reconnects by itself, so service resumes when the database does.
+//! reconnects by itself, so service resumes when the database does. A call waits at most
+//! [`SqlOptions::acquire_timeout`] for a connection; start-up waits longer
+//! ([`SqlOptions::connect_timeout`]) for a database that is still coming up.
 
 use std::marker::PhantomData;
 use std::str::FromStr;
