@@ -360,8 +360,7 @@ async fn first_connection<DB: sqlx::Database>(
             Ok(Err(sqlx::Error::PoolTimedOut)) if tokio::time::Instant::now() < deadline => {
                 tracing::debug!("no SQL connection yet; trying again");
             }
-            Ok(Err(e)) => return Err(Error::store(e)),
-            Err(_) => {
+            Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
                 return Err(
                     Error::new(ErrorKind::StoreUnavailable).with_message(format!(
                         "could not open a connection to the SQL store within {}",
@@ -369,6 +368,7 @@ async fn first_connection<DB: sqlx::Database>(
                     )),
                 );
             }
+            Ok(Err(e)) => return Err(Error::store(e)),
         }
     }
 }

@@ -412,6 +412,34 @@ mod postgres {
         );
     }
 
+    /// An error waiting cannot cure (here a database that does not exist) fails at once,
+    /// not after the start-up bound.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_start_up_fails_at_once_for_an_unknown_database() {
+        let Some(pg) = support::shared_postgres(GROUP) else {
+            return;
+        };
+        let url = format!(
+            "{}/no_such_database",
+            pg.url()
+                .strip_suffix("/postgres")
+                .expect("the url ends in the database")
+        );
+        let connect = SqlUserStore::<TestUser>::connect_with(
+            &url,
+            SqlOptions::default().connect_timeout(Duration::from_secs(3600)),
+        );
+        let err = tokio::time::timeout(Duration::from_secs(120), connect)
+            .await
+            .expect("an unknown database is not waited for")
+            .expect_err("no such database");
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err:?}");
+        assert!(
+            format!("{err:?}").contains("no_such_database"),
+            "the database's own refusal is kept as the source: {err:?}"
+        );
+    }
+
     /// The database goes away: every call fails with 503 within the acquire timeout, no
     /// panic; it comes back on the same port: the same store works again.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
