@@ -8,8 +8,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +16,9 @@ use centurion::mail::{
     MailTemplates, Mailer, SharedMailer, confirmation_mail, link_with_token, reset_mail,
 };
 use centurion::throttle::{ClientAddr, Throttle};
-use centurion::{AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, Role, secured};
+use centurion::{
+    AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, JsonBody, Role, secured,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -62,32 +62,6 @@ struct App {
     templates: Arc<MailTemplates>,
     throttle: Throttle,
     public_url: Arc<str>,
-}
-
-/// A JSON body whose rejections answer with centurion's JSON error body (400).
-struct Body<T>(T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(bad_body(&rejection)),
-        }
-    }
-}
-
-fn bad_body(rejection: &JsonRejection) -> Error {
-    let message = match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            "the body must be JSON (Content-Type: application/json)".to_owned()
-        }
-        JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".to_owned(),
-        JsonRejection::JsonDataError(e) => format!("the body does not fit: {}", e.body_text()),
-        _ => "the body cannot be read".to_owned(),
-    };
-    Error::new(ErrorKind::InvalidRequest).with_message(message)
 }
 
 fn invalid(message: &'static str) -> Error {
@@ -134,7 +108,7 @@ fn check_email(email: &str) -> Result<(), Error> {
 async fn register(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
-    Body(body): Body<Register>,
+    JsonBody(body): JsonBody<Register>,
 ) -> Result<impl IntoResponse, Error> {
     check_username(&body.username)?;
     check_email(&body.email)?;
@@ -157,7 +131,10 @@ struct TokenBody {
     token: String,
 }
 
-async fn confirm(auth: Centurion<User>, Body(body): Body<TokenBody>) -> Result<Json<Value>, Error> {
+async fn confirm(
+    auth: Centurion<User>,
+    JsonBody(body): JsonBody<TokenBody>,
+) -> Result<Json<Value>, Error> {
     let user = auth.confirm_registration(&body.token).await?;
     Ok(Json(
         json!({"id": user.id, "username": user.username, "active": true}),
@@ -174,7 +151,7 @@ struct Forgot {
 async fn forgot(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
-    Body(body): Body<Forgot>,
+    JsonBody(body): JsonBody<Forgot>,
 ) -> impl IntoResponse {
     tokio::spawn(async move {
         let user = match auth.lookup_by_email(&body.email).await {
@@ -212,7 +189,10 @@ struct Reset {
     password: String,
 }
 
-async fn reset(auth: Centurion<User>, Body(body): Body<Reset>) -> Result<Json<Value>, Error> {
+async fn reset(
+    auth: Centurion<User>,
+    JsonBody(body): JsonBody<Reset>,
+) -> Result<Json<Value>, Error> {
     let user = auth.reset_password(&body.token, &body.password).await?;
     Ok(Json(
         json!({"id": user.id, "message": "password changed; every session was logged out"}),
@@ -232,7 +212,7 @@ async fn login(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
     client: ClientAddr,
-    Body(body): Body<Login>,
+    JsonBody(body): JsonBody<Login>,
 ) -> Result<Response, Error> {
     let user = app
         .throttle
@@ -246,7 +226,10 @@ struct Refresh {
     refresh_token: String,
 }
 
-async fn refresh(auth: Centurion<User>, Body(body): Body<Refresh>) -> Result<Response, Error> {
+async fn refresh(
+    auth: Centurion<User>,
+    JsonBody(body): JsonBody<Refresh>,
+) -> Result<Response, Error> {
     Ok(Json(auth.refresh(&body.refresh_token).await?).into_response())
 }
 
@@ -305,7 +288,7 @@ struct NewArticle {
 #[secured(any_of = "editor, author")]
 async fn create_article(
     claims: Claims,
-    Body(article): Body<NewArticle>,
+    JsonBody(article): JsonBody<NewArticle>,
 ) -> Result<impl IntoResponse, Error> {
     let title = article.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
@@ -329,7 +312,7 @@ struct ChangePassword {
 async fn change_password(
     auth: Centurion<User>,
     user: CurrentUser<User>,
-    Body(body): Body<ChangePassword>,
+    JsonBody(body): JsonBody<ChangePassword>,
 ) -> Result<Json<Value>, Error> {
     // The old password is checked against the stored record, never a cached copy.
     let stored = auth

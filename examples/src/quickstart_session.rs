@@ -18,12 +18,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use centurion::throttle::ClientAddr;
 use centurion::{
-    Centurion, Claims, ClearSessionCookies, CookieConfig, Error, SessionCookies, TokenLocation,
-    secured,
+    Centurion, Claims, ClearSessionCookies, CookieConfig, Error, JsonBody, SessionCookies,
+    TokenLocation, secured,
 };
 use serde_json::{Value, json};
 
-use crate::{App, Body, Login, User};
+use crate::{App, Login, User};
 
 /// Header first, then the access cookie.
 pub(crate) const TOKEN_LOCATIONS: [TokenLocation; 2] =
@@ -65,7 +65,7 @@ async fn login(
     auth: Centurion<User>,
     State(app): State<App>,
     client: ClientAddr,
-    Body(body): Body<Login>,
+    JsonBody(body): JsonBody<Login>,
 ) -> Result<SessionCookies, Error> {
     let user = app
         .throttle

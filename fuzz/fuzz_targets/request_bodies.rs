@@ -1,6 +1,6 @@
 //! Request bodies of the login, refresh, logout, registration-confirmation and
-//! password-reset routes, through a `Router` built like the quickstart's: a JSON body
-//! extractor whose rejections answer with centurion's JSON error body (400), handlers
+//! password-reset routes, through a `Router` built like the quickstart's: `JsonBody`
+//! (whose rejections answer with centurion's JSON error body, 400), handlers
 //! that call `login`, `refresh`, `logout`, `confirm_registration` and `reset_password`.
 //!
 //! Bodies are arbitrary bytes in which the bytes 0x01–0x05 stand for a valid access token,
@@ -16,41 +16,15 @@ mod common;
 
 use arbitrary::Arbitrary;
 use axum::body::Body as HttpBody;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use centurion::testing::TestUser;
-use centurion::{Centurion, Claims, Error, ErrorKind};
+use centurion::{Centurion, Claims, Error, ErrorKind, JsonBody};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-/// The quickstart's body extractor: rejections become centurion's 400 JSON error.
-struct Body<T>(T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(bad_body(&rejection)),
-        }
-    }
-}
-
-fn bad_body(rejection: &JsonRejection) -> Error {
-    let message = match rejection {
-        JsonRejection::MissingJsonContentType(_) => "the body must be JSON".to_owned(),
-        JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".to_owned(),
-        JsonRejection::JsonDataError(e) => format!("the body does not fit: {}", e.body_text()),
-        _ => "the body cannot be read".to_owned(),
-    };
-    Error::new(ErrorKind::InvalidRequest).with_message(message)
-}
 
 #[derive(Deserialize)]
 struct Login {
@@ -79,23 +53,29 @@ struct Logout {
     refresh_token: Option<String>,
 }
 
-async fn login(auth: Centurion<TestUser>, Body(b): Body<Login>) -> Result<Response, Error> {
+async fn login(auth: Centurion<TestUser>, JsonBody(b): JsonBody<Login>) -> Result<Response, Error> {
     Ok(Json(auth.login(&b.username, &b.password).await?).into_response())
 }
 
-async fn refresh(auth: Centurion<TestUser>, Body(b): Body<Refresh>) -> Result<Response, Error> {
+async fn refresh(
+    auth: Centurion<TestUser>,
+    JsonBody(b): JsonBody<Refresh>,
+) -> Result<Response, Error> {
     Ok(Json(auth.refresh(&b.refresh_token).await?).into_response())
 }
 
 async fn confirm(
     auth: Centurion<TestUser>,
-    Body(b): Body<TokenBody>,
+    JsonBody(b): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, Error> {
     let user = auth.confirm_registration(&b.token).await?;
     Ok(Json(json!({"id": user.id})))
 }
 
-async fn reset(auth: Centurion<TestUser>, Body(b): Body<Reset>) -> Result<Json<Value>, Error> {
+async fn reset(
+    auth: Centurion<TestUser>,
+    JsonBody(b): JsonBody<Reset>,
+) -> Result<Json<Value>, Error> {
     let user = auth.reset_password(&b.token, &b.password).await?;
     Ok(Json(json!({"id": user.id})))
 }

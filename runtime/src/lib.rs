@@ -110,7 +110,7 @@ pub use crate::cookies::{
     ClearSessionCookies, CookieConfig, SameSite, SessionCookies, TokenLocation,
 };
 pub use crate::error::{Error, ErrorKind, Result};
-pub use crate::extract::{CurrentUser, check_fresh, check_roles};
+pub use crate::extract::{CurrentUser, JsonBody, check_fresh, check_roles};
 pub use crate::keys::install_crypto_provider;
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::token::{Claims, RESERVED_CLAIMS, TokenKind};

@@ -16,8 +16,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use adversarial::*;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,8 +23,8 @@ use axum::{Json, Router};
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
 use centurion::{
-    Centurion, CenturionBuilder, Claims, CookieConfig, CurrentUser, Error, ErrorKind, NewUser,
-    Role, SessionCookies, UserStore, VerificationKeyConfig, secured,
+    Centurion, CenturionBuilder, Claims, CookieConfig, CurrentUser, Error, ErrorKind, JsonBody,
+    NewUser, Role, SessionCookies, UserStore, VerificationKeyConfig, secured,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Deserialize;
@@ -43,26 +41,6 @@ enum AppRole {
     Admin,
     Editor,
     Reader,
-}
-
-/// A JSON body whose rejections are centurion's 400 JSON error (as in the quickstart).
-struct Body<T>(T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(Error::new(ErrorKind::InvalidRequest).with_message(
-                match rejection {
-                    JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON",
-                    JsonRejection::JsonDataError(_) => "the body does not fit",
-                    _ => "the body cannot be read",
-                },
-            )),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -101,30 +79,39 @@ async fn admin(claims: Claims) -> Json<Value> {
 }
 
 #[secured]
-async fn create_article(claims: Claims, Body(body): Body<Value>) -> (StatusCode, Json<Value>) {
+async fn create_article(
+    claims: Claims,
+    JsonBody(body): JsonBody<Value>,
+) -> (StatusCode, Json<Value>) {
     (
         StatusCode::CREATED,
         Json(json!({"author": claims.subject(), "article": body})),
     )
 }
 
-async fn login(auth: Centurion<TestUser>, Body(b): Body<Login>) -> Result<Response, Error> {
+async fn login(auth: Centurion<TestUser>, JsonBody(b): JsonBody<Login>) -> Result<Response, Error> {
     Ok(Json(auth.login(&b.username, &b.password).await?).into_response())
 }
 
-async fn refresh(auth: Centurion<TestUser>, Body(b): Body<RefreshBody>) -> Result<Response, Error> {
+async fn refresh(
+    auth: Centurion<TestUser>,
+    JsonBody(b): JsonBody<RefreshBody>,
+) -> Result<Response, Error> {
     Ok(Json(auth.refresh(&b.refresh_token).await?).into_response())
 }
 
 async fn confirm(
     auth: Centurion<TestUser>,
-    Body(b): Body<TokenBody>,
+    JsonBody(b): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, Error> {
     let user = auth.confirm_registration(&b.token).await?;
     Ok(Json(json!({"id": user.id})))
 }
 
-async fn reset(auth: Centurion<TestUser>, Body(b): Body<ResetBody>) -> Result<Json<Value>, Error> {
+async fn reset(
+    auth: Centurion<TestUser>,
+    JsonBody(b): JsonBody<ResetBody>,
+) -> Result<Json<Value>, Error> {
     let user = auth.reset_password(&b.token, &b.password).await?;
     Ok(Json(json!({"id": user.id})))
 }
