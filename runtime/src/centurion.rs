@@ -13,8 +13,10 @@ use serde::Serialize;
 use serde_json::Map;
 
 use crate::clock::{now_ms, now_secs};
-use crate::config::{Config, PasswordConfig, Secret, Settings, VerificationKeyConfig};
-use crate::cookies::{CookieConfig, TokenLocation, Transport};
+use crate::config::{
+    Config, CookieConfig, PasswordConfig, Secret, Settings, TokenLocation, VerificationKeyConfig,
+};
+use crate::cookies::Transport;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::KeySet;
 use crate::memory::MemoryRevocationStore;
@@ -100,7 +102,7 @@ impl Core {
     /// Runs a store call under the configured time limit. A call that completes at once
     /// (an in-memory store) is answered without arming a timer.
     async fn bounded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        let Some(limit) = self.settings.store_timeout else {
+        let Some(limit) = self.settings.store_timeout() else {
             return fut.await;
         };
         let mut fut = std::pin::pin!(fut);
@@ -169,7 +171,7 @@ impl Core {
             cache.insert(token, &claims);
             return Ok(claims);
         };
-        if let Err(e) = token::check_times(claims.data(), self.settings.leeway, now_secs()) {
+        if let Err(e) = token::check_times(claims.data(), self.settings.leeway(), now_secs()) {
             // Expired (or the clock went back): verify it in full should it come again.
             cache.remove(token);
             return Err(e);
@@ -203,8 +205,11 @@ impl Core {
             fresh: None,
             roles: None,
             fam: None,
-            iss: self.settings.issuer.clone(),
-            aud: self.settings.audience.clone().map(token::Audience::One),
+            iss: self.settings.issuer().map(str::to_owned),
+            aud: self
+                .settings
+                .audience()
+                .map(|a| token::Audience::One(a.to_owned())),
             custom: Map::new(),
         })
     }
@@ -415,7 +420,7 @@ impl<U: AuthUser> Centurion<U> {
         let mut refresh = core.base_claims(
             user.id(),
             TokenKind::Refresh,
-            core.settings.refresh_lifespan,
+            core.settings.refresh_lifespan(),
         )?;
         refresh.fam = Some(family.clone());
         let family_exp = refresh.exp;
@@ -432,7 +437,7 @@ impl<U: AuthUser> Centurion<U> {
     ) -> Result<TokenPair> {
         let core = &self.core;
         let mut access =
-            core.base_claims(user.id(), TokenKind::Access, core.settings.access_lifespan)?;
+            core.base_claims(user.id(), TokenKind::Access, core.settings.access_lifespan())?;
         access.fresh = Some(fresh);
         access.roles = Some(user.roles().into_iter().map(str::to_owned).collect());
         access.fam = Some(family.clone());
@@ -529,7 +534,7 @@ impl<U: AuthUser> Centurion<U> {
     /// revocable like any token. `lifespan` defaults to the configured service lifespan.
     pub fn issue_service_token(&self, user: &U, lifespan: Option<Duration>) -> Result<String> {
         let core = &self.core;
-        let secs = lifespan.map_or(core.settings.service_lifespan, |d| d.as_secs().max(1));
+        let secs = lifespan.map_or(core.settings.service_lifespan(), |d| d.as_secs().max(1));
         let mut claims = core.base_claims(user.id(), TokenKind::Service, secs)?;
         claims.fresh = Some(false);
         claims.roles = Some(user.roles().into_iter().map(str::to_owned).collect());
@@ -542,14 +547,14 @@ impl<U: AuthUser> Centurion<U> {
         core.sign(core.base_claims(
             user.id(),
             TokenKind::Registration,
-            core.settings.registration_lifespan,
+            core.settings.registration_lifespan(),
         )?)
     }
 
     /// Issues a single-use password-reset token for `user`.
     pub fn issue_reset_token(&self, user: &U) -> Result<String> {
         let core = &self.core;
-        core.sign(core.base_claims(user.id(), TokenKind::Reset, core.settings.reset_lifespan)?)
+        core.sign(core.base_claims(user.id(), TokenKind::Reset, core.settings.reset_lifespan())?)
     }
 
     /// Creates an inactive user (the password checked and hashed) and returns it with a
@@ -669,7 +674,7 @@ impl<U: AuthUser> Centurion<U> {
     /// Revokes every access and refresh token of a family (one login session).
     pub async fn revoke_family(&self, family: &str) -> Result<()> {
         let core = &self.core;
-        let until = now_secs().saturating_add(core.settings.refresh_lifespan);
+        let until = now_secs().saturating_add(core.settings.refresh_lifespan());
         core.bounded(core.revocations.revoke_family(family, until))
             .await?;
         core.emit(TokenEvent::FamilyRevoked {

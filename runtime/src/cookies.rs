@@ -31,12 +31,12 @@
 //!
 //! | cookie | default name | `HttpOnly` | `Path` | `Max-Age` |
 //! | --- | --- | --- | --- | --- |
-//! | access token | `access_token` | yes | [`CookieConfig::path`] | the access token's lifetime |
-//! | refresh token | `refresh_token` | yes | [`CookieConfig::refresh_path`] (default: `path`) | the refresh family's remaining lifetime |
+//! | access token | `access_token` | yes | [`CookieConfig::path`](crate::CookieConfig::path) | the access token's lifetime |
+//! | refresh token | `refresh_token` | yes | [`CookieConfig::refresh_path`](crate::CookieConfig::refresh_path) (default: `path`) | the refresh family's remaining lifetime |
 //! | CSRF token | `csrf_token` | **no**: scripts read it | `path` | as the refresh cookie |
 //!
-//! All three carry `SameSite` ([`CookieConfig::same_site`], default `Lax`), `Secure` when
-//! [`CookieConfig::secure`] (the default) and the optional `Domain`. Secure cookies get
+//! All three carry `SameSite` ([`CookieConfig::same_site`](crate::CookieConfig::same_site), default `Lax`), `Secure` when
+//! [`CookieConfig::secure`](crate::CookieConfig::secure) (the default) and the optional `Domain`. Secure cookies get
 //! prefixed names the browser enforces: `__Host-` for a cookie on `Path=/` without
 //! `Domain` (it cannot be set or overwritten by another host or path), `__Secure-` for the
 //! others (say a refresh cookie restricted to `/auth/session`). Plain-HTTP development
@@ -49,12 +49,12 @@
 //! scripts. Centurion uses a *signed double submit*: the CSRF token is
 //! `base64url(HMAC-SHA256(key, subject ‖ session))`, where the session is the refresh
 //! family that the access and refresh tokens of one login share. The key is
-//! [`CookieConfig::csrf_secret`] or, by default, derived from the signing secret (or
+//! [`CookieConfig::csrf_secret`](crate::CookieConfig::csrf_secret) or, by default, derived from the signing secret (or
 //! private key), so every instance sharing the configuration computes the same tokens.
 //!
 //! The token is set as a cookie scripts can read and returned in the response body; the
 //! application's script sends it back in the `X-CSRF-Token` header
-//! ([`CookieConfig::csrf_header_name`]). A request whose access token came from a cookie
+//! ([`CookieConfig::csrf_header_name`](crate::CookieConfig::csrf_header_name)). A request whose access token came from a cookie
 //! and whose method is unsafe (anything but `GET`, `HEAD`, `OPTIONS` and `TRACE`, so
 //! `POST`, `PUT`, `PATCH` and `DELETE`) must carry the header, equal to the CSRF cookie and
 //! to the token computed for the session of the access cookie, compared in constant time.
@@ -116,7 +116,6 @@ use cookie::{Cookie, time::Duration as CookieDuration};
 use hmac::{Hmac, Mac};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
-use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -125,116 +124,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::centurion::{Centurion, TokenPair};
 use crate::clock::now_secs;
-use crate::config::{Config, Secret};
+use crate::config::{Config, SameSite, TokenLocation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract::bearer_token;
 use crate::token::{Claims, ExpectKind, TokenKind};
 use crate::user::AuthUser;
-
-/// A place a request's access token is read from. See the [module docs](self).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum TokenLocation {
-    /// `Authorization: Bearer <token>` (`"header"`).
-    Header,
-    /// The access cookie set by [`Centurion::session_cookies`] (`"cookies"`); unsafe
-    /// methods need the CSRF header.
-    Cookies,
-    /// A query-string parameter, [`Config::query_parameter`] (`"query"`), read on WebSocket
-    /// upgrade requests only.
-    Query,
-}
-
-/// The `SameSite` attribute of the session cookies.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SameSite {
-    /// Sent only with requests made by the site itself (`"strict"`); a link from another
-    /// site opens the application logged out.
-    Strict,
-    /// Also sent with top-level navigations from other sites, not with their subrequests or
-    /// form POSTs (`"lax"`, the default).
-    #[default]
-    Lax,
-    /// Sent with every request, cross-site ones included (`"none"`); needs `secure`. Only
-    /// for applications embedded in other sites, and then the CSRF check is what protects.
-    None,
-}
-
-impl SameSite {
-    fn to_cookie(self) -> cookie::SameSite {
-        match self {
-            SameSite::Strict => cookie::SameSite::Strict,
-            SameSite::Lax => cookie::SameSite::Lax,
-            SameSite::None => cookie::SameSite::None,
-        }
-    }
-}
-
-/// How the session cookies are made, and the CSRF settings.
-///
-/// Every field has a default; write the ones to change with struct-update syntax. In a
-/// serde [`Config`] it is the `cookies` table:
-///
-/// ```
-/// let config: centurion::Config = serde_json::from_str(r#"{
-///     "secret": "an-example-secret-of-at-least-32-bytes!!",
-///     "token_locations": ["header", "cookies"],
-///     "cookies": {"same_site": "strict", "refresh_path": "/auth/session"}
-/// }"#).unwrap();
-/// assert!(config.cookies.secure);
-/// assert_eq!(config.cookies.same_site, centurion::SameSite::Strict);
-/// ```
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct CookieConfig {
-    /// Whether cookies carry `Secure` (sent over HTTPS only) and get the `__Host-` /
-    /// `__Secure-` name prefixes. Default `true`; set `false` for plain-HTTP development.
-    pub secure: bool,
-    /// The `SameSite` attribute. Default `Lax`.
-    pub same_site: SameSite,
-    /// The `Domain` attribute. Default none: the cookies go to the exact host that set them.
-    pub domain: Option<String>,
-    /// The `Path` of the access and CSRF cookies. Default `/`.
-    pub path: String,
-    /// The `Path` of the refresh cookie; restrict it to the refresh (and logout) route so
-    /// the refresh token travels only where it is spent. Default: `path`.
-    pub refresh_path: Option<String>,
-    /// Base name of the access cookie (before any prefix). Default `access_token`.
-    pub access_cookie_name: String,
-    /// Base name of the refresh cookie. Default `refresh_token`.
-    pub refresh_cookie_name: String,
-    /// Base name of the CSRF cookie, the one scripts read. Default `csrf_token`.
-    pub csrf_cookie_name: String,
-    /// The request header that carries the CSRF token. Default `X-CSRF-Token`.
-    pub csrf_header_name: String,
-    /// Whether cookie-authenticated unsafe requests need the CSRF token. Default `true`;
-    /// turn it off only when something else (a strict `SameSite` plus an origin check, say)
-    /// protects every unsafe route.
-    pub csrf_protect: bool,
-    /// Key of the CSRF tokens (at least 32 bytes). Default: derived from the signing
-    /// secret or private key. Set it to make CSRF tokens independent of the signing key.
-    pub csrf_secret: Option<Secret>,
-}
-
-impl Default for CookieConfig {
-    fn default() -> Self {
-        Self {
-            secure: true,
-            same_site: SameSite::Lax,
-            domain: None,
-            path: "/".to_owned(),
-            refresh_path: None,
-            access_cookie_name: "access_token".to_owned(),
-            refresh_cookie_name: "refresh_token".to_owned(),
-            csrf_cookie_name: "csrf_token".to_owned(),
-            csrf_header_name: "X-CSRF-Token".to_owned(),
-            csrf_protect: true,
-            csrf_secret: None,
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Settings derived from the configuration.
@@ -276,6 +170,14 @@ struct CookieSettings {
     csrf_header_label: String,
     csrf_protect: bool,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
+}
+
+fn same_site(same_site: SameSite) -> cookie::SameSite {
+    match same_site {
+        SameSite::Strict => cookie::SameSite::Strict,
+        SameSite::Lax => cookie::SameSite::Lax,
+        SameSite::None => cookie::SameSite::None,
+    }
 }
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 32]> {
@@ -550,7 +452,7 @@ impl CookieSettings {
             refresh_name: prefixed(&c.refresh_cookie_name, &refresh_path),
             csrf_name: prefixed(&c.csrf_cookie_name, &c.path),
             secure: c.secure,
-            same_site: c.same_site.to_cookie(),
+            same_site: same_site(c.same_site),
             domain: c.domain.clone(),
             path: c.path.clone(),
             refresh_path,

@@ -105,10 +105,10 @@ mod user_cache;
 mod verified;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenEvent, TokenPair};
-pub use crate::config::{Config, PasswordConfig, Secret, VerificationKeyConfig};
-pub use crate::cookies::{
-    ClearSessionCookies, CookieConfig, SameSite, SessionCookies, TokenLocation,
+pub use crate::config::{
+    Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
 };
+pub use crate::cookies::{ClearSessionCookies, SessionCookies};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::extract::{CurrentUser, JsonBody, check_fresh, check_roles};
 pub use crate::keys::install_crypto_provider;

@@ -490,7 +490,7 @@ pub(crate) fn verify(
     settings: &Settings,
     expect: &Expect,
 ) -> Result<ClaimsData, Error> {
-    if token.len() > settings.max_token_bytes {
+    if token.len() > settings.max_token_bytes() {
         return Err(Error::new(ErrorKind::TokenTooLarge));
     }
     let mut parts = token.splitn(4, '.');
@@ -557,13 +557,13 @@ pub(crate) fn verify(
         return Err(misuse_error(expect.kind, claims.kind));
     }
 
-    check_times(&claims, settings.leeway, expect.now)?;
-    if let Some(iss) = &settings.issuer
-        && claims.iss.as_deref() != Some(iss.as_str())
+    check_times(&claims, settings.leeway(), expect.now)?;
+    if let Some(iss) = settings.issuer()
+        && claims.iss.as_deref() != Some(iss)
     {
         return Err(invalid("the token's issuer is not accepted"));
     }
-    if let Some(aud) = &settings.audience
+    if let Some(aud) = settings.audience()
         && !claims.aud.as_ref().is_some_and(|a| a.contains(aud))
     {
         return Err(invalid("the token's audience is not accepted"));

@@ -21,82 +21,22 @@
 //! algorithm name, a PEM key where an HMAC secret belongs, a key pair whose halves do not
 //! match, an access lifespan longer than the refresh lifespan.
 
-use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use crate::cookies::{CookieConfig, TokenLocation};
+mod cookies;
+mod duration;
+mod password;
+mod secret;
 
-/// A secret value (HMAC secret, PEM private key) whose `Debug` output is redacted.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub use self::cookies::{CookieConfig, SameSite, TokenLocation};
+pub use self::duration::parse_duration;
+pub use self::password::PasswordConfig;
+pub use self::secret::Secret;
 
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-/// Parses a duration written as `15m`, `30d`, `1h30m`, `2s` or `500ms`.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(centurion::config::parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-/// assert!(centurion::config::parse_duration("soon").is_err());
-/// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        format!("`{text}` is not a duration ({e}); write e.g. `15m`, `30d` or `1h30m`")
-    })
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Repr {
-        Text(String),
-        Seconds(u64),
-    }
-    match Repr::deserialize(d)? {
-        Repr::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
-        Repr::Seconds(secs) => Ok(Duration::from_secs(secs)),
-    }
-}
-
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    de_duration(d).map(Some)
-}
+use self::duration::{de_duration, de_opt_duration};
+use crate::error::Error;
 
 /// One verification key, kept for rotation: tokens whose header names its `kid` are
 /// verified with it.
@@ -113,40 +53,6 @@ pub struct VerificationKeyConfig {
     /// PEM public key, for the asymmetric algorithms.
     #[serde(default)]
     pub public_key_pem: Option<String>,
-}
-
-/// Argon2id parameters and password rules.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct PasswordConfig {
-    /// Memory cost in KiB (OWASP: 19456 = 19 MiB).
-    pub memory_kib: u32,
-    /// Number of passes (OWASP: 2).
-    pub iterations: u32,
-    /// Degree of parallelism (OWASP: 1).
-    pub parallelism: u32,
-    /// Shortest password accepted when setting one (characters).
-    pub min_length: usize,
-    /// Longest password accepted, in bytes; longer ones are refused before hashing.
-    pub max_length: usize,
-    /// Hashes running at once; `None` = the number of cores.
-    pub pool_size: Option<usize>,
-    /// Hash requests allowed to wait for the pool; past that the answer is 503.
-    pub queue_length: usize,
-}
-
-impl Default for PasswordConfig {
-    fn default() -> Self {
-        Self {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-            min_length: 8,
-            max_length: 1024,
-            pool_size: None,
-            queue_length: 64,
-        }
-    }
 }
 
 /// Everything centurion can be configured with, deserializable with serde.
@@ -216,7 +122,7 @@ pub struct Config {
     #[serde(deserialize_with = "de_opt_duration")]
     pub store_timeout: Option<Duration>,
     /// Where request tokens are looked for, in order: `header`, `cookies`, `query`. The
-    /// first location that carries a token wins (see [`crate::cookies`]). Default
+    /// first location that carries a token wins (see [`crate::transport`]). Default
     /// `["header"]`.
     pub token_locations: Vec<TokenLocation>,
     /// The query parameter read when `query` is a token location (WebSocket upgrades
@@ -258,22 +164,72 @@ impl Default for Config {
     }
 }
 
-/// Lifespans and checks derived from a validated [`Config`].
+/// Lifespans and checks derived from a validated [`Config`], in the units tokens use.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
-    pub(crate) access_lifespan: u64,
-    pub(crate) refresh_lifespan: u64,
-    pub(crate) registration_lifespan: u64,
-    pub(crate) reset_lifespan: u64,
-    pub(crate) service_lifespan: u64,
-    pub(crate) leeway: u64,
-    pub(crate) issuer: Option<String>,
-    pub(crate) audience: Option<String>,
-    pub(crate) max_token_bytes: usize,
-    pub(crate) store_timeout: Option<Duration>,
+    access_lifespan: u64,
+    refresh_lifespan: u64,
+    registration_lifespan: u64,
+    reset_lifespan: u64,
+    service_lifespan: u64,
+    leeway: u64,
+    issuer: Option<String>,
+    audience: Option<String>,
+    max_token_bytes: usize,
+    store_timeout: Option<Duration>,
 }
 
 impl Settings {
+    /// Lifetime of access tokens, in seconds.
+    pub(crate) fn access_lifespan(&self) -> u64 {
+        self.access_lifespan
+    }
+
+    /// Lifetime of a refresh family, in seconds.
+    pub(crate) fn refresh_lifespan(&self) -> u64 {
+        self.refresh_lifespan
+    }
+
+    /// Lifetime of registration tokens, in seconds.
+    pub(crate) fn registration_lifespan(&self) -> u64 {
+        self.registration_lifespan
+    }
+
+    /// Lifetime of reset tokens, in seconds.
+    pub(crate) fn reset_lifespan(&self) -> u64 {
+        self.reset_lifespan
+    }
+
+    /// Default lifetime of service tokens, in seconds.
+    pub(crate) fn service_lifespan(&self) -> u64 {
+        self.service_lifespan
+    }
+
+    /// Tolerated clock skew, in seconds.
+    pub(crate) fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
+    /// The `iss` to write and require.
+    pub(crate) fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The `aud` to write and require.
+    pub(crate) fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    /// The largest token accepted, in bytes.
+    pub(crate) fn max_token_bytes(&self) -> usize {
+        self.max_token_bytes
+    }
+
+    /// How long one store call may take.
+    pub(crate) fn store_timeout(&self) -> Option<Duration> {
+        self.store_timeout
+    }
+
     /// The longest any token can live: how long a per-user revocation must be remembered.
     pub(crate) fn longest_lifespan(&self) -> u64 {
         self.refresh_lifespan
@@ -282,9 +238,9 @@ impl Settings {
     }
 }
 
-fn whole_seconds(name: &str, value: Duration) -> Result<u64, crate::Error> {
+fn whole_seconds(name: &str, value: Duration) -> Result<u64, Error> {
     if value.is_zero() {
-        return Err(crate::Error::config(format!(
+        return Err(Error::config(format!(
             "{name} must be longer than zero, e.g. `15m`"
         )));
     }
@@ -293,11 +249,11 @@ fn whole_seconds(name: &str, value: Duration) -> Result<u64, crate::Error> {
 }
 
 impl Config {
-    pub(crate) fn settings(&self) -> Result<Settings, crate::Error> {
+    pub(crate) fn settings(&self) -> Result<Settings, Error> {
         let access = whole_seconds("access_lifespan", self.access_lifespan)?;
         let refresh = whole_seconds("refresh_lifespan", self.refresh_lifespan)?;
         if access > refresh {
-            return Err(crate::Error::config(format!(
+            return Err(Error::config(format!(
                 "access_lifespan ({}) is longer than refresh_lifespan ({}); make the access \
                  lifespan shorter than the refresh lifespan",
                 humantime::format_duration(self.access_lifespan),
@@ -305,24 +261,24 @@ impl Config {
             )));
         }
         if self.max_token_bytes < 256 {
-            return Err(crate::Error::config(
+            return Err(Error::config(
                 "max_token_bytes is below 256, smaller than any token centurion issues",
             ));
         }
         let p = &self.password;
         if p.min_length == 0 || p.min_length > p.max_length {
-            return Err(crate::Error::config(
+            return Err(Error::config(
                 "password.min_length must be at least 1 and at most password.max_length",
             ));
         }
         if p.pool_size == Some(0) {
-            return Err(crate::Error::config(
+            return Err(Error::config(
                 "password.pool_size must be at least 1",
             ));
         }
         for (name, value) in [("issuer", &self.issuer), ("audience", &self.audience)] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                return Err(crate::Error::config(format!(
+                return Err(Error::config(format!(
                     "{name} is empty; remove it or set a value"
                 )));
             }
