@@ -12,10 +12,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use centurion::http::ClientAddr;
 use centurion::mail::{
     MailTemplates, Mailer, SharedMailer, confirmation_mail, link_with_token, reset_mail,
 };
-use centurion::throttle::{ClientAddr, Throttle};
+use centurion::throttle::Throttle;
 use centurion::{
     AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, JsonBody, Role, secured,
 };

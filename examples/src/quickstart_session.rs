@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use centurion::throttle::ClientAddr;
+use centurion::http::ClientAddr;
 use centurion::{
     Centurion, Claims, ClearSessionCookies, CookieConfig, Error, JsonBody, SessionCookies,
     TokenLocation, secured,

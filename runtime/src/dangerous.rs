@@ -1,7 +1,8 @@
 //! Escape hatches that can break centurion's guarantees. Audit every use.
 
 use crate::centurion::Centurion;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+use crate::jwt;
 
 /// Signs an arbitrary JSON payload with the instance's signing key and header, skipping
 /// every rule centurion applies when it issues tokens.
@@ -23,25 +24,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub fn sign_payload<U>(auth: &Centurion<U>, payload: &serde_json::Value) -> Result<String> {
-    let keys = &auth.core.keys;
-    let mut header = jsonwebtoken::Header::new(keys.signing.alg);
-    header.kid = keys.signing.kid.clone();
-    jsonwebtoken::encode(&header, payload, &keys.signing.key).map_err(|e| {
-        Error::new(ErrorKind::InternalError).with_message(format!("signing failed: {e}"))
-    })
+    jwt::sign_json(auth.core().keys(), payload)
 }
 
 /// Signs `header_and_payload` (`base64url(header).base64url(payload)`, both chosen by the
 /// caller) with the instance's signing key and returns the complete token.
 pub fn sign_raw<U>(auth: &Centurion<U>, header_and_payload: &str) -> Result<String> {
-    let keys = &auth.core.keys;
-    let sig = jsonwebtoken::crypto::sign(
-        header_and_payload.as_bytes(),
-        &keys.signing.key,
-        keys.signing.alg,
-    )
-    .map_err(|e| {
-        Error::new(ErrorKind::InternalError).with_message(format!("signing failed: {e}"))
-    })?;
-    Ok(format!("{header_and_payload}.{sig}"))
+    jwt::sign_raw(auth.core().keys(), header_and_payload)
 }

@@ -62,9 +62,10 @@
 //! - [`Centurion`]: the configured instance, built with [`Centurion::builder`] or from a
 //!   serde [`Config`]. It issues and verifies tokens, refreshes with rotation, revokes,
 //!   authenticates users.
-//! - [`extract`]: the layer and the extractors [`Claims`] and [`CurrentUser`], and the
-//!   plain checks [`check_roles`] and [`check_fresh`] the `#[secured]` macro runs.
-//! - [`cookies`]: where tokens are read from (header, cookies, query for WebSocket
+//! - [`http`]: the extractors [`Claims`] and [`CurrentUser`], the layer, [`JsonBody`],
+//!   the client's address, and the plain checks [`check_roles`] and [`check_fresh`] the
+//!   `#[secured]` macro runs.
+//! - [`transport`]: where tokens are read from (header, cookies, query for WebSocket
 //!   upgrades), the session cookies for browser clients and their CSRF protection.
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
 //!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis_store`
@@ -81,14 +82,15 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Layers, bottom up (ARCHITECTURE.md; `scripts/module-graph.py` checks that no arrow points up).
 mod centurion;
-mod clock;
+pub mod clock;
 pub mod config;
-pub mod cookies;
+mod core;
 pub mod dangerous;
 mod error;
-pub mod extract;
-mod keys;
+pub mod http;
+mod jwt;
 pub mod mail;
 pub mod memory;
 pub mod password;
@@ -97,23 +99,24 @@ pub mod redis_store;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 mod store;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 pub mod throttle;
-mod token;
+pub mod transport;
 mod user;
 mod user_cache;
-mod verified;
 
-pub use crate::centurion::{Centurion, CenturionBuilder, TokenEvent, TokenPair};
+pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
 pub use crate::config::{
     Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
 };
-pub use crate::cookies::{ClearSessionCookies, SessionCookies};
+pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
-pub use crate::extract::{CurrentUser, JsonBody, check_fresh, check_roles};
-pub use crate::keys::install_crypto_provider;
+pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_roles};
+pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
-pub use crate::token::{Claims, RESERVED_CLAIMS, TokenKind};
+pub use crate::transport::{ClearSessionCookies, SessionCookies};
 pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
 
 /// Re-exported so applications name one crate.
@@ -124,7 +127,7 @@ pub use centurion_macros::{AuthUser, Role, secured};
 /// Items the macros expand to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::extract::{Guard, Requirement, Secured};
+    pub use crate::http::{Guard, Requirement, Secured};
     pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
     pub use axum;
     pub use http;

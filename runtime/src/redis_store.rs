@@ -48,7 +48,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
-use crate::clock::now_ms;
+use crate::clock::{Clock, SystemClock, unix_ms};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{RevocationStore, TokenRef};
 
@@ -372,7 +372,8 @@ impl RevocationStore for RedisRevocationStore {
                 .key(&key)
                 .arg(not_before_ms)
                 .arg(expires_at)
-                .arg(now_ms())
+                // Redis keeps time itself (EXAT, PTTL): this is the system's clock too.
+                .arg(unix_ms(SystemClock.now()))
                 .invoke_async::<i64>(&mut c)
                 .await
         })

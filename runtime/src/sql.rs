@@ -60,7 +60,7 @@ use sqlx::Row;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolOptions;
 
-use crate::clock::now_secs;
+use crate::clock::{Clock, SharedClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 use crate::user::{UserParts, UserRecord};
@@ -778,6 +778,7 @@ const PURGE_EVERY: u64 = 60;
 pub struct SqlRevocationStore {
     pool: SqlPool,
     last_purge: Arc<AtomicU64>,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for SqlRevocationStore {
@@ -840,7 +841,26 @@ impl SqlRevocationStore {
         Self {
             pool,
             last_purge: Arc::new(AtomicU64::new(0)),
+            clock: SharedClock::system(),
         }
+    }
+
+    /// Reads the time from `clock`: entries stop counting, and are purged, by it. Give it
+    /// the clock the instance has (a test's [`ManualClock`](crate::clock::ManualClock)).
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// # #[cfg(feature = "sqlite")] {
+    /// use centurion::{clock::SystemClock, sql::SqlRevocationStore};
+    /// let store = SqlRevocationStore::connect("sqlite::memory:").await?.with_clock(SystemClock);
+    /// # let _ = store;
+    /// # }
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = SharedClock::new(clock);
+        self
     }
 
     /// The pool.
@@ -876,7 +896,7 @@ impl SqlRevocationStore {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn purge_expired(&self) -> Result<u64> {
-        let now = now_secs();
+        let now = self.clock.secs();
         self.last_purge.store(now, Ordering::Relaxed);
         let purged = on_pool!(&self.pool, p => {
             sqlx::query("DELETE FROM centurion_revocations WHERE expires_at <= $1")
@@ -892,7 +912,7 @@ impl SqlRevocationStore {
     /// After a write: purge when the last purge is a minute old. A failed purge is only
     /// logged; the write it follows has succeeded.
     async fn purge_if_due(&self) {
-        let now = now_secs();
+        let now = self.clock.secs();
         let last = self.last_purge.load(Ordering::Relaxed);
         if now < last.saturating_add(PURGE_EVERY)
             || self
@@ -972,7 +992,7 @@ impl RevocationStore for SqlRevocationStore {
                    OR (kind = 'user' AND name = $4 AND not_before_ms > $5)) \
                  LIMIT 1",
             )
-            .bind(big(now_secs()))
+            .bind(big(self.clock.secs()))
             .bind(token.jti)
             .bind(token.family)
             .bind(token.subject)
@@ -988,7 +1008,7 @@ impl RevocationStore for SqlRevocationStore {
         // Atomic: the row count of one INSERT … ON CONFLICT tells whether this call spent
         // the token. An expired entry that was not purged yet is taken over (the in-memory
         // store forgets it too); a live one is left alone and answers `false`.
-        let now = now_secs();
+        let now = self.clock.secs();
         let affected = on_pool!(&self.pool, p => {
             sqlx::query(
                 "INSERT INTO centurion_revocations (kind, name, not_before_ms, expires_at) \

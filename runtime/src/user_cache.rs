@@ -15,16 +15,19 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quick_cache::sync::Cache;
+
+use crate::clock::SharedClock;
 
 /// Number of epoch counters (a power of two).
 const STRIPES: usize = 64;
 
 struct Entry<U> {
     user: Arc<U>,
-    loaded: Instant,
+    /// When it was stored, in milliseconds of the instance's clock.
+    loaded_ms: u64,
     epoch: u64,
 }
 
@@ -33,7 +36,7 @@ impl<U> Clone for Entry<U> {
     fn clone(&self) -> Self {
         Self {
             user: Arc::clone(&self.user),
-            loaded: self.loaded,
+            loaded_ms: self.loaded_ms,
             epoch: self.epoch,
         }
     }
@@ -41,7 +44,8 @@ impl<U> Clone for Entry<U> {
 
 pub(crate) struct UserCache<U> {
     entries: Cache<Box<str>, Entry<U>>,
-    ttl: Duration,
+    ttl_ms: u64,
+    clock: SharedClock,
     epochs: [AtomicU64; STRIPES],
     hasher: std::collections::hash_map::RandomState,
 }
@@ -52,13 +56,15 @@ pub(crate) struct ReadEpoch(u64);
 
 impl<U: Send + Sync + 'static> UserCache<U> {
     /// `None` (no caching) when either the time or the capacity is zero.
-    pub(crate) fn new(ttl: Duration, capacity: usize) -> Option<Self> {
+    pub(crate) fn new(ttl: Duration, capacity: usize, clock: SharedClock) -> Option<Self> {
         if ttl.is_zero() || capacity == 0 {
             return None;
         }
         Some(Self {
             entries: Cache::new(capacity),
-            ttl,
+            // Whole milliseconds, at least one.
+            ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1),
+            clock,
             epochs: std::array::from_fn(|_| AtomicU64::new(0)),
             hasher: std::collections::hash_map::RandomState::new(),
         })
@@ -75,9 +81,10 @@ impl<U: Send + Sync + 'static> UserCache<U> {
     /// after the last change to it.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<U>> {
         let entry = self.entries.get(id)?;
-        if entry.epoch == self.counter(id).load(Ordering::SeqCst)
-            && entry.loaded.elapsed() < self.ttl
-        {
+        let now = self.clock.ms();
+        // A clock that went back counts as expired: the entry's age is unknown.
+        let fresh = now >= entry.loaded_ms && now - entry.loaded_ms < self.ttl_ms;
+        if entry.epoch == self.counter(id).load(Ordering::SeqCst) && fresh {
             Some(entry.user)
         } else {
             self.entries.remove(id);
@@ -100,7 +107,7 @@ impl<U: Send + Sync + 'static> UserCache<U> {
             id.into(),
             Entry {
                 user: Arc::clone(user),
-                loaded: Instant::now(),
+                loaded_ms: self.clock.ms(),
                 epoch: epoch.0,
             },
         );
@@ -116,23 +123,36 @@ impl<U: Send + Sync + 'static> UserCache<U> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     fn cache(ttl: Duration) -> UserCache<u8> {
-        UserCache::new(ttl, 10).unwrap()
+        UserCache::new(ttl, 10, SharedClock::system()).unwrap()
     }
 
     #[test]
     fn zero_time_or_capacity_turns_it_off() {
-        assert!(UserCache::<u8>::new(Duration::ZERO, 10).is_none());
-        assert!(UserCache::<u8>::new(Duration::from_secs(1), 0).is_none());
+        assert!(UserCache::<u8>::new(Duration::ZERO, 10, SharedClock::system()).is_none());
+        assert!(UserCache::<u8>::new(Duration::from_secs(1), 0, SharedClock::system()).is_none());
     }
 
     #[test]
     fn entries_expire() {
-        let cache = cache(Duration::from_millis(50));
+        let clock = ManualClock::new();
+        let cache = UserCache::new(
+            Duration::from_millis(50),
+            10,
+            SharedClock::new(clock.clone()),
+        )
+        .unwrap();
         cache.put("1", &Arc::new(7), cache.begin_read("1"));
         assert_eq!(cache.get("1").as_deref(), Some(&7));
-        std::thread::sleep(Duration::from_millis(60));
+        clock.advance(Duration::from_millis(49));
+        assert_eq!(cache.get("1").as_deref(), Some(&7));
+        clock.advance(Duration::from_millis(1));
+        assert!(cache.get("1").is_none());
+        // A clock that went back: the entry's age is unknown, so it is not served.
+        cache.put("1", &Arc::new(7), cache.begin_read("1"));
+        clock.set(std::time::UNIX_EPOCH);
         assert!(cache.get("1").is_none());
     }
 
@@ -168,7 +188,7 @@ mod tests {
             "1".into(),
             Entry {
                 user: Arc::new(1),
-                loaded: Instant::now(),
+                loaded_ms: cache.clock.ms(),
                 epoch: before.0,
             },
         );
@@ -177,7 +197,7 @@ mod tests {
 
     #[test]
     fn forgetting_one_user_leaves_most_others_cached() {
-        let cache = UserCache::new(Duration::from_secs(60), 1000).unwrap();
+        let cache = UserCache::new(Duration::from_secs(60), 1000, SharedClock::system()).unwrap();
         let ids: Vec<String> = (0..200).map(|i| i.to_string()).collect();
         for id in &ids {
             cache.put(id, &Arc::new(0u8), cache.begin_read(id));

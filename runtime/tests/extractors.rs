@@ -737,7 +737,7 @@ async fn instance_is_an_extractor_for_login_handlers() {
 
 #[test]
 fn bearer_token_parsing_is_exposed_for_custom_extractors() {
-    use centurion::extract::bearer_token;
+    use centurion::transport::bearer_token;
     let mut headers = http::HeaderMap::new();
     assert_eq!(bearer_token(&headers).unwrap(), None);
     headers.insert(

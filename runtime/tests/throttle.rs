@@ -10,9 +10,8 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use centurion::throttle::{
-    Backoff, ClientAddr, Throttle, ThrottleConfig, ThrottleKeys, TrustedProxies,
-};
+use centurion::http::{ClientAddr, TrustedProxies};
+use centurion::throttle::{Backoff, Throttle, ThrottleConfig, ThrottleKeys};
 use centurion::{
     Centurion, Error, ErrorKind, PasswordConfig, TokenPair, memory::MemoryUserStore,
     testing::TestUser,

@@ -272,9 +272,7 @@ impl Config {
             ));
         }
         if p.pool_size == Some(0) {
-            return Err(Error::config(
-                "password.pool_size must be at least 1",
-            ));
+            return Err(Error::config("password.pool_size must be at least 1"));
         }
         for (name, value) in [("issuer", &self.issuer), ("audience", &self.audience)] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {

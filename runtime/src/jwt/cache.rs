@@ -13,7 +13,7 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use crate::token::{Claims, ClaimsData};
+use super::claims::{Claims, ClaimsData};
 
 /// Bytes charged per entry for the map's own bookkeeping and the `Arc`.
 const ENTRY_OVERHEAD: u64 = 128;
@@ -137,7 +137,7 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::{ClaimsData, TokenKind};
+    use crate::jwt::TokenKind;
 
     fn claims(sub: &str) -> Claims {
         Claims::from_data(ClaimsData {

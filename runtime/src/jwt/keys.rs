@@ -22,11 +22,11 @@ const KNOWN: &[(&str, Algorithm)] = &[
 ];
 
 /// Parses an algorithm name exactly as it appears in a JWT header (`HS256`, `EdDSA`, …).
-pub(crate) fn algorithm_from_name(name: &str) -> Option<Algorithm> {
+pub(super) fn algorithm_from_name(name: &str) -> Option<Algorithm> {
     KNOWN.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
 }
 
-pub(crate) fn algorithm_name(alg: Algorithm) -> &'static str {
+fn algorithm_name(alg: Algorithm) -> &'static str {
     KNOWN
         .iter()
         .find(|(_, a)| *a == alg)
@@ -116,21 +116,21 @@ fn encoding_key_from_pem(alg: Algorithm, pem: &str, what: &str) -> Result<Encodi
 }
 
 /// A key that verifies tokens of exactly one algorithm.
-pub(crate) struct VerifyingKey {
-    pub(crate) alg: Algorithm,
-    pub(crate) key: DecodingKey,
+pub(super) struct VerifyingKey {
+    pub(super) alg: Algorithm,
+    pub(super) key: DecodingKey,
 }
 
 /// The signing key.
-pub(crate) struct SigningKey {
-    pub(crate) kid: Option<String>,
-    pub(crate) alg: Algorithm,
-    pub(crate) key: EncodingKey,
+pub(super) struct SigningKey {
+    pub(super) kid: Option<String>,
+    pub(super) alg: Algorithm,
+    pub(super) key: EncodingKey,
 }
 
 /// Every key centurion uses, parsed once.
 pub(crate) struct KeySet {
-    pub(crate) signing: SigningKey,
+    pub(super) signing: SigningKey,
     /// The key matching the signing key: used for tokens without `kid`.
     primary: VerifyingKey,
     by_kid: HashMap<String, VerifyingKey>,
@@ -281,7 +281,7 @@ impl KeySet {
     }
 
     /// The key that verifies a token with this header, if any is configured and allowed.
-    pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Option<&VerifyingKey> {
+    pub(super) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Option<&VerifyingKey> {
         if !self.allowed.contains(&alg) {
             return None;
         }

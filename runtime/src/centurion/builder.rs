@@ -1,0 +1,361 @@
+//! [`CenturionBuilder`]: settings (each a [`Config`] field) and plug-ins (stores, hooks,
+//! clock), checked by [`CenturionBuilder::build`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+
+use super::Centurion;
+use crate::clock::{Clock, SharedClock};
+use crate::config::{
+    Config, CookieConfig, PasswordConfig, Secret, TokenLocation, VerificationKeyConfig,
+};
+use crate::core::{Core, Hooks, TokenEvent};
+use crate::error::{Error, Result};
+use crate::jwt::Claims;
+use crate::memory::MemoryRevocationStore;
+use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore};
+use crate::user::AuthUser;
+use crate::user_cache::UserCache;
+
+/// Configures a [`Centurion`]. Every setting has a [`Config`] field of the same name.
+///
+/// ```
+/// use std::time::Duration;
+/// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+///
+/// let err = Centurion::<TestUser>::builder()
+///     .secret("too short")
+///     .user_store(MemoryUserStore::new())
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::ConfigurationError);
+/// assert!(err.message().contains("at least 32"));
+///
+/// let auth = Centurion::<TestUser>::builder()
+///     .secret("an-example-secret-of-at-least-32-bytes!!")
+///     .access_lifespan(Duration::from_secs(300))
+///     .issuer("https://auth.example.com")
+///     .user_store(MemoryUserStore::new())
+///     .build();
+/// assert!(auth.is_ok());
+/// ```
+pub struct CenturionBuilder<U> {
+    config: Config,
+    users: Option<Arc<dyn DynUserStore<U>>>,
+    revocations: Option<Arc<dyn DynRevocationStore>>,
+    hooks: Hooks,
+    clock: Option<SharedClock>,
+}
+
+impl<U> fmt::Debug for CenturionBuilder<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CenturionBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: AuthUser> CenturionBuilder<U> {
+    pub(super) fn new() -> Self {
+        Self {
+            config: Config::default(),
+            users: None,
+            revocations: None,
+            hooks: Hooks::default(),
+            clock: None,
+        }
+    }
+
+    /// Replaces every setting with `config`: call it first, then the methods that change
+    /// single settings.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The HMAC signing secret (HS256 needs ≥ 32 bytes).
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.config.secret = Some(secret.into());
+        self
+    }
+
+    /// The signing algorithm by name: `HS256` (default), `HS384`, `HS512`, `RS256`,
+    /// `ES256`, `EdDSA`, …
+    pub fn algorithm(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.config.algorithm);
+        self
+    }
+
+    /// An asymmetric signing key pair in PEM.
+    pub fn key_pair_pem(mut self, private_pem: &str, public_pem: &str) -> Self {
+        self.config.private_key_pem = Some(Secret::new(private_pem));
+        self.config.public_key_pem = Some(public_pem.to_owned());
+        self
+    }
+
+    /// The `kid` of the signing key.
+    pub fn kid(mut self, kid: &str) -> Self {
+        self.config.kid = Some(kid.to_owned());
+        self
+    }
+
+    /// Adds a verification-only key (a previous key, during a rotation).
+    pub fn verification_key(mut self, key: VerificationKeyConfig) -> Self {
+        self.config.verification_keys.push(key);
+        self
+    }
+
+    /// The algorithms accepted in received tokens.
+    pub fn algorithms(mut self, names: &[&str]) -> Self {
+        self.config.algorithms = names.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
+
+    /// Lifetime of access tokens (default 15 minutes).
+    pub fn access_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.access_lifespan = lifespan;
+        self
+    }
+
+    /// Lifetime of a refresh family (default 30 days).
+    pub fn refresh_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.refresh_lifespan = lifespan;
+        self
+    }
+
+    /// Lifetime of registration-confirmation tokens (default 15 minutes).
+    pub fn registration_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.registration_lifespan = lifespan;
+        self
+    }
+
+    /// Lifetime of password-reset tokens (default 15 minutes).
+    pub fn reset_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.reset_lifespan = lifespan;
+        self
+    }
+
+    /// Default lifetime of service tokens (default 365 days).
+    pub fn service_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.service_lifespan = lifespan;
+        self
+    }
+
+    /// Largest token accepted, in bytes (default 8192).
+    pub fn max_token_bytes(mut self, limit: usize) -> Self {
+        self.config.max_token_bytes = limit;
+        self
+    }
+
+    /// Memory, in bytes, for remembering verified access tokens so a token sent again
+    /// skips its signature and JSON (default 4 MiB; `0` turns it off). Expiry, validators
+    /// and revocation are checked on every request either way.
+    ///
+    /// ```
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .verified_cache_bytes(0)
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn verified_cache_bytes(mut self, budget: usize) -> Self {
+        self.config.verified_cache_bytes = budget;
+        self
+    }
+
+    /// Keeps users loaded by [`CurrentUser`](crate::CurrentUser) for up to `ttl`, at most
+    /// `capacity` of them (default: off). A handler that needs the user then costs a
+    /// user-store read once per `ttl` instead of once per request.
+    ///
+    /// What it trades: changes made through centurion (password change or rehash,
+    /// activation, [`Centurion::revoke_user`]) take effect at once on this instance, but a
+    /// change made elsewhere (another instance, an admin tool writing the database) is seen
+    /// only after `ttl`, unless the application calls [`Centurion::forget_user`]. Token
+    /// revocation is never cached, so revoking a user's tokens cuts them off at once
+    /// everywhere. Keep `ttl` short (seconds), and read the user with
+    /// [`Centurion::identify`] (never cached) before security decisions that need the
+    /// latest record, such as checking an old password.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .user_cache(Duration::from_secs(2), 10_000)
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn user_cache(mut self, ttl: Duration, capacity: usize) -> Self {
+        self.config.user_cache_ttl = ttl;
+        self.config.user_cache_capacity = capacity;
+        self
+    }
+
+    /// How long one call to a user or revocation store may take before the request is
+    /// answered with 503 (default 5 s; `None`: no limit).
+    pub fn store_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.config.store_timeout = limit;
+        self
+    }
+
+    /// Tolerated clock skew (default zero).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.config.leeway = leeway;
+        self
+    }
+
+    /// `iss` to write and require.
+    pub fn issuer(mut self, issuer: &str) -> Self {
+        self.config.issuer = Some(issuer.to_owned());
+        self
+    }
+
+    /// `aud` to write and require.
+    pub fn audience(mut self, audience: &str) -> Self {
+        self.config.audience = Some(audience.to_owned());
+        self
+    }
+
+    /// Argon2id parameters and password rules.
+    pub fn password(mut self, password: PasswordConfig) -> Self {
+        self.config.password = password;
+        self
+    }
+
+    /// The user store (required).
+    pub fn user_store(mut self, store: impl UserStore<U>) -> Self {
+        self.users = Some(Arc::new(store));
+        self
+    }
+
+    /// The revocation store (default: [`MemoryRevocationStore`]).
+    pub fn revocation_store(mut self, store: impl RevocationStore) -> Self {
+        self.revocations = Some(Arc::new(store));
+        self
+    }
+
+    /// Adds a check run on the claims of every received token after the built-in checks
+    /// (jwt-extended's token verification loader). Return an error to refuse the token.
+    pub fn validate_claims(
+        mut self,
+        check: impl Fn(&Claims) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.validate(Arc::new(check));
+        self
+    }
+
+    /// Adds a listener for [`TokenEvent`]s (for audit logs). Listeners run inline: keep
+    /// them fast and hand slow work to a channel.
+    pub fn on_event(mut self, listener: impl Fn(&TokenEvent) + Send + Sync + 'static) -> Self {
+        self.hooks.listen(Arc::new(listener));
+        self
+    }
+
+    /// Where request tokens are looked for, in order (default: the `Authorization` header
+    /// only). See [`crate::transport`] for what each location reads and which one wins.
+    ///
+    /// ```
+    /// use centurion::{Centurion, TokenLocation, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .token_locations(&[TokenLocation::Header, TokenLocation::Query])
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn token_locations(mut self, locations: &[TokenLocation]) -> Self {
+        self.config.token_locations = locations.to_vec();
+        self
+    }
+
+    /// Turns on the cookie transport with these settings: adds
+    /// [`TokenLocation::Cookies`] after the locations already configured (so the header,
+    /// when configured, wins) and sets how the session cookies are made.
+    ///
+    /// ```
+    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .cookies(CookieConfig { refresh_path: Some("/auth/session".into()), ..CookieConfig::default() })
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn cookies(mut self, cookies: CookieConfig) -> Self {
+        if !self
+            .config
+            .token_locations
+            .contains(&TokenLocation::Cookies)
+        {
+            self.config.token_locations.push(TokenLocation::Cookies);
+        }
+        self.config.cookies = cookies;
+        self
+    }
+
+    /// Accepts access tokens in the query parameter `name` of WebSocket upgrade requests
+    /// (adds [`TokenLocation::Query`] after the locations already configured).
+    pub fn query_parameter(mut self, name: &str) -> Self {
+        if !self.config.token_locations.contains(&TokenLocation::Query) {
+            self.config.token_locations.push(TokenLocation::Query);
+        }
+        name.clone_into(&mut self.config.query_parameter);
+        self
+    }
+
+    /// Replaces the default JSON error response for every error the layer sees.
+    pub fn error_responder(
+        mut self,
+        responder: impl Fn(&Error) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.respond(Arc::new(responder));
+        self
+    }
+
+    /// The clock every time is read from (default: [`SystemClock`](crate::clock::SystemClock)).
+    /// Give the same clock to the stores that keep time
+    /// ([`MemoryRevocationStore::with_clock`], the SQL revocation store's `with_clock`)
+    /// so that they expire entries on the same time; see [`crate::clock`].
+    ///
+    /// ```
+    /// use centurion::{Centurion, clock::SystemClock, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .clock(SystemClock)
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(SharedClock::new(clock));
+        self
+    }
+
+    /// Checks the configuration and builds the instance.
+    pub fn build(self) -> Result<Centurion<U>> {
+        let clock = self.clock.unwrap_or_default();
+        let users = self.users.ok_or_else(|| {
+            Error::config("no user store: call .user_store(…) (MemoryUserStore for development)")
+        });
+        let revocations = self
+            .revocations
+            .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new().with_clock_of(&clock)));
+        let core = Core::new(&self.config, revocations, self.hooks, clock.clone())?;
+        Ok(Centurion {
+            core: Arc::new(core),
+            users: users?,
+            user_cache: UserCache::new(
+                self.config.user_cache_ttl,
+                self.config.user_cache_capacity,
+                clock,
+            )
+            .map(Arc::new),
+        })
+    }
+}

@@ -1,0 +1,687 @@
+//! [`Centurion`], the configured instance, with every method it has: issuing, refreshing,
+//! verifying and revoking tokens, authenticating and registering users, the session
+//! cookies, the layer. `builder.rs` configures it; `layer.rs` is the tower layer that hands
+//! it to the extractors.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use serde_json::Map;
+
+use crate::core::{Core, TokenEvent};
+use crate::error::{Error, ErrorKind, Result};
+use crate::jwt::{self, Claims, ExpectKind, TokenKind};
+use crate::password::PasswordHasher;
+use crate::store::{DynUserStore, NewUser};
+use crate::transport::{ClearSessionCookies, SessionCookies};
+use crate::user::AuthUser;
+use crate::user_cache::UserCache;
+
+mod builder;
+mod layer;
+
+pub use self::builder::CenturionBuilder;
+pub use self::layer::{CenturionLayer, CenturionService, ResponseFuture};
+
+/// An access + refresh token pair, serialized as the login response body
+/// `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`.
+#[derive(Clone, Serialize, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// The configured security instance for user type `U`; cheap to clone.
+///
+/// Build it once at start-up, add [`layer`](Self::layer) to the router, and take it in
+/// handlers that log users in (it is itself an extractor).
+///
+/// ```
+/// # async fn demo() -> Result<(), centurion::Error> {
+/// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+///
+/// let auth = Centurion::<TestUser>::builder()
+///     .secret("an-example-secret-of-at-least-32-bytes!!")
+///     .user_store(MemoryUserStore::new())
+///     .build()?;
+/// let user = TestUser::new(1, "ada", &["admin"]);
+/// let pair = auth.issue_pair(&user).await?;
+/// let claims = auth.verify_access(&pair.access_token).await?;
+/// assert_eq!(claims.roles(), ["admin"]);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub struct Centurion<U> {
+    core: Arc<Core>,
+    users: Arc<dyn DynUserStore<U>>,
+    user_cache: Option<Arc<UserCache<U>>>,
+}
+
+impl<U> Clone for Centurion<U> {
+    fn clone(&self) -> Self {
+        Self {
+            core: Arc::clone(&self.core),
+            users: Arc::clone(&self.users),
+            user_cache: self.user_cache.clone(),
+        }
+    }
+}
+
+impl<U> fmt::Debug for Centurion<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Centurion")
+            .field("settings", self.core.settings())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U> Centurion<U> {
+    /// The shared state, for the modules that work on an instance's behalf
+    /// ([`dangerous`](crate::dangerous)).
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+}
+
+impl<U: AuthUser> Centurion<U> {
+    /// Starts configuring an instance.
+    pub fn builder() -> CenturionBuilder<U> {
+        CenturionBuilder::new()
+    }
+
+    /// The password hasher (for registration and password changes).
+    pub fn hasher(&self) -> &PasswordHasher {
+        self.core.hasher()
+    }
+
+    /// The user store's answer for `id`, bounded by the store timeout. Always asks the
+    /// store (the user cache serves only [`CurrentUser`](crate::CurrentUser)).
+    pub async fn identify(&self, id: &str) -> Result<Option<U>> {
+        self.core.bounded(self.users.identify(id)).await
+    }
+
+    /// The user of a request: from the user cache when it is on and holds a recent copy,
+    /// else from the store.
+    pub(crate) async fn current_user(&self, id: &str) -> Result<Option<Arc<U>>> {
+        let Some(cache) = &self.user_cache else {
+            return Ok(self.identify(id).await?.map(Arc::new));
+        };
+        if let Some(user) = cache.get(id) {
+            return Ok(Some(user));
+        }
+        let epoch = cache.begin_read(id);
+        let user = self.identify(id).await?.map(Arc::new);
+        if let Some(user) = &user {
+            cache.put(id, user, epoch);
+        }
+        Ok(user)
+    }
+
+    /// Drops any cached copy of the user `id` (see
+    /// [`CenturionBuilder::user_cache`]): call it after changing a user outside centurion,
+    /// e.g. deactivating an account or changing its roles, so that this instance's next
+    /// request reads the store. A no-op when the user cache is off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .user_cache(Duration::from_secs(2), 10_000)
+    ///     .build()
+    ///     .unwrap();
+    /// auth.forget_user("42");
+    /// ```
+    pub fn forget_user(&self, id: &str) {
+        if let Some(cache) = &self.user_cache {
+            cache.forget(id);
+        }
+    }
+
+    /// The user with this e-mail address, if the store supports e-mail look-ups.
+    pub async fn lookup_by_email(&self, email: &str) -> Result<Option<U>> {
+        self.core.bounded(self.users.lookup_by_email(email)).await
+    }
+
+    /// Checks a username and password.
+    ///
+    /// An unknown username costs one hash verification, like a wrong password, and gets the
+    /// same [`ErrorKind::AuthenticationError`]. A password longer than the limit is refused
+    /// before any hashing. A valid password of an invalid user is
+    /// [`ErrorKind::InvalidUserError`]. A hash made with outdated parameters is replaced
+    /// through the user store (a failure there is logged, not fatal).
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<U> {
+        let core = &self.core;
+        let hasher = core.hasher();
+        if hasher.is_too_long(password) {
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        }
+        let Some(user) = core.bounded(self.users.lookup(username)).await? else {
+            hasher.verify_dummy(password).await?;
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        };
+        if !hasher.verify(password, user.password_hash()).await? {
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        }
+        if !user.is_valid() {
+            return Err(Error::new(ErrorKind::InvalidUserError));
+        }
+        if hasher.needs_rehash(user.password_hash()) {
+            match hasher.hash(password).await {
+                Ok(hash) => {
+                    let id = user.id();
+                    let updated = core
+                        .bounded(self.users.update_password_hash(&id, &hash))
+                        .await;
+                    self.forget_user(&id);
+                    match updated {
+                        Ok(()) => {
+                            tracing::info!(user.id = %id, "upgraded an outdated password hash")
+                        }
+                        Err(e) => {
+                            tracing::warn!(user.id = %id, error = %e, "could not upgrade a password hash")
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
+            }
+        }
+        Ok(user)
+    }
+
+    /// [`authenticate`](Self::authenticate) and [`issue_pair`](Self::issue_pair) in one.
+    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
+        let user = self.authenticate(username, password).await?;
+        self.issue_pair(&user).await
+    }
+
+    /// Issues a fresh access token and a refresh token that starts a new family.
+    pub async fn issue_pair(&self, user: &U) -> Result<TokenPair> {
+        self.issue_pair_inner(user, Map::new())
+    }
+
+    /// Like [`issue_pair`](Self::issue_pair), with custom claims in the access token.
+    /// A custom claim that reuses a reserved name is [`ErrorKind::ClaimCollisionError`].
+    pub async fn issue_pair_with<C: Serialize + ?Sized>(
+        &self,
+        user: &U,
+        custom: &C,
+    ) -> Result<TokenPair> {
+        self.issue_pair_inner(user, jwt::custom_map(custom)?)
+    }
+
+    fn issue_pair_inner(
+        &self,
+        user: &U,
+        custom: Map<String, serde_json::Value>,
+    ) -> Result<TokenPair> {
+        let core = &self.core;
+        let family = jwt::random_id()?;
+        // The family ends when a refresh token issued now would.
+        let family_exp = core
+            .draft(
+                user.id(),
+                TokenKind::Refresh,
+                core.settings().refresh_lifespan(),
+            )?
+            .expires_at();
+        self.pair(user, family, family_exp, true, custom)
+    }
+
+    fn pair(
+        &self,
+        user: &U,
+        family: String,
+        family_exp: u64,
+        fresh: bool,
+        custom: Map<String, serde_json::Value>,
+    ) -> Result<TokenPair> {
+        let core = &self.core;
+        let access = core
+            .draft(
+                user.id(),
+                TokenKind::Access,
+                core.settings().access_lifespan(),
+            )?
+            .fresh(fresh)
+            .roles(user.roles().into_iter().map(str::to_owned).collect())
+            .family(family.clone())
+            .expire_by(family_exp)
+            // The refresh token carries the session's custom claims to the next access token.
+            .custom(custom.clone());
+        let expires_in = access.lifetime();
+        let refresh = core
+            .draft(user.id(), TokenKind::Refresh, 0)?
+            .family(family)
+            .expire_at(family_exp)
+            .custom(custom);
+        Ok(TokenPair {
+            access_token: core.issue(access)?,
+            refresh_token: core.issue(refresh)?,
+            token_type: "Bearer",
+            expires_in,
+        })
+    }
+
+    /// Spends a refresh token for a new pair of the same family.
+    ///
+    /// The new access token is not fresh; the new refresh token expires with the family.
+    /// The user is re-loaded: a deleted user is [`ErrorKind::MissingUserError`], an invalid
+    /// one [`ErrorKind::InvalidUserError`], and the new access token carries the user's
+    /// current roles. A refresh token presented a second time revokes its whole family and
+    /// answers [`ErrorKind::RefreshReuseError`].
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let claims = self
+            .core
+            .verify_claims(refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
+        self.rotate(&claims).await
+    }
+
+    /// The rotation of [`refresh`](Self::refresh), for the verified claims of a refresh
+    /// token (the cookie flow checks CSRF between verification and rotation).
+    pub(crate) async fn rotate(&self, claims: &Claims) -> Result<TokenPair> {
+        let core = &self.core;
+        let Some(family) = claims.family().map(str::to_owned) else {
+            return Err(
+                Error::new(ErrorKind::InvalidToken).with_message("the refresh token has no family")
+            );
+        };
+        core.check_revoked(claims).await?;
+        let user = self.load_valid(claims.subject()).await?;
+        if !core.mark_spent(claims).await? {
+            core.revoke_reused_family(claims, family).await?;
+            return Err(Error::new(ErrorKind::RefreshReuseError));
+        }
+        let pair = self.pair(
+            &user,
+            family.clone(),
+            claims.expires_at(),
+            false,
+            claims.custom_map().clone(),
+        )?;
+        core.emit(TokenEvent::Refreshed {
+            subject: claims.subject().to_owned(),
+            family,
+            spent_jti: claims.jti().to_owned(),
+        });
+        Ok(pair)
+    }
+
+    async fn load_valid(&self, id: &str) -> Result<U> {
+        let user = self
+            .identify(id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+        if !user.is_valid() {
+            return Err(Error::new(ErrorKind::InvalidUserError));
+        }
+        Ok(user)
+    }
+
+    /// Verifies an access (or service) token completely, revocation included.
+    pub async fn verify_access(&self, token: &str) -> Result<Claims> {
+        self.core.verify_request_token(token).await
+    }
+
+    /// Issues a long-lived service token (praetorian's "eternal" token) for machine
+    /// clients: accepted wherever an access token is, never fresh, not refreshable, and
+    /// revocable like any token. `lifespan` defaults to the configured service lifespan.
+    pub fn issue_service_token(&self, user: &U, lifespan: Option<Duration>) -> Result<String> {
+        let core = &self.core;
+        let secs = lifespan.map_or(core.settings().service_lifespan(), |d| d.as_secs().max(1));
+        let draft = core
+            .draft(user.id(), TokenKind::Service, secs)?
+            .fresh(false)
+            .roles(user.roles().into_iter().map(str::to_owned).collect());
+        core.issue(draft)
+    }
+
+    /// Issues a single-use registration-confirmation token for `user`.
+    pub fn issue_registration_token(&self, user: &U) -> Result<String> {
+        let core = &self.core;
+        core.issue(core.draft(
+            user.id(),
+            TokenKind::Registration,
+            core.settings().registration_lifespan(),
+        )?)
+    }
+
+    /// Issues a single-use password-reset token for `user`.
+    pub fn issue_reset_token(&self, user: &U) -> Result<String> {
+        let core = &self.core;
+        core.issue(core.draft(
+            user.id(),
+            TokenKind::Reset,
+            core.settings().reset_lifespan(),
+        )?)
+    }
+
+    /// Creates an inactive user (the password checked and hashed) and returns it with a
+    /// registration token to mail; [`confirm_registration`](Self::confirm_registration)
+    /// activates it.
+    pub async fn register(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        password: &str,
+        roles: &[&str],
+    ) -> Result<(U, String)> {
+        self.core.hasher().check_new_password(password)?;
+        let hash = self.core.hasher().hash(password).await?;
+        let user = self
+            .core
+            .bounded(self.users.create(NewUser {
+                username: username.to_owned(),
+                email: email.map(str::to_owned),
+                password_hash: hash,
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                active: false,
+            }))
+            .await?;
+        // Only a store that reuses the id of a deleted user could have it cached.
+        self.forget_user(&user.id());
+        let token = self.issue_registration_token(&user)?;
+        Ok((user, token))
+    }
+
+    /// Spends a registration token and activates its user.
+    pub async fn confirm_registration(&self, token: &str) -> Result<U> {
+        let core = &self.core;
+        let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Registration))?;
+        core.check_revoked(&claims).await?;
+        let id = claims.subject();
+        self.identify(id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+        if !core.mark_spent(&claims).await? {
+            return Err(
+                Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
+            );
+        }
+        let activated = core.bounded(self.users.activate(id)).await;
+        self.forget_user(id);
+        activated?;
+        self.identify(id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))
+    }
+
+    /// Spends a reset token, sets the new password and revokes every token the user held.
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<U> {
+        let core = &self.core;
+        let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Reset))?;
+        core.check_revoked(&claims).await?;
+        core.hasher().check_new_password(new_password)?;
+        let user = self
+            .identify(claims.subject())
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
+        let hash = core.hasher().hash(new_password).await?;
+        if !core.mark_spent(&claims).await? {
+            return Err(
+                Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
+            );
+        }
+        self.set_password_hash(&user.id(), &hash).await?;
+        Ok(user)
+    }
+
+    /// Checks and sets a new password for `user`, then revokes every token the user held
+    /// (issue a new pair afterwards if the caller should stay logged in).
+    pub async fn change_password(&self, user: &U, new_password: &str) -> Result<()> {
+        self.core.hasher().check_new_password(new_password)?;
+        let hash = self.core.hasher().hash(new_password).await?;
+        self.set_password_hash(&user.id(), &hash).await
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> Result<()> {
+        let updated = self
+            .core
+            .bounded(self.users.update_password_hash(id, hash))
+            .await;
+        self.forget_user(id);
+        updated?;
+        self.revoke_user(id).await
+    }
+
+    /// Revokes one token until it expires.
+    pub async fn revoke_token(&self, claims: &Claims) -> Result<()> {
+        self.core.revoke_token(claims).await
+    }
+
+    /// Revokes every access and refresh token of a family (one login session).
+    pub async fn revoke_family(&self, family: &str) -> Result<()> {
+        self.core.revoke_family(family).await
+    }
+
+    /// Revokes every token issued to user `id` until now (a per-user "not before").
+    ///
+    /// Tokens issued before the call returns are refused, also those issued in the same
+    /// millisecond; tokens this instance issues after it returns are accepted.
+    pub async fn revoke_user(&self, id: &str) -> Result<()> {
+        // Whatever made the application cut the user off may have changed the user too.
+        self.forget_user(id);
+        self.core.revoke_user(id).await
+    }
+
+    /// Logs out: revokes the access token and its family, and the family of
+    /// `refresh_token` when given (it must belong to the same user).
+    pub async fn logout(&self, access: &Claims, refresh_token: Option<&str>) -> Result<()> {
+        self.revoke_token(access).await?;
+        if let Some(family) = access.family() {
+            self.revoke_family(family).await?;
+        }
+        if let Some(token) = refresh_token {
+            let refresh = self
+                .core
+                .verify_claims(token, ExpectKind::Exactly(TokenKind::Refresh))?;
+            if refresh.subject() != access.subject() {
+                return Err(Error::new(ErrorKind::InvalidToken)
+                    .with_message("the refresh token belongs to another user"));
+            }
+            if let Some(family) = refresh.family().filter(|f| Some(*f) != access.family()) {
+                self.revoke_family(family).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An `Authorization: Bearer …` header with a fresh access token for `user`, for
+    /// application tests (praetorian's `pack_header_for_user`).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// let (name, value) = auth.pack_header_for_user(&TestUser::new(1, "ada", &[])).await?;
+    /// let request = http::Request::get("/api/me").header(name, value).body(()).unwrap();
+    /// assert!(request.headers()["authorization"].to_str().unwrap().starts_with("Bearer "));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn pack_header_for_user(&self, user: &U) -> Result<(HeaderName, HeaderValue)> {
+        let pair = self.issue_pair(user).await?;
+        let value = HeaderValue::try_from(format!("Bearer {}", pair.access_token))
+            .map_err(|_| Error::new(ErrorKind::InternalError))?;
+        Ok((http::header::AUTHORIZATION, value))
+    }
+
+    /// The JWKS document of the public verification keys (empty `keys` for HMAC).
+    pub fn jwks(&self) -> serde_json::Value {
+        self.core.jwks()
+    }
+
+    /// The layer to add to the router: it hands the instance to the extractors and applies
+    /// the [error responder](CenturionBuilder::error_responder).
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), centurion::Error> {
+    /// use axum::{Router, routing::get};
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(auth.layer());
+    /// # Ok(()) }
+    /// # demo().unwrap();
+    /// ```
+    pub fn layer(&self) -> CenturionLayer<U> {
+        CenturionLayer::new(self.clone())
+    }
+
+    /// The session cookies for a pair just issued by [`login`](Self::login),
+    /// [`issue_pair`](Self::issue_pair) or [`refresh`](Self::refresh), and the CSRF token.
+    ///
+    /// The access cookie lives as long as the access token, the refresh and CSRF cookies
+    /// as long as the refresh family. Fails with [`ErrorKind::ConfigurationError`] when
+    /// cookies are not a configured token location, and with the verification error when
+    /// a token of the pair is no longer valid.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .cookies(CookieConfig { secure: false, ..CookieConfig::default() })
+    ///     .build()?;
+    /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &[])).await?;
+    /// let cookies = auth.session_cookies(&pair)?;
+    /// let access = cookies.set_cookie_headers()[0].to_str().unwrap();
+    /// assert!(access.starts_with(&format!("access_token={};", pair.access_token)));
+    /// assert!(access.contains("HttpOnly") && access.contains("SameSite=Lax"));
+    /// assert!(access.contains("Max-Age=900"));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn session_cookies(&self, pair: &TokenPair) -> Result<SessionCookies> {
+        let core = &self.core;
+        let settings = core.transport().cookies()?;
+        let access = core.verify_claims(&pair.access_token, ExpectKind::Authenticating)?;
+        let refresh =
+            core.verify_claims(&pair.refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
+        settings.session(
+            &pair.access_token,
+            &access,
+            &pair.refresh_token,
+            &refresh,
+            core.clock().secs(),
+        )
+    }
+
+    /// The headers that delete the session cookies, for logout responses.
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .cookies(CookieConfig::default())
+    ///     .build()?;
+    /// let cleared = auth.clear_session_cookies()?;
+    /// let access = cleared.set_cookie_headers()[0].to_str().unwrap();
+    /// assert!(access.starts_with("__Host-access_token=;"));
+    /// assert!(access.contains("Max-Age=0") && access.contains("Secure"));
+    /// # Ok(()) }
+    /// # demo().unwrap();
+    /// ```
+    pub fn clear_session_cookies(&self) -> Result<ClearSessionCookies> {
+        self.core.transport().cookies()?.clear()
+    }
+
+    /// Refreshes the session of the refresh cookie: checks the CSRF header against it,
+    /// spends the refresh token (rotation and reuse detection as in
+    /// [`refresh`](Self::refresh)) and returns the new session cookies.
+    ///
+    /// The CSRF header is required whatever the request's method (refreshing changes
+    /// state; route it as `POST`). A request without the refresh cookie is
+    /// [`ErrorKind::MissingToken`]; without a matching CSRF header,
+    /// [`ErrorKind::CsrfError`], and the refresh token is not spent.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, CookieConfig, ErrorKind, NewUser, UserStore};
+    /// use centurion::{memory::MemoryUserStore, testing::TestUser};
+    /// let users = MemoryUserStore::<TestUser>::new();
+    /// let user = users.create(NewUser { username: "ada".into(), email: None,
+    ///     password_hash: String::new(), roles: vec![], active: true }).await?;
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(users)
+    ///     .cookies(CookieConfig { secure: false, ..CookieConfig::default() })
+    ///     .build()?;
+    /// let pair = auth.issue_pair(&user).await?;
+    /// let csrf = auth.session_cookies(&pair)?.csrf_token().to_owned();
+    ///
+    /// // What the browser sends back: the refresh and CSRF cookies.
+    /// let mut headers = http::HeaderMap::new();
+    /// let cookie = format!("refresh_token={}; csrf_token={csrf}", pair.refresh_token);
+    /// headers.insert("cookie", cookie.parse().unwrap());
+    /// // Without the CSRF header: refused, and the refresh token is not spent.
+    /// let err = auth.refresh_from_cookies(&headers).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::CsrfError);
+    ///
+    /// headers.insert("x-csrf-token", csrf.parse().unwrap());
+    /// let renewed = auth.refresh_from_cookies(&headers).await?;
+    /// assert_eq!(renewed.csrf_token(), csrf); // the same session
+    /// // The spent refresh token again: reuse, the whole session is revoked.
+    /// let err = auth.refresh_from_cookies(&headers).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::RefreshReuseError);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn refresh_from_cookies(&self, headers: &HeaderMap) -> Result<SessionCookies> {
+        let core = &self.core;
+        let settings = core.transport().cookies()?;
+        let token = settings.refresh_token(headers)?;
+        let claims = core.verify_claims(&token, ExpectKind::Exactly(TokenKind::Refresh))?;
+        settings.check_csrf(headers, &claims)?;
+        let pair = self.rotate(&claims).await?;
+        self.session_cookies(&pair)
+    }
+
+    /// The CSRF token of the session `claims` belong to, for applications that render it
+    /// into their pages instead of reading the CSRF cookie.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .cookies(CookieConfig::default())
+    ///     .build()?;
+    /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &[])).await?;
+    /// let claims = auth.verify_access(&pair.access_token).await?;
+    /// assert_eq!(auth.csrf_token(&claims)?, auth.session_cookies(&pair)?.csrf_token());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn csrf_token(&self, claims: &Claims) -> Result<String> {
+        self.core.transport().cookies()?.csrf_token(claims)
+    }
+}

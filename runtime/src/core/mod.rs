@@ -1,0 +1,434 @@
+//! The part of an instance that does not depend on the user type: settings, keys, the
+//! revocation store, the hasher, the transport, the application's hooks, the cache of
+//! verified tokens and the clock. [`Centurion`](crate::Centurion) holds it behind an `Arc`,
+//! and the layer puts that `Arc` into every request's extensions for the extractors.
+//!
+//! Every token this instance issues or verifies, and every revocation it records, goes
+//! through here, so the time is read in one place and every event reaches the listeners.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+
+use axum::response::Response;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Settings};
+use crate::error::{Error, ErrorKind, Result};
+use crate::jwt::{self, Claims, Draft, ExpectKind, KeySet, TokenKind, VerifiedTokens};
+use crate::password::PasswordHasher;
+use crate::store::{DynRevocationStore, TokenRef};
+use crate::transport::Transport;
+
+mod events;
+
+pub use self::events::TokenEvent;
+
+/// A check the application runs on every received token's claims.
+pub(crate) type Validator = Arc<dyn Fn(&Claims) -> Result<()> + Send + Sync>;
+/// A listener for [`TokenEvent`]s.
+pub(crate) type Listener = Arc<dyn Fn(&TokenEvent) + Send + Sync>;
+/// The application's replacement for the JSON error response.
+pub(crate) type Responder = Arc<dyn Fn(&Error) -> Response + Send + Sync>;
+
+/// What the application plugs into an instance besides its stores: claim validators,
+/// event listeners and the error responder.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    validators: Vec<Validator>,
+    listeners: Vec<Listener>,
+    responder: Option<Responder>,
+}
+
+impl Hooks {
+    /// Adds a claim validator.
+    pub(crate) fn validate(&mut self, validator: Validator) {
+        self.validators.push(validator);
+    }
+
+    /// Adds an event listener.
+    pub(crate) fn listen(&mut self, listener: Listener) {
+        self.listeners.push(listener);
+    }
+
+    /// Replaces the error responder.
+    pub(crate) fn respond(&mut self, responder: Responder) {
+        self.responder = Some(responder);
+    }
+}
+
+/// The shared state of an instance; see the [module docs](self).
+pub(crate) struct Core {
+    settings: Settings,
+    keys: KeySet,
+    revocations: Arc<dyn DynRevocationStore>,
+    hasher: PasswordHasher,
+    hooks: Hooks,
+    /// Where request tokens are read from, and the cookie settings.
+    transport: Transport,
+    /// Access tokens that passed verification; `None` when turned off.
+    verified: Option<VerifiedTokens>,
+    clock: SharedClock,
+    /// The smallest `iat_ms` this instance may write: one past the last per-user
+    /// not-before it recorded, so that a token issued after [`Core::revoke_user`] returns
+    /// is never caught by it, whatever the clock says.
+    issue_floor_ms: AtomicU64,
+}
+
+impl Core {
+    /// Checks `config` and builds the core around the given stores and hooks.
+    pub(crate) fn new(
+        config: &Config,
+        revocations: Arc<dyn DynRevocationStore>,
+        hooks: Hooks,
+        clock: SharedClock,
+    ) -> Result<Self> {
+        let settings = config.settings()?;
+        let keys = KeySet::from_config(config)?;
+        let hasher = PasswordHasher::new(&config.password)?;
+        let transport = Transport::from_config(config)?;
+        Ok(Self {
+            settings,
+            keys,
+            revocations,
+            hasher,
+            hooks,
+            transport,
+            verified: VerifiedTokens::new(config.verified_cache_bytes),
+            clock,
+            issue_floor_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// The settings derived from the configuration.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The signing and verification keys.
+    pub(crate) fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The password hasher.
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// Where request tokens are read from.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The application's error responder, if it set one.
+    pub(crate) fn responder(&self) -> Option<&Responder> {
+        self.hooks.responder.as_ref()
+    }
+
+    /// The instance's clock.
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Runs a store call under the configured time limit. A call that completes at once
+    /// (an in-memory store) is answered without arming a timer.
+    pub(crate) async fn bounded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        let Some(limit) = self.settings.store_timeout() else {
+            return fut.await;
+        };
+        let mut fut = std::pin::pin!(fut);
+        let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+        if let Poll::Ready(outcome) = first {
+            return outcome;
+        }
+        tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+            Err(Error::new(ErrorKind::StoreUnavailable).with_message("a backing store timed out"))
+        })
+    }
+
+    /// Tells every listener.
+    pub(crate) fn emit(&self, event: TokenEvent) {
+        for listener in &self.hooks.listeners {
+            listener(&event);
+        }
+    }
+
+    /// Signature and claim checks, then the application's validators.
+    pub(crate) fn verify_claims(&self, token: &str, kind: ExpectKind) -> Result<Claims> {
+        let claims = jwt::verify(token, &self.keys, &self.settings, kind, self.clock.secs())?;
+        self.run_validators(&claims)?;
+        Ok(claims)
+    }
+
+    fn run_validators(&self, claims: &Claims) -> Result<()> {
+        self.hooks
+            .validators
+            .iter()
+            .try_for_each(|validate| validate(claims))
+    }
+
+    /// Refuses a revoked token (by its `jti`, its family or its user's not-before).
+    pub(crate) async fn check_revoked(&self, claims: &Claims) -> Result<()> {
+        let token = TokenRef {
+            jti: claims.jti(),
+            family: claims.family(),
+            subject: claims.subject(),
+            issued_at_ms: claims.issued_at_ms(),
+        };
+        if self.bounded(self.revocations.is_revoked(&token)).await? {
+            return Err(Error::new(ErrorKind::RevokedTokenError));
+        }
+        Ok(())
+    }
+
+    /// Full verification of a token that authenticates a request (an access or a service
+    /// token), then the revocation check. A token verified before is taken from the cache of
+    /// verified tokens: its signature and JSON are not looked at again, but its time claims,
+    /// the validators and the revocation check are, every time.
+    pub(crate) async fn verify_request_token(&self, token: &str) -> Result<Claims> {
+        let claims = match &self.verified {
+            Some(cache) => self.verify_remembering(cache, token)?,
+            None => self.verify_claims(token, ExpectKind::Authenticating)?,
+        };
+        self.check_revoked(&claims).await?;
+        Ok(claims)
+    }
+
+    fn verify_remembering(&self, cache: &VerifiedTokens, token: &str) -> Result<Claims> {
+        let Some(claims) = cache.get(token) else {
+            let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+            cache.insert(token, &claims);
+            return Ok(claims);
+        };
+        if let Err(e) = jwt::check_times(&claims, self.settings.leeway(), self.clock.secs()) {
+            // Expired (or the clock went back): verify it in full should it come again.
+            cache.remove(token);
+            return Err(e);
+        }
+        self.run_validators(&claims)?;
+        Ok(claims)
+    }
+
+    /// The claims of a token of `kind` for `subject`, issued now and living `lifespan`
+    /// seconds.
+    pub(crate) fn draft(&self, subject: String, kind: TokenKind, lifespan: u64) -> Result<Draft> {
+        let floor = self.issue_floor_ms.load(Ordering::SeqCst);
+        Ok(
+            Draft::new(subject, kind, self.clock.ms(), lifespan, &self.settings)?
+                .issued_at_ms_at_least(floor),
+        )
+    }
+
+    /// Signs a draft and tells the listeners.
+    pub(crate) fn issue(&self, draft: Draft) -> Result<String> {
+        let (token, claims) = draft.sign(&self.keys)?;
+        self.emit(TokenEvent::Issued {
+            kind: claims.kind(),
+            subject: claims.subject().to_owned(),
+            jti: claims.jti().to_owned(),
+            family: claims.family().map(str::to_owned),
+        });
+        Ok(token)
+    }
+
+    /// Marks a single-use token spent: `false` when it already was.
+    pub(crate) async fn mark_spent(&self, claims: &Claims) -> Result<bool> {
+        self.bounded(
+            self.revocations
+                .mark_spent(claims.jti(), claims.expires_at()),
+        )
+        .await
+    }
+
+    /// Revokes one token until it expires.
+    pub(crate) async fn revoke_token(&self, claims: &Claims) -> Result<()> {
+        self.bounded(
+            self.revocations
+                .revoke_token(claims.jti(), claims.expires_at()),
+        )
+        .await?;
+        self.emit(TokenEvent::TokenRevoked {
+            jti: claims.jti().to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Revokes every token of a family, for as long as a family can live.
+    pub(crate) async fn revoke_family(&self, family: &str) -> Result<()> {
+        let until = self
+            .clock
+            .secs()
+            .saturating_add(self.settings.refresh_lifespan());
+        self.bounded(self.revocations.revoke_family(family, until))
+            .await?;
+        self.emit(TokenEvent::FamilyRevoked {
+            family: family.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// A spent refresh token came again: its family is revoked until the family ends.
+    pub(crate) async fn revoke_reused_family(&self, claims: &Claims, family: String) -> Result<()> {
+        self.bounded(self.revocations.revoke_family(&family, claims.expires_at()))
+            .await?;
+        tracing::warn!(user.id = %claims.subject(), family = %family, "refresh token reuse detected; family revoked");
+        self.emit(TokenEvent::ReuseDetected {
+            subject: claims.subject().to_owned(),
+            family,
+        });
+        Ok(())
+    }
+
+    /// Revokes every token issued to `subject` until now: those issued in the current
+    /// millisecond too, and none this instance issues after the call returns.
+    pub(crate) async fn revoke_user(&self, subject: &str) -> Result<()> {
+        let until = self
+            .clock
+            .secs()
+            .saturating_add(self.settings.longest_lifespan());
+        let now_ms = self
+            .clock
+            .ms()
+            .max(self.issue_floor_ms.load(Ordering::SeqCst));
+        let not_before = now_ms.saturating_add(1);
+        self.bounded(self.revocations.revoke_user(subject, not_before, until))
+            .await?;
+        // Tokens issued from now on carry an `iat_ms` of at least `not_before`, even in
+        // the millisecond of the revocation (or while a test's clock stands still).
+        self.issue_floor_ms.fetch_max(not_before, Ordering::SeqCst);
+        self.emit(TokenEvent::UserRevoked {
+            subject: subject.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// The JWKS document of the public verification keys (empty `keys` for HMAC).
+    pub(crate) fn jwks(&self) -> serde_json::Value {
+        serde_json::to_value(self.keys.jwks()).unwrap_or_else(|_| serde_json::json!({"keys": []}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Core, Hooks};
+    use crate::clock::SharedClock;
+    use crate::config::{Config, PasswordConfig, Secret};
+    use crate::error::ErrorKind;
+    use crate::jwt::{Claims, Draft, TokenKind};
+    use crate::memory::MemoryRevocationStore;
+
+    fn core(cache_bytes: usize) -> Core {
+        let config = Config {
+            secret: Some(Secret::new("unit-test-secret-of-at-least-32-bytes!!!")),
+            password: PasswordConfig {
+                memory_kib: 64,
+                iterations: 1,
+                pool_size: Some(1),
+                ..PasswordConfig::default()
+            },
+            verified_cache_bytes: cache_bytes,
+            ..Config::default()
+        };
+        Core::new(
+            &config,
+            Arc::new(MemoryRevocationStore::new()),
+            Hooks::default(),
+            SharedClock::system(),
+        )
+        .unwrap()
+    }
+
+    fn remembered(core: &Core) -> usize {
+        core.verified.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// An access and a refresh token of user 1, as a login issues them.
+    fn pair(core: &Core) -> (String, String) {
+        let access = core
+            .draft("1".into(), TokenKind::Access, 900)
+            .unwrap()
+            .fresh(true)
+            .roles(vec!["admin".into()])
+            .family("f".into());
+        let refresh = core
+            .draft("1".into(), TokenKind::Refresh, 3600)
+            .unwrap()
+            .family("f".into());
+        (core.issue(access).unwrap(), core.issue(refresh).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_verified_access_token_is_remembered_and_reused() {
+        let core = core(1 << 20);
+        let (access, refresh) = pair(&core);
+        assert_eq!(remembered(&core), 0);
+        core.verify_request_token(&access).await.unwrap();
+        assert_eq!(remembered(&core), 1);
+        let again = core.verify_request_token(&access).await.unwrap();
+        assert_eq!(again.subject(), "1");
+        assert_eq!(remembered(&core), 1);
+        // A refresh token is refused as an access token and never remembered.
+        assert!(core.verify_request_token(&refresh).await.is_err());
+        // Neither is a token that fails verification.
+        let mut forged = access.clone();
+        forged.push('A');
+        assert!(core.verify_request_token(&forged).await.is_err());
+        assert_eq!(remembered(&core), 1);
+    }
+
+    /// Claims as a verified access token of user 7 would carry, expiring at `exp`.
+    fn access_claims(exp: u64) -> Claims {
+        let settings = Config {
+            secret: Some(Secret::new("unit-test-secret-of-at-least-32-bytes!!!")),
+            ..Config::default()
+        }
+        .settings()
+        .unwrap();
+        Draft::new("7".into(), TokenKind::Access, 1000, 0, &settings)
+            .unwrap()
+            .roles(vec!["admin".into()])
+            .expire_at(exp)
+            .into_claims()
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_not_verified_again() {
+        // A string that is no token at all, planted in the cache: accepted, so a hit really
+        // skips verification (and nothing else could have accepted it).
+        let core = core(1 << 20);
+        let cache = core.verified.as_ref().unwrap();
+        cache.insert("planted", &access_claims(u64::MAX / 2));
+        assert_eq!(
+            core.verify_request_token("planted")
+                .await
+                .unwrap()
+                .subject(),
+            "7"
+        );
+        // The same with the cache off: refused.
+        assert!(self::core(0).verify_request_token("planted").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_expired_remembered_token_is_refused_and_dropped() {
+        let core = core(1 << 20);
+        let cache = core.verified.as_ref().unwrap();
+        cache.insert("planted", &access_claims(2));
+        assert_eq!(remembered(&core), 1);
+        let err = core.verify_request_token("planted").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ExpiredAccessError);
+        assert_eq!(remembered(&core), 0);
+    }
+
+    #[tokio::test]
+    async fn a_zero_budget_remembers_nothing() {
+        let core = core(0);
+        assert!(core.verified.is_none());
+        let (access, _) = pair(&core);
+        core.verify_request_token(&access).await.unwrap();
+        core.verify_request_token(&access).await.unwrap();
+    }
+}

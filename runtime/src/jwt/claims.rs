@@ -1,0 +1,342 @@
+//! What a token says: [`Claims`] (the public view), [`ClaimsData`] (the payload as signed),
+//! [`TokenKind`], and the strict decoding of a payload (duplicates refused, required claims
+//! of the right types).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+
+/// Claim names centurion writes itself; custom claims may not use them.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "sub", "iat", "iat_ms", "nbf", "exp", "jti", "type", "fresh", "roles", "fam", "iss", "aud",
+];
+
+/// The kind of a token. Each kind is accepted only where it belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A short-lived token that authenticates requests.
+    Access,
+    /// A single-use token that buys a new access + refresh pair.
+    Refresh,
+    /// A long-lived, revocable token for machine clients; accepted wherever an access
+    /// token is, never fresh, never refreshable (praetorian's "eternal" tokens).
+    Service,
+    /// A single-use token that confirms a registration.
+    Registration,
+    /// A single-use token that resets a password.
+    Reset,
+}
+
+impl TokenKind {
+    /// The value of the `type` claim.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+            TokenKind::Service => "service",
+            TokenKind::Registration => "registration",
+            TokenKind::Reset => "reset",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "access" => TokenKind::Access,
+            "refresh" => TokenKind::Refresh,
+            "service" => TokenKind::Service,
+            "registration" => TokenKind::Registration,
+            "reset" => TokenKind::Reset,
+            _ => return None,
+        })
+    }
+
+    /// Whether a token of this kind authenticates ordinary requests.
+    pub(super) fn authenticates(self) -> bool {
+        matches!(self, TokenKind::Access | TokenKind::Service)
+    }
+}
+
+/// The claims of a verified token.
+///
+/// It is also an axum extractor (see [`crate::http`]): a handler that takes `Claims`
+/// requires a valid access token. Cloning is cheap (one reference count).
+///
+/// ```
+/// # async fn demo() -> Result<(), centurion::Error> {
+/// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+/// let auth = Centurion::<TestUser>::builder()
+///     .secret("an-example-secret-of-at-least-32-bytes!!")
+///     .user_store(MemoryUserStore::new())
+///     .build()?;
+/// let user = TestUser::new(7, "ada", &["admin"]);
+/// let pair = auth.issue_pair(&user).await?;
+/// let claims = auth.verify_access(&pair.access_token).await?;
+/// assert_eq!(claims.subject(), "7");
+/// assert!(claims.has_role("admin"));
+/// assert!(claims.is_fresh());
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Claims {
+    inner: Arc<ClaimsData>,
+}
+
+#[derive(Clone, Serialize)]
+pub(super) struct ClaimsData {
+    pub(super) sub: String,
+    pub(super) iat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) iat_ms: Option<u64>,
+    pub(super) nbf: u64,
+    pub(super) exp: u64,
+    pub(super) jti: String,
+    #[serde(rename = "type", serialize_with = "ser_kind")]
+    pub(super) kind: TokenKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) fresh: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) fam: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) aud: Option<Audience>,
+    #[serde(flatten)]
+    pub(super) custom: Map<String, Value>,
+}
+
+fn ser_kind<S: serde::Serializer>(kind: &TokenKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.as_str())
+}
+
+/// `aud` may be one string or a list of strings (RFC 7519 §4.1.3).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub(super) enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub(super) fn contains(&self, aud: &str) -> bool {
+        match self {
+            Audience::One(a) => a == aud,
+            Audience::Many(list) => list.iter().any(|a| a == aud),
+        }
+    }
+}
+
+impl Claims {
+    pub(super) fn from_data(data: ClaimsData) -> Self {
+        Self {
+            inner: Arc::new(data),
+        }
+    }
+
+    pub(super) fn data(&self) -> &ClaimsData {
+        &self.inner
+    }
+
+    /// The `sub` claim: the user's [`AuthUser::id`](crate::AuthUser::id).
+    pub fn subject(&self) -> &str {
+        &self.inner.sub
+    }
+
+    /// The role names the token carries (empty for non-access kinds).
+    pub fn roles(&self) -> &[String] {
+        self.inner.roles.as_deref().unwrap_or(&[])
+    }
+
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles().iter().any(|r| r == role)
+    }
+
+    /// Whether this is a fresh access token (issued by a login, not by a refresh).
+    pub fn is_fresh(&self) -> bool {
+        self.inner.fresh == Some(true)
+    }
+
+    /// The token's kind.
+    pub fn kind(&self) -> TokenKind {
+        self.inner.kind
+    }
+
+    /// The token's unique id (`jti`).
+    pub fn jti(&self) -> &str {
+        &self.inner.jti
+    }
+
+    /// The refresh family (`fam`) of access and refresh tokens.
+    pub fn family(&self) -> Option<&str> {
+        self.inner.fam.as_deref()
+    }
+
+    /// `iat`, seconds since the Unix epoch.
+    pub fn issued_at(&self) -> u64 {
+        self.inner.iat
+    }
+
+    /// `exp`, seconds since the Unix epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.inner.exp
+    }
+
+    /// `iss`, if present.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.iss.as_deref()
+    }
+
+    /// One custom claim, if present.
+    pub fn custom(&self, name: &str) -> Option<&Value> {
+        self.inner.custom.get(name)
+    }
+
+    /// Every custom claim, deserialized into `T` (a struct with the claims as fields).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// # let user = TestUser::new(7, "ada", &[]);
+    /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    /// struct Tenant { tenant: String }
+    /// let pair = auth.issue_pair_with(&user, &Tenant { tenant: "acme".into() }).await?;
+    /// let claims = auth.verify_access(&pair.access_token).await?;
+    /// assert_eq!(claims.custom_claims::<Tenant>()?, Tenant { tenant: "acme".into() });
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn custom_claims<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(&Value::Object(self.inner.custom.clone())).map_err(|e| {
+            Error::new(ErrorKind::InvalidToken)
+                .with_message(format!("custom claims do not fit: {e}"))
+        })
+    }
+
+    pub(crate) fn custom_map(&self) -> &Map<String, Value> {
+        &self.inner.custom
+    }
+
+    pub(crate) fn issued_at_ms(&self) -> u64 {
+        self.inner
+            .iat_ms
+            .unwrap_or(self.inner.iat.saturating_mul(1000))
+    }
+}
+
+impl fmt::Debug for Claims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.inner;
+        f.debug_struct("Claims")
+            .field("sub", &d.sub)
+            .field("type", &d.kind)
+            .field("roles", &self.roles())
+            .field("fresh", &self.is_fresh())
+            .field("iat", &d.iat)
+            .field("exp", &d.exp)
+            .field("custom", &d.custom.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+struct ClaimsVisitor;
+
+fn dup<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!("duplicate claim `{name}`"))
+}
+
+impl<'de> Visitor<'de> for ClaimsVisitor {
+    type Value = ClaimsData;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClaimsData, A::Error> {
+        let mut sub = None;
+        let mut iat = None;
+        let mut iat_ms = None;
+        let mut nbf = None;
+        let mut exp = None;
+        let mut jti = None;
+        let mut kind = None;
+        let mut fresh = None;
+        let mut roles = None;
+        let mut fam = None;
+        let mut iss = None;
+        let mut aud = None;
+        let mut custom = Map::new();
+        macro_rules! set {
+            ($slot:ident, $name:literal, $ty:ty) => {{
+                if $slot.is_some() {
+                    return Err(dup($name));
+                }
+                $slot = Some(map.next_value::<$ty>()?);
+            }};
+        }
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "sub" => set!(sub, "sub", String),
+                "iat" => set!(iat, "iat", u64),
+                "iat_ms" => set!(iat_ms, "iat_ms", u64),
+                "nbf" => set!(nbf, "nbf", u64),
+                "exp" => set!(exp, "exp", u64),
+                "jti" => set!(jti, "jti", String),
+                "type" => {
+                    if kind.is_some() {
+                        return Err(dup("type"));
+                    }
+                    let s = map.next_value::<std::borrow::Cow<'de, str>>()?;
+                    kind = Some(
+                        TokenKind::parse(&s)
+                            .ok_or_else(|| de::Error::custom("unknown token type"))?,
+                    );
+                }
+                "fresh" => set!(fresh, "fresh", bool),
+                "roles" => set!(roles, "roles", Vec<String>),
+                "fam" => set!(fam, "fam", String),
+                "iss" => set!(iss, "iss", String),
+                "aud" => set!(aud, "aud", Audience),
+                other => {
+                    let value = map.next_value::<Value>()?;
+                    if custom.insert(other.to_owned(), value).is_some() {
+                        return Err(dup(other));
+                    }
+                }
+            }
+        }
+        let missing = |name: &'static str| de::Error::missing_field(name);
+        Ok(ClaimsData {
+            sub: sub.ok_or_else(|| missing("sub"))?,
+            iat: iat.ok_or_else(|| missing("iat"))?,
+            iat_ms,
+            nbf: nbf.ok_or_else(|| missing("nbf"))?,
+            exp: exp.ok_or_else(|| missing("exp"))?,
+            jti: jti.ok_or_else(|| missing("jti"))?,
+            kind: kind.ok_or_else(|| missing("type"))?,
+            fresh,
+            roles,
+            fam,
+            iss,
+            aud,
+            custom,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ClaimsData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ClaimsVisitor)
+    }
+}

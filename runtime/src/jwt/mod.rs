@@ -1,0 +1,39 @@
+//! JSON Web Tokens: claims, keys, strict verification, issuing, and the cache of verified
+//! tokens.
+//!
+//! A token's payload always holds `sub`, `iat`, `nbf`, `exp`, `jti` (128 random bits),
+//! `type` (`access`, `refresh`, `service`, `registration` or `reset`) and, by kind,
+//! `fresh`, `roles` and `fam` (the refresh family). `iss` and `aud` appear when
+//! configured. Custom claims sit beside them and may not reuse any of these names.
+//!
+//! Verification is deliberately narrow. In order, a token is refused when it is:
+//! larger than the size limit; not three base64url parts without padding and with
+//! canonical trailing bits; a header that is not a JSON object with a known, allowed `alg`,
+//! or that carries `crit`, `jwk`, `jku`, `x5u`, `x5c` or `cty`, a `typ` other than `JWT`,
+//! or duplicate keys; signed with a key it cannot name (unknown `kid`, or a key bound to a
+//! different algorithm); badly signed; a payload that is not a JSON object with the
+//! required claims of the right types (duplicates refused); of the wrong kind; expired;
+//! not yet valid (`nbf`), or issued in the future (`iat`); missing the configured `iss`
+//! or `aud`.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `claims.rs` | [`Claims`], [`TokenKind`], the payload as signed and its strict decoding |
+//! | `keys.rs` | the signing key and the verification keys (by `kid`), the JWKS document |
+//! | `verify.rs` | verification, in the order above |
+//! | `sign.rs` | issuing: a draft of the claims, signed |
+//! | `cache.rs` | the tokens that passed verification, by their exact bytes |
+
+mod cache;
+mod claims;
+mod keys;
+mod sign;
+mod verify;
+
+pub use self::claims::{Claims, RESERVED_CLAIMS, TokenKind};
+pub use self::keys::install_crypto_provider;
+
+pub(crate) use self::cache::VerifiedTokens;
+pub(crate) use self::keys::KeySet;
+pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
+pub(crate) use self::verify::{ExpectKind, check_times, verify};

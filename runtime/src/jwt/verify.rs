@@ -1,0 +1,249 @@
+//! Strict verification: the size limit, the compact form, the JOSE header, the key and
+//! its algorithm, the signature, the payload, the kind, the times, `iss` and `aud`.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::claims::{Claims, ClaimsData, TokenKind};
+use super::keys::{KeySet, algorithm_from_name};
+use crate::config::Settings;
+use crate::error::{Error, ErrorKind};
+
+// ---------------------------------------------------------------------------------------
+// Strict decoding of header and payload.
+
+fn invalid(message: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidToken).with_message(message)
+}
+
+/// Fields of the JOSE header. Duplicate keys are refused by the derive; unknown names
+/// other than those below are ignored (RFC 7515 §4), except the ones we refuse.
+///
+/// A parameter written with the value `null` is present, not absent: `"kid": null` and
+/// `"typ": null` are malformed (they must be strings), and `"crit": null`, `"jku": null`
+/// and the like are refused like any other value of theirs. A plain `Option` field
+/// would read `null` as "absent" (found by the `token_structured` fuzz target).
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: std::borrow::Cow<'a, str>,
+    #[serde(default, deserialize_with = "string_if_present")]
+    kid: Option<String>,
+    #[serde(default, deserialize_with = "string_if_present")]
+    typ: Option<String>,
+    #[serde(default, deserialize_with = "if_present")]
+    crit: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "if_present")]
+    jwk: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "if_present")]
+    jku: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "if_present")]
+    x5u: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "if_present")]
+    x5c: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "if_present")]
+    cty: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "if_present")]
+    b64: Option<IgnoredAny>,
+    /// Every other parameter, parsed (so under serde_json's nesting limit) and dropped.
+    /// Without it serde skips unknown values without any depth limit, and a header with
+    /// 10 000 nested arrays in an unknown parameter was accepted.
+    #[serde(flatten)]
+    _other: OtherParams,
+}
+
+/// The header parameters centurion does not use: parsed and dropped, but each name at
+/// most once. (A map kept the last of two `x5t`, so duplicates of unknown parameters
+/// passed while duplicates of known ones were refused; found by the `token_structured`
+/// fuzz target.)
+struct OtherParams;
+
+impl<'de> Deserialize<'de> for OtherParams {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ParamsVisitor;
+
+        impl<'de> Visitor<'de> for ParamsVisitor {
+            type Value = OtherParams;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("header parameters")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OtherParams, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    if !seen.insert(name) {
+                        return Err(de::Error::custom("duplicate header parameter"));
+                    }
+                }
+                Ok(OtherParams)
+            }
+        }
+
+        d.deserialize_map(ParamsVisitor)
+    }
+}
+
+/// `Some` whenever the parameter is present, whatever its value (`null` included).
+fn if_present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IgnoredAny>, D::Error> {
+    IgnoredAny::deserialize(d).map(Some)
+}
+
+/// A parameter that, when present, must be a string (`null` included in "present").
+fn string_if_present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+fn b64(part: &str) -> Result<Vec<u8>, Error> {
+    // The standard engine refuses padding and non-canonical trailing bits.
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| invalid("the token is not valid base64url"))
+}
+
+/// The kind of token a verification expects.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ExpectKind {
+    /// Access or service token.
+    Authenticating,
+    Exactly(TokenKind),
+}
+
+fn misuse_error(expected: ExpectKind, got: TokenKind) -> Error {
+    let kind = match got {
+        TokenKind::Refresh => ErrorKind::MisusedRefreshToken,
+        TokenKind::Registration => ErrorKind::MisusedRegistrationToken,
+        TokenKind::Reset => ErrorKind::MisusedResetToken,
+        TokenKind::Access | TokenKind::Service => match expected {
+            ExpectKind::Exactly(TokenKind::Refresh) => ErrorKind::MisusedAccessToken,
+            _ => ErrorKind::InvalidToken,
+        },
+    };
+    let err = Error::new(kind);
+    if kind == ErrorKind::InvalidToken {
+        err.with_message("this kind of token cannot be used here")
+    } else {
+        err
+    }
+}
+
+/// Verifies signature and claims against the clock's `now` (seconds); revocation and the
+/// application's validators are checked by the caller.
+pub(crate) fn verify(
+    token: &str,
+    keys: &KeySet,
+    settings: &Settings,
+    expect: ExpectKind,
+    now: u64,
+) -> Result<Claims, Error> {
+    if token.len() > settings.max_token_bytes() {
+        return Err(Error::new(ErrorKind::TokenTooLarge));
+    }
+    let mut parts = token.splitn(4, '.');
+    let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("a token has three dot-separated parts"));
+    };
+    if header_b64.is_empty() || payload_b64.is_empty() || sig_b64.is_empty() {
+        return Err(invalid("the token has an empty part"));
+    }
+
+    let header_json = b64(header_b64)?;
+    // A derived struct also deserializes from a JSON array (`["HS256"]`); a JOSE header
+    // is an object only.
+    if header_json.trim_ascii_start().first() != Some(&b'{') {
+        return Err(invalid("the token header is malformed"));
+    }
+    let header: Header<'_> = serde_json::from_slice(&header_json)
+        .map_err(|_| invalid("the token header is malformed"))?;
+    if header.crit.is_some() {
+        return Err(invalid(
+            "the token header names critical extensions this server does not support",
+        ));
+    }
+    if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() || header.x5c.is_some()
+    {
+        return Err(invalid(
+            "keys embedded in or linked from the token header are never trusted",
+        ));
+    }
+    if header.cty.is_some() || header.b64.is_some() {
+        return Err(invalid("nested or unencoded tokens are not accepted"));
+    }
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(invalid("the token header's `typ` is not JWT"));
+    }
+    let alg: Algorithm = algorithm_from_name(&header.alg)
+        .ok_or_else(|| invalid("the token's algorithm is not accepted"))?;
+    let key = keys
+        .select(alg, header.kid.as_deref())
+        .ok_or_else(|| invalid("the token's algorithm or key id is not accepted"))?;
+
+    let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
+    let valid = jsonwebtoken::crypto::verify(sig_b64, signed.as_bytes(), &key.key, alg)
+        .map_err(|_| invalid("the token signature is malformed"))?;
+    if !valid {
+        return Err(invalid("the token signature does not verify"));
+    }
+
+    let payload = b64(payload_b64)?;
+    let claims: ClaimsData =
+        serde_json::from_slice(&payload).map_err(|_| invalid("the token claims are malformed"))?;
+
+    let kind_ok = match expect {
+        ExpectKind::Authenticating => claims.kind.authenticates(),
+        ExpectKind::Exactly(kind) => claims.kind == kind,
+    };
+    if !kind_ok {
+        return Err(misuse_error(expect, claims.kind));
+    }
+
+    times(&claims, settings.leeway(), now)?;
+    if let Some(iss) = settings.issuer()
+        && claims.iss.as_deref() != Some(iss)
+    {
+        return Err(invalid("the token's issuer is not accepted"));
+    }
+    if let Some(aud) = settings.audience()
+        && !claims.aud.as_ref().is_some_and(|a| a.contains(aud))
+    {
+        return Err(invalid("the token's audience is not accepted"));
+    }
+    Ok(Claims::from_data(claims))
+}
+
+/// The time claims against `now` (seconds): expired, not yet valid, issued in the future.
+/// Run at verification and again whenever a remembered verification is reused.
+pub(crate) fn check_times(claims: &Claims, leeway: u64, now: u64) -> Result<(), Error> {
+    times(claims.data(), leeway, now)
+}
+
+fn times(claims: &ClaimsData, leeway: u64, now: u64) -> Result<(), Error> {
+    if now >= claims.exp.saturating_add(leeway) {
+        return Err(Error::new(match claims.kind {
+            TokenKind::Access | TokenKind::Service => ErrorKind::ExpiredAccessError,
+            TokenKind::Refresh => ErrorKind::ExpiredRefreshError,
+            TokenKind::Registration | TokenKind::Reset => ErrorKind::ExpiredToken,
+        }));
+    }
+    if claims.nbf > now.saturating_add(leeway) {
+        return Err(Error::new(ErrorKind::EarlyToken));
+    }
+    if claims.iat > now.saturating_add(leeway) {
+        return Err(
+            Error::new(ErrorKind::EarlyToken).with_message("the token was issued in the future")
+        );
+    }
+    Ok(())
+}
