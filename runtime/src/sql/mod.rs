@@ -1,0 +1,71 @@
+//! SQL stores through [sqlx]: users and revocations on SQLite or PostgreSQL.
+//!
+//! Enable the `sqlite` feature (SQLite is bundled: a file, or memory) and/or the
+//! `postgres` feature (plain TCP or a Unix socket; add `postgres-tls` for TLS through rustls,
+//! then `?sslmode=require` or `verify-full` in the URL). [`SqlUserStore::connect`] picks the
+//! database from the URL:
+//!
+//! | URL | database |
+//! | --- | --- |
+//! | `sqlite://app.db`, `sqlite:app.db` | SQLite file, created when missing |
+//! | `sqlite::memory:` | SQLite in memory (one connection; gone when the store is dropped) |
+//! | `postgres://user:pass@host:5432/db`, `postgresql://…` | PostgreSQL |
+//!
+//! ```no_run
+//! # async fn demo() -> centurion::Result<()> {
+//! use centurion::{Centurion, sql::SqlUserStore, testing::TestUser};
+//!
+//! let users = SqlUserStore::<TestUser>::connect("sqlite://app.db").await?;
+//! let revocations = users.revocation_store(); // same pool, same database
+//! let auth = Centurion::<TestUser>::builder()
+//!     .secret("an-example-secret-of-at-least-32-bytes!!")
+//!     .user_store(users)
+//!     .revocation_store(revocations)
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Schema
+//!
+//! Connecting applies centurion's migrations (shipped in the crate, under `migrations/`),
+//! recorded in their own table `_centurion_migrations` so they never mix with the
+//! application's own sqlx migrations. They create two tables:
+//!
+//! - `centurion_users`: `id` (an integer never reused), `username` (unique),
+//!   `email` (nullable, unique case-insensitively), `password_hash` (PHC string),
+//!   `roles` (a JSON array of role names), `active`, `created_at`.
+//! - `centurion_revocations`: `kind`, `name`, `not_before_ms`, `expires_at`; expired rows
+//!   are purged on writes (at most once a minute) and by
+//!   [`SqlRevocationStore::purge_expired`].
+//!
+//! Applications with a schema of their own implement [`UserStore`] for it instead (see its
+//! documentation); they can still use [`SqlRevocationStore`].
+//!
+//! ## Failures
+//!
+//! A username or e-mail address taken (also by a concurrent registration) is
+//! [`ErrorKind::UserExists`] (409). Every other database failure (unreachable server,
+//! pool exhausted, a broken row) is [`Error::store`] (503): centurion fails closed. A pool
+//! reconnects by itself, so service resumes when the database does. A call waits at most
+//! [`SqlOptions::acquire_timeout`] for a connection; start-up waits longer
+//! ([`SqlOptions::connect_timeout`]) for a database that is still coming up.
+
+/// written once (`$n` placeholders and `ON CONFLICT` work on both) and compiled per backend.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            #[cfg(feature = "sqlite")]
+            SqlPool::Sqlite($p) => $body,
+            #[cfg(feature = "postgres")]
+            SqlPool::Postgres($p) => $body,
+        }
+    };
+}
+
+mod pool;
+mod revocations;
+mod users;
+
+pub use self::pool::{MIGRATIONS_TABLE, SqlOptions, SqlPool};
+pub use self::revocations::SqlRevocationStore;
+pub use self::users::SqlUserStore;
