@@ -143,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let url =
                 std::env::var("REDIS_URL").map_err(|_| "BENCH_REVOCATION=redis needs REDIS_URL")?;
             builder.revocation_store(
-                centurion::redis_store::RedisRevocationStore::connect(&url).await?,
+                centurion::redis::RedisRevocationStore::connect(&url, Default::default()).await?,
             )
         }
         _ => builder.revocation_store(MemoryRevocationStore::new()),

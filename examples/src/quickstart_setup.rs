@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use centurion::mail::{ConsoleMailer, SharedMailer, SmtpMailer};
 use centurion::memory::MemoryRevocationStore;
+use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
-use centurion::throttle::{Throttle, ThrottleConfig};
+use centurion::throttle::{RedisThrottleStore, Throttle, ThrottleConfig};
 use centurion::{Centurion, Config, ErrorKind, NewUser, Secret, UserStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -163,8 +164,12 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         .user_store(users.clone());
     let (builder, throttle) = match &settings.redis_url {
         Some(url) => {
-            let store = centurion::redis_store::RedisRevocationStore::connect(url).await?;
-            let throttle = Throttle::connect_redis(url, ThrottleConfig::default()).await?;
+            let options = RedisOptions::default();
+            let store = RedisRevocationStore::connect(url, options.clone()).await?;
+            let throttle = Throttle::new(
+                RedisThrottleStore::connect(url, options).await?,
+                ThrottleConfig::default(),
+            )?;
             tracing::info!("revocations and throttling in Redis");
             (builder.revocation_store(store), throttle)
         }

@@ -68,7 +68,7 @@
 //! - [`transport`]: where tokens are read from (header, cookies, query for WebSocket
 //!   upgrades), the session cookies for browser clients and their CSRF protection.
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
-//!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis_store`
+//!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis`
 //!   (feature `redis`) the production ones.
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
@@ -95,7 +95,7 @@ pub mod mail;
 pub mod memory;
 pub mod password;
 #[cfg(feature = "redis")]
-pub mod redis_store;
+pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 mod store;

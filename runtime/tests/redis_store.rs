@@ -15,7 +15,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
-use centurion::redis_store::{RedisOptions, RedisRevocationStore};
+use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::testing::TestUser;
 use centurion::{Centurion, Claims, ErrorKind, NewUser, RevocationStore, TokenRef, UserStore};
 use http::{Request, StatusCode};
@@ -42,7 +42,9 @@ async fn redis_revocation_semantics() {
     let Some(server) = RedisServer::start(GROUP) else {
         return;
     };
-    let store = RedisRevocationStore::connect(&server.url()).await.unwrap();
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
     support::revocation_semantics(Arc::new(store), "redis").await;
 }
 
@@ -51,10 +53,10 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     let Some(server) = RedisServer::start(GROUP) else {
         return;
     };
-    let a = RedisRevocationStore::connect_with(&server.url(), RedisOptions::default().prefix("a:"))
+    let a = RedisRevocationStore::connect(&server.url(), RedisOptions::default().prefix("a:"))
         .await
         .unwrap();
-    let b = RedisRevocationStore::connect_with(&server.url(), RedisOptions::default().prefix("b:"))
+    let b = RedisRevocationStore::connect(&server.url(), RedisOptions::default().prefix("b:"))
         .await
         .unwrap();
     let now = support::now_secs();
@@ -131,7 +133,9 @@ async fn redis_is_revoked_costs_one_round_trip() {
     let Some(server) = RedisServer::start(GROUP) else {
         return;
     };
-    let store = RedisRevocationStore::connect(&server.url()).await.unwrap();
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
     store
         .revoke_user("9", 10, support::now_secs() + 60)
         .await
@@ -190,7 +194,9 @@ async fn instance(redis_url: &str) -> (Instance, TestUser) {
         })
         .await
         .unwrap();
-    let revocations = RedisRevocationStore::connect(redis_url).await.unwrap();
+    let revocations = RedisRevocationStore::connect(redis_url, RedisOptions::default())
+        .await
+        .unwrap();
     let auth = support::centurion_with(users, revocations);
     let app = Router::new()
         .route(
@@ -263,8 +269,12 @@ async fn two_instances_sharing_redis_see_each_others_revocations() {
     assert_eq!(get_me(&b.app, &pair.access_token).await.0, StatusCode::OK);
 
     // A single-use token spent concurrently through both instances: exactly one wins.
-    let sa = RedisRevocationStore::connect(&server.url()).await.unwrap();
-    let sb = RedisRevocationStore::connect(&server.url()).await.unwrap();
+    let sa = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    let sb = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
     let far = support::now_secs() + 600;
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -286,7 +296,9 @@ async fn redis_outage_answers_503_then_service_resumes() {
     };
     let (a, user) = instance(&server.url()).await;
     let (b, _) = instance(&server.url()).await;
-    let store = RedisRevocationStore::connect(&server.url()).await.unwrap();
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
     let pair = a.auth.issue_pair(&user).await.unwrap();
     assert_eq!(get_me(&b.app, &pair.access_token).await.0, StatusCode::OK);
 
@@ -359,13 +371,13 @@ async fn redis_store_can_start_before_redis() {
     server.stop();
 
     let started = Instant::now();
-    let err = RedisRevocationStore::connect(&server.url())
+    let err = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
         .await
         .expect_err("nothing listens");
     assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
     assert!(started.elapsed() < Duration::from_millis(2500));
 
-    let store = RedisRevocationStore::new(&server.url(), RedisOptions::default()).unwrap();
+    let store = RedisRevocationStore::connect_lazy(&server.url(), RedisOptions::default()).unwrap();
     let err = store
         .mark_spent("x", u64::MAX)
         .await
@@ -380,7 +392,7 @@ async fn redis_store_can_start_before_redis() {
     }
     assert!(store.mark_spent("x", u64::MAX).await.unwrap());
 
-    let err = RedisRevocationStore::new("not a url", RedisOptions::default()).unwrap_err();
+    let err = RedisRevocationStore::connect_lazy("not a url", RedisOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConfigurationError);
 }
 
@@ -392,7 +404,9 @@ async fn hung_redis_times_out_quickly_then_recovers() {
         return;
     };
     let (a, user) = instance(&server.url()).await;
-    let store = RedisRevocationStore::connect(&server.url()).await.unwrap();
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
     let pair = a.auth.issue_pair(&user).await.unwrap();
     assert_eq!(get_me(&a.app, &pair.access_token).await.0, StatusCode::OK);
 

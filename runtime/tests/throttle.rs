@@ -399,7 +399,8 @@ mod redis_shared {
     use std::time::{Duration, Instant};
 
     use centurion::ErrorKind;
-    use centurion::throttle::{Backoff, Throttle, ThrottleKeys};
+    use centurion::redis::RedisOptions;
+    use centurion::throttle::{Backoff, RedisThrottleStore, Throttle, ThrottleKeys};
 
     use super::{config, lenient, ms};
 
@@ -476,12 +477,13 @@ mod redis_shared {
             return;
         };
         let policy = || config(Backoff::new(2, ms(400), ms(800)), lenient());
-        let a = Throttle::connect_redis(&server.url(), policy())
-            .await
-            .unwrap();
-        let b = Throttle::connect_redis(&server.url(), policy())
-            .await
-            .unwrap();
+        let store = || async {
+            RedisThrottleStore::connect(&server.url(), RedisOptions::default())
+                .await
+                .unwrap()
+        };
+        let a = Throttle::new(store().await, policy()).unwrap();
+        let b = Throttle::new(store().await, policy()).unwrap();
         let keys = ThrottleKeys::login("Ada", Some("192.0.2.7".parse().unwrap()));
 
         a.check(&keys).await.unwrap();
@@ -552,9 +554,13 @@ mod redis_shared {
             .local_addr()
             .unwrap()
             .port();
-        let mut policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
-        policy.store_timeout = ms(500);
-        let throttle = Throttle::redis_lazy(&format!("redis://127.0.0.1:{port}/"), policy).unwrap();
+        let policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
+        let store = RedisThrottleStore::connect_lazy(
+            &format!("redis://127.0.0.1:{port}/"),
+            RedisOptions::default().timeout(ms(500)),
+        )
+        .unwrap();
+        let throttle = Throttle::new(store, policy).unwrap();
         let keys = ThrottleKeys::new().account("ada");
         let err = throttle.check(&keys).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
@@ -574,11 +580,12 @@ mod redis_shared {
         let Some(mut server) = start_or_skip() else {
             return;
         };
-        let mut policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
-        policy.store_timeout = ms(500);
-        let throttle = Throttle::connect_redis(&server.url(), policy)
-            .await
-            .unwrap();
+        let policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
+        let store =
+            RedisThrottleStore::connect(&server.url(), RedisOptions::default().timeout(ms(500)))
+                .await
+                .unwrap();
+        let throttle = Throttle::new(store, policy).unwrap();
         let keys = ThrottleKeys::new().account("ada");
         throttle.check(&keys).await.unwrap();
 

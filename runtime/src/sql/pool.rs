@@ -352,4 +352,3 @@ async fn connect_postgres(_: &str, _: &SqlOptions) -> Result<SqlPool> {
         "a `postgres:` URL needs centurion's `postgres` feature",
     ))
 }
-

@@ -13,7 +13,6 @@ fn big(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-
 /// How often (seconds) writes purge expired revocation rows.
 const PURGE_EVERY: u64 = 60;
 

@@ -17,7 +17,6 @@ fn create_error(e: sqlx::Error) -> Error {
     }
 }
 
-
 fn encode_roles(roles: &[String]) -> String {
     serde_json::to_string(roles).unwrap_or_else(|_| "[]".to_owned())
 }
@@ -58,7 +57,6 @@ where
         active: row.try_get("active").map_err(Error::store)?,
     })
 }
-
 
 /// Users in a SQL database (table `centurion_users`), for any user type that implements
 /// [`UserRecord`] (as `#[derive(AuthUser)]` does).

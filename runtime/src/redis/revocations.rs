@@ -1,17 +1,4 @@
-//! A revocation store on Redis (feature `redis`), shared by every instance of a fleet.
-//!
-//! ```no_run
-//! # async fn demo() -> centurion::Result<()> {
-//! use centurion::{Centurion, memory::MemoryUserStore, redis_store::RedisRevocationStore, testing::TestUser};
-//!
-//! let revocations = RedisRevocationStore::connect("redis://127.0.0.1:6379/0").await?;
-//! let auth = Centurion::<TestUser>::builder()
-//!     .secret("an-example-secret-of-at-least-32-bytes!!")
-//!     .user_store(MemoryUserStore::new())
-//!     .revocation_store(revocations)
-//!     .build()?;
-//! # Ok(()) }
-//! ```
+//! [`RedisRevocationStore`]: revocations on Redis, shared by every instance of a fleet.
 //!
 //! ## Keys
 //!
@@ -25,7 +12,7 @@
 //! | `{prefix}user:{sub}` | not-before, Unix ms | tokens of `sub` issued before it are revoked |
 //! | `{prefix}spent:{jti}` | `1` | the single-use token was used (`SET NX`) |
 //!
-//! [`is_revoked`](RevocationStore::is_revoked), which runs on every authenticated
+//! [`is_revoked`](crate::RevocationStore::is_revoked), which runs on every authenticated
 //! request, is one `MGET` (one round trip). The keys of one check hash to different
 //! slots, so the store needs a standalone Redis (or a proxy), not Redis Cluster.
 //!
@@ -34,22 +21,18 @@
 //! every spent single-use token until the tokens concerned expire. The connection is plain
 //! TCP (`redis://`); `rediss://` (TLS) is not compiled in.
 //!
-//! ## Failures
 //!
-//! The connection is a [`redis::aio::ConnectionManager`]: multiplexed and reconnecting by
-//! itself. Every call is bounded by a timeout (default 1.5 s, see
-//! [`RedisOptions::timeout`]); a call that fails or times out answers
-//! [`Error::store`] (503: centurion fails closed), and once Redis is back the next calls
-//! succeed again, without a restart.
+//! Failures: see [the module docs](super#failures).
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use ::redis::Script;
+use ::redis::aio::ConnectionManager;
 
+use super::{Connection, Failure, RedisOptions};
 use crate::clock::{Clock, SystemClock, unix_ms};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::store::{RevocationStore, TokenRef};
 
 /// The latest expiry Redis accepts comfortably (9999-12-31T23:59:59Z); later ones are
@@ -79,77 +62,6 @@ redis.call('SET', KEYS[1], nb, 'PXAT', string.format('%.0f', exp_ms))
 return 1
 ";
 
-/// Settings of a [`RedisRevocationStore`].
-///
-/// ```
-/// use std::time::Duration;
-/// use centurion::redis_store::RedisOptions;
-/// let options = RedisOptions::default()
-///     .prefix("shop:auth:")
-///     .timeout(Duration::from_secs(1));
-/// assert_eq!(options.get_prefix(), "shop:auth:");
-/// ```
-#[derive(Clone, Debug)]
-pub struct RedisOptions {
-    prefix: String,
-    timeout: Duration,
-}
-
-impl Default for RedisOptions {
-    fn default() -> Self {
-        Self {
-            prefix: "centurion:".to_owned(),
-            timeout: Duration::from_millis(1500),
-        }
-    }
-}
-
-impl RedisOptions {
-    /// The prefix of every key (default `centurion:`); give applications sharing one Redis
-    /// different prefixes.
-    ///
-    /// ```
-    /// let options = centurion::redis_store::RedisOptions::default().prefix("app1:");
-    /// # assert_eq!(options.get_prefix(), "app1:");
-    /// ```
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The configured key prefix.
-    ///
-    /// ```
-    /// assert_eq!(centurion::redis_store::RedisOptions::default().get_prefix(), "centurion:");
-    /// ```
-    pub fn get_prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// The longest a call may take, connecting included (default 1.5 s). Past it the call
-    /// fails with 503, so a dead Redis costs each request at most this long.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let options = centurion::redis_store::RedisOptions::default().timeout(Duration::from_millis(800));
-    /// # let _ = options;
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(10));
-        self
-    }
-}
-
-struct Inner {
-    client: Client,
-    config: ConnectionManagerConfig,
-    /// Created on first use, and anew after a call timed out (a stalled connection).
-    manager: Mutex<Option<ConnectionManager>>,
-    prefix: String,
-    timeout: Duration,
-    revoke_user: Script,
-}
-
 /// Revocations on Redis: every instance that uses the same Redis (and prefix) sees every
 /// revocation at once.
 ///
@@ -158,9 +70,10 @@ struct Inner {
 ///
 /// ```no_run
 /// # async fn demo() -> centurion::Result<()> {
-/// use centurion::{RevocationStore, TokenRef, redis_store::RedisRevocationStore};
+/// use centurion::{RevocationStore, TokenRef};
+/// use centurion::redis::{RedisOptions, RedisRevocationStore};
 ///
-/// let store = RedisRevocationStore::connect("redis://127.0.0.1:6379").await?;
+/// let store = RedisRevocationStore::connect("redis://127.0.0.1:6379", RedisOptions::default()).await?;
 /// let far = u64::MAX / 2;
 /// store.revoke_token("abc", far).await?;
 /// let token = TokenRef { jti: "abc", family: None, subject: "1", issued_at_ms: 0 };
@@ -174,47 +87,39 @@ pub struct RedisRevocationStore {
     inner: Arc<Inner>,
 }
 
+struct Inner {
+    conn: Connection,
+    revoke_user: Script,
+}
+
 impl std::fmt::Debug for RedisRevocationStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let info = self.inner.client.get_connection_info();
+        let conn = &self.inner.conn;
         f.debug_struct("RedisRevocationStore")
-            .field("addr", &info.addr().to_string())
-            .field("prefix", &self.inner.prefix)
-            .field("timeout", &self.inner.timeout)
+            .field("addr", &conn.addr())
+            .field("prefix", &conn.prefix())
+            .field("timeout", &conn.timeout())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisRevocationStore {
-    /// Connects to `url` (`redis://[:password@]host[:port][/db]`) with default
-    /// [`RedisOptions`] and checks that Redis answers.
+    /// Connects to `url` (`redis://[:password@]host[:port][/db]`) with `options` and checks
+    /// that Redis answers (a [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable)
+    /// error when it does not).
     ///
     /// ```no_run
     /// # async fn demo() -> centurion::Result<()> {
-    /// use centurion::redis_store::RedisRevocationStore;
-    /// let store = RedisRevocationStore::connect("redis://127.0.0.1:6379/0").await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, RedisOptions::default()).await
-    }
-
-    /// Connects to `url` with `options` and checks that Redis answers (a
-    /// [`ErrorKind::StoreUnavailable`] error when it does not).
-    ///
-    /// ```no_run
-    /// # async fn demo() -> centurion::Result<()> {
-    /// use centurion::redis_store::{RedisOptions, RedisRevocationStore};
-    /// let store = RedisRevocationStore::connect_with(
+    /// use centurion::redis::{RedisOptions, RedisRevocationStore};
+    /// let store = RedisRevocationStore::connect(
     ///     "redis://127.0.0.1:6379",
     ///     RedisOptions::default().prefix("shop:"),
     /// ).await?;
     /// # let _ = store;
     /// # Ok(()) }
     /// ```
-    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self> {
-        let store = Self::new(url, options)?;
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<Self> {
+        let store = Self::connect_lazy(url, options)?;
         store.ping().await?;
         Ok(store)
     }
@@ -223,29 +128,15 @@ impl RedisRevocationStore {
     /// (calls fail with 503 until it is up). Fails only for a malformed URL.
     ///
     /// ```
-    /// use centurion::redis_store::{RedisOptions, RedisRevocationStore};
-    /// let store = RedisRevocationStore::new("redis://127.0.0.1:6379", RedisOptions::default())?;
-    /// assert!(RedisRevocationStore::new("http://nope", RedisOptions::default()).is_err());
+    /// use centurion::redis::{RedisOptions, RedisRevocationStore};
+    /// let store = RedisRevocationStore::connect_lazy("redis://127.0.0.1:6379", RedisOptions::default())?;
+    /// assert!(RedisRevocationStore::connect_lazy("http://nope", RedisOptions::default()).is_err());
     /// # Ok::<(), centurion::Error>(())
     /// ```
-    pub fn new(url: &str, options: RedisOptions) -> Result<Self> {
-        let client =
-            Client::open(url).map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
-        // Each connection attempt and each reply is bounded by the call timeout; the manager
-        // retries a lost connection once, quickly, then leaves the next call to try again.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.timeout))
-            .set_response_timeout(Some(options.timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(250));
+    pub fn connect_lazy(url: &str, options: RedisOptions) -> Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
-                client,
-                config,
-                manager: Mutex::new(None),
-                prefix: options.prefix,
-                timeout: options.timeout,
+                conn: Connection::lazy(url, options)?,
                 revoke_user: Script::new(REVOKE_USER_LUA),
             }),
         })
@@ -254,13 +145,13 @@ impl RedisRevocationStore {
     /// Checks that Redis answers (`PING`), e.g. for a readiness probe.
     ///
     /// ```no_run
-    /// # async fn demo(store: centurion::redis_store::RedisRevocationStore) {
+    /// # async fn demo(store: centurion::redis::RedisRevocationStore) {
     /// let ready = store.ping().await.is_ok();
     /// # let _ = ready;
     /// # }
     /// ```
     pub async fn ping(&self) -> Result<()> {
-        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+        self.run(|mut c| async move { ::redis::cmd("PING").query_async::<String>(&mut c).await })
             .await
             .map(drop)
     }
@@ -268,17 +159,17 @@ impl RedisRevocationStore {
     /// The key prefix in use.
     ///
     /// ```
-    /// use centurion::redis_store::{RedisOptions, RedisRevocationStore};
-    /// let store = RedisRevocationStore::new("redis://127.0.0.1", RedisOptions::default())?;
+    /// use centurion::redis::{RedisOptions, RedisRevocationStore};
+    /// let store = RedisRevocationStore::connect_lazy("redis://127.0.0.1", RedisOptions::default())?;
     /// assert_eq!(store.prefix(), "centurion:");
     /// # Ok::<(), centurion::Error>(())
     /// ```
     pub fn prefix(&self) -> &str {
-        &self.inner.prefix
+        self.inner.conn.prefix()
     }
 
     fn key(&self, kind: &str, name: &str) -> String {
-        let prefix = &self.inner.prefix;
+        let prefix = self.inner.conn.prefix();
         let mut key = String::with_capacity(prefix.len() + kind.len() + name.len() + 1);
         key.push_str(prefix);
         key.push_str(kind);
@@ -287,47 +178,16 @@ impl RedisRevocationStore {
         key
     }
 
-    fn manager(&self) -> Result<ConnectionManager> {
-        let mut slot = self.inner.manager.lock().map_err(|_| {
-            Error::new(ErrorKind::InternalError).with_message("the Redis store lock is poisoned")
-        })?;
-        if let Some(manager) = slot.as_ref() {
-            return Ok(manager.clone());
-        }
-        let manager = ConnectionManager::new_lazy_with_config(
-            self.inner.client.clone(),
-            self.inner.config.clone(),
-        )
-        .map_err(Error::store)?;
-        *slot = Some(manager.clone());
-        Ok(manager)
-    }
-
-    /// Forgets the connection manager, so the next call starts afresh. Used after a
-    /// timeout: a connection that stalls without closing is not replaced by the manager.
-    fn reset(&self) {
-        if let Ok(mut slot) = self.inner.manager.lock() {
-            *slot = None;
-        }
-    }
-
     /// Runs one Redis exchange within the timeout; every failure is [`Error::store`].
     async fn run<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
+        Fut: Future<Output = ::redis::RedisResult<T>>,
     {
-        let manager = self.manager()?;
-        match tokio::time::timeout(self.inner.timeout, f(manager)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                if e.is_timeout() {
-                    self.reset();
-                }
-                Err(Error::store(e))
-            }
-            Err(elapsed) => {
-                self.reset();
+        match self.inner.conn.run(f).await? {
+            Ok(value) => Ok(value),
+            Err(Failure::Redis(e)) => Err(Error::store(e)),
+            Err(Failure::TimedOut(elapsed)) => {
                 Err(Error::store(elapsed).with_message("the revocation store (Redis) timed out"))
             }
         }
@@ -338,7 +198,7 @@ impl RedisRevocationStore {
     async fn revoke(&self, key: String, expires_at: u64) -> Result<()> {
         let at = clamp_exat(expires_at);
         self.run(|mut c| async move {
-            redis::cmd("SET")
+            ::redis::cmd("SET")
                 .arg(&key)
                 .arg(1)
                 .arg("EXAT")
@@ -389,7 +249,7 @@ impl RevocationStore for RedisRevocationStore {
         }
         // One round trip for the three rules.
         let values: Vec<Option<String>> = self
-            .run(|mut c| async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
+            .run(|mut c| async move { ::redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
             .await?;
         let token_revoked = values.first().is_some_and(Option::is_some);
         let family_revoked = values.get(2).is_some_and(Option::is_some);
@@ -408,7 +268,7 @@ impl RevocationStore for RedisRevocationStore {
         // expiry already past stores nothing and answers OK, as the in-memory store does.
         let set: Option<String> = self
             .run(|mut c| async move {
-                redis::cmd("SET")
+                ::redis::cmd("SET")
                     .arg(&key)
                     .arg(1)
                     .arg("NX")

@@ -1,0 +1,494 @@
+//! Login throttling per account and per client address, with exponential back-off.
+//!
+//! A [`Throttle`] counts failed logins under two keys: the account (the username tried)
+//! and the client address ([`ClientAddr`](crate::http::ClientAddr)). Each key has a [`Backoff`] policy: after
+//! `free_failures` failures, every further failure locks the key for
+//! `base × 2^k` (k = 0, 1, 2, …) up to `cap`. While a key is locked, attempts under it
+//! are refused with [`ErrorKind::Throttled`] — 429 with `Retry-After` — *before* the
+//! password is checked, so a correct password does not get through a lock either.
+//!
+//! ```
+//! # async fn demo() -> centurion::Result<()> {
+//! use std::time::Duration;
+//! use centurion::ErrorKind;
+//! use centurion::throttle::{Backoff, Throttle, ThrottleConfig, ThrottleKeys};
+//!
+//! let mut config = ThrottleConfig::default();
+//! config.account = Backoff::new(2, Duration::from_millis(50), Duration::from_secs(1));
+//! let throttle = Throttle::in_memory(config)?;
+//! let keys = ThrottleKeys::login("ada", Some("203.0.113.7".parse().unwrap()));
+//!
+//! for _ in 0..3 {
+//!     throttle.check(&keys).await?;          // before verifying the password
+//!     throttle.record_failure(&keys).await?; // after a wrong one
+//! }
+//! let err = throttle.check(&keys).await.unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Throttled);
+//! assert!(err.retry_after().unwrap() <= Duration::from_millis(50));
+//!
+//! tokio::time::sleep(Duration::from_millis(60)).await; // every lock expires by itself
+//! throttle.check(&keys).await?;
+//! throttle.record_success(&keys).await?; // a good password resets the account's count
+//! # Ok(()) }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+//! ```
+//!
+//! With a [`Centurion`], [`Throttle::login`] and [`Throttle::authenticate`] do the three
+//! steps around [`Centurion::authenticate`].
+//!
+//! ## What an attacker can and cannot do
+//!
+//! - **No lock lasts.** Every lock ends by itself after at most `cap` (15 minutes by
+//!   default); attempts refused during a lock are not counted, so hammering a locked
+//!   account does not extend its lock. Nobody can lock a user out for good.
+//! - **The per-account lock is the cost an attacker can impose on a user**: by failing
+//!   once each time the lock runs out, someone can keep one account locked for most of
+//!   the time, but never for more than `cap` at a stretch, and only by spending a guess
+//!   per lock. A user who gets in resets the account's count.
+//! - **A single attacker is caught by the per-address limit first**: its failures across
+//!   all accounts count against its address (20 free by default), so it is slowed down
+//!   long before it can lock many accounts. The per-account limit is for attackers spread
+//!   over many addresses. A success does not reset the address's count (an attacker
+//!   logging into an own account between guesses gains nothing); it only expires,
+//!   `forget_after` after the last failure.
+//! - **No burst through the gaps.** Once a key is in back-off, [`Throttle::check`] lets
+//!   one attempt through and locks the key until that attempt's result is recorded (or
+//!   for one back-off step, whichever is first): concurrent attempts cannot slip in
+//!   together while a password is being verified.
+//! - IPv6 clients are counted per /64 network by default
+//!   ([`ThrottleConfig::ipv6_prefix`]), since one host usually holds a whole /64.
+//! - Usernames are counted case-insensitively and trimmed, truncated to 256 bytes.
+//!
+//! ## Stores
+//!
+//! The counters live in a [`ThrottleStore`], as revocations live in a revocation store:
+//! [`MemoryThrottleStore`] keeps them in a bounded map that purges expired entries by
+//! itself (one instance; [`Throttle::in_memory`] is `Throttle::new(MemoryThrottleStore::new(),
+//! config)`), `RedisThrottleStore` (feature `redis`) in Redis so that every instance
+//! behind a load balancer counts together; its keys expire with the lock or counter they
+//! hold, and each operation is one atomic Lua script using the Redis server's clock. A
+//! store that cannot answer fails closed: the login is refused with
+//! [`ErrorKind::StoreUnavailable`] (503).
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`Throttle`] (check, record, the login around [`Centurion::authenticate`]) and [`ThrottleKeys`] |
+//! | `policy.rs` | [`Backoff`] and [`ThrottleConfig`] |
+//! | `store.rs` | the [`ThrottleStore`] trait |
+//! | `memory.rs`, `redis.rs` | the two stores |
+//!
+//! ## Why not `governor`
+//!
+//! The `governor` crate (GCRA) was the first candidate and does not fit: its cells
+//! replenish at one constant rate, so a lock cannot double with each further failure; it
+//! has no way to reset one key after a successful login; checking a key always consumes
+//! a cell, whereas a login must be checked before the password is verified and charged
+//! only when it fails; and its state lives in one process. The back-off table here is
+//! small and kept by hand, in memory and in Redis with the same rules.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
+
+use crate::centurion::{Centurion, TokenPair};
+use crate::error::{Error, ErrorKind, Result};
+use crate::user::AuthUser;
+
+mod memory;
+mod policy;
+#[cfg(feature = "redis")]
+mod redis;
+mod store;
+
+pub use self::memory::MemoryThrottleStore;
+pub use self::policy::{Backoff, ThrottleConfig};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisThrottleStore;
+pub use self::store::{SlotKind, ThrottleSlot, ThrottleStore};
+
+use self::store::DynThrottleStore;
+
+/// What one login attempt is counted under: the account and the client address, each
+/// optional.
+///
+/// ```
+/// use centurion::throttle::ThrottleKeys;
+/// let keys = ThrottleKeys::login("Ada", Some("198.51.100.4".parse().unwrap()));
+/// let only_address = ThrottleKeys::new().address("198.51.100.4".parse().unwrap());
+/// assert_ne!(keys, only_address);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThrottleKeys {
+    account: Option<String>,
+    address: Option<IpAddr>,
+}
+
+impl ThrottleKeys {
+    /// No keys (nothing is counted).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The keys of a login by `username` from `address`.
+    pub fn login(username: &str, address: Option<IpAddr>) -> Self {
+        Self {
+            account: Some(username.to_owned()),
+            address,
+        }
+    }
+
+    /// Counts under this account.
+    pub fn account(mut self, username: &str) -> Self {
+        self.account = Some(username.to_owned());
+        self
+    }
+
+    /// Counts under this client address.
+    pub fn address(mut self, address: IpAddr) -> Self {
+        self.address = Some(address);
+        self
+    }
+}
+
+/// One normalized key with its policy.
+struct Slot<'a> {
+    key: String,
+    kind: SlotKind,
+    policy: &'a Backoff,
+}
+
+/// The slots as the store sees them.
+fn store_slots<'a>(slots: &'a [Slot<'a>]) -> Vec<ThrottleSlot<'a>> {
+    slots
+        .iter()
+        .map(|slot| ThrottleSlot {
+            key: &slot.key,
+            kind: slot.kind,
+            policy: slot.policy,
+        })
+        .collect()
+}
+
+const MAX_ACCOUNT_KEY: usize = 256;
+
+fn account_key(username: &str) -> String {
+    let mut name = username.trim().to_lowercase();
+    if name.len() > MAX_ACCOUNT_KEY {
+        let mut end = MAX_ACCOUNT_KEY;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
+}
+
+fn address_key(address: IpAddr, ipv6_prefix: u8) -> String {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let mask = if ipv6_prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(ipv6_prefix.min(128)))
+            };
+            let net = Ipv6Addr::from(bits & mask);
+            format!("{net}/{}", ipv6_prefix.min(128))
+        }
+    }
+}
+
+/// Counts failed logins and refuses attempts under locked keys; cheap to clone.
+///
+/// See the [module documentation](self) for the rules and what they guarantee.
+pub struct Throttle {
+    inner: Arc<Inner>,
+}
+
+impl Clone for Throttle {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner {
+    config: ThrottleConfig,
+    store: Box<dyn DynThrottleStore>,
+}
+
+impl fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Throttle")
+            .field("store", &self.inner.store.describe())
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl Throttle {
+    /// A throttle with these rules over `store`. Fails when the rules are inconsistent
+    /// (a zero `base`, a `cap` shorter than `base`, an IPv6 prefix over 128).
+    ///
+    /// ```
+    /// use centurion::throttle::{MemoryThrottleStore, Throttle, ThrottleConfig};
+    /// let throttle = Throttle::new(MemoryThrottleStore::new(), ThrottleConfig::default())?;
+    /// # let _ = throttle;
+    /// # Ok::<(), centurion::Error>(())
+    /// ```
+    pub fn new(store: impl ThrottleStore, config: ThrottleConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                store: Box::new(store),
+            }),
+        })
+    }
+
+    /// A throttle that keeps its counters in this process ([`MemoryThrottleStore`]: a
+    /// bounded map that purges expired entries by itself). Fine for one instance; use
+    /// Redis for several.
+    ///
+    /// ```
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default()).unwrap();
+    /// # let _ = throttle;
+    /// ```
+    pub fn in_memory(config: ThrottleConfig) -> Result<Self> {
+        Self::new(MemoryThrottleStore::new(), config)
+    }
+
+    /// The settings.
+    ///
+    /// ```
+    /// # use centurion::throttle::{Throttle, ThrottleConfig};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default()).unwrap();
+    /// assert_eq!(throttle.config().ipv6_prefix, 64);
+    /// ```
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.inner.config
+    }
+
+    fn slots<'a>(&'a self, keys: &ThrottleKeys) -> Vec<Slot<'a>> {
+        let config = &self.inner.config;
+        let mut slots = Vec::with_capacity(2);
+        if let Some(name) = &keys.account {
+            slots.push(Slot {
+                key: format!("a:{}", account_key(name)),
+                kind: SlotKind::Account,
+                policy: &config.account,
+            });
+        }
+        if let Some(address) = keys.address {
+            slots.push(Slot {
+                key: format!("ip:{}", address_key(address, config.ipv6_prefix)),
+                kind: SlotKind::Address,
+                policy: &config.address,
+            });
+        }
+        slots
+    }
+
+    /// Refuses the attempt if any of its keys is locked: [`ErrorKind::Throttled`] with
+    /// the longest remaining lock as `Retry-After`. Call it before verifying a password.
+    ///
+    /// Once a key is past its free failures, the attempt allowed through holds the key
+    /// until its result is recorded (at most one back-off step), so concurrent attempts
+    /// are refused meanwhile.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use std::time::Duration;
+    /// use centurion::throttle::{Backoff, Throttle, ThrottleConfig, ThrottleKeys};
+    /// let mut config = ThrottleConfig::default();
+    /// config.account = Backoff::new(0, Duration::from_secs(30), Duration::from_secs(60));
+    /// let throttle = Throttle::in_memory(config)?;
+    /// let keys = ThrottleKeys::new().account("ada");
+    /// throttle.check(&keys).await?;
+    /// throttle.record_failure(&keys).await?;
+    /// let err = throttle.check(&keys).await.unwrap_err();
+    /// assert_eq!(err.status().as_u16(), 429);
+    /// assert_eq!(err.retry_after().map(|d| d.as_secs() > 25), Some(true));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn check(&self, keys: &ThrottleKeys) -> Result<()> {
+        let slots = self.slots(keys);
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let wait = self.inner.store.check(&store_slots(&slots)).await?;
+        if !wait.is_zero() {
+            tracing::debug!(retry_after = ?wait, "login attempt refused by the throttle");
+            return Err(Error::new(ErrorKind::Throttled).with_retry_after(wait));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed attempt under each key, locking those past their free failures.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig, ThrottleKeys};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let keys = ThrottleKeys::new().address("192.0.2.1".parse().unwrap());
+    /// for _ in 0..20 {
+    ///     throttle.record_failure(&keys).await?; // 20 free failures per address
+    /// }
+    /// throttle.check(&keys).await?;
+    /// throttle.record_failure(&keys).await?; // the 21st locks
+    /// assert!(throttle.check(&keys).await.is_err());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn record_failure(&self, keys: &ThrottleKeys) -> Result<()> {
+        let slots = self.slots(keys);
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let locks = self
+            .inner
+            .store
+            .record_failure(&store_slots(&slots))
+            .await?;
+        for (slot, lock) in slots.iter().zip(locks) {
+            if !lock.is_zero() {
+                let kind = match slot.kind {
+                    SlotKind::Account => "account",
+                    SlotKind::Address => "address",
+                };
+                tracing::warn!(throttle.key = kind, lock = ?lock, "repeated failed logins: key locked");
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a successful login: the account's count is reset; the address keeps its
+    /// count (it only expires) and is released for the next attempt.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig, ThrottleKeys};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let keys = ThrottleKeys::new().account("ada");
+    /// for _ in 0..5 {
+    ///     throttle.record_failure(&keys).await?;
+    /// }
+    /// throttle.record_success(&keys).await?; // the count starts again
+    /// for _ in 0..5 {
+    ///     throttle.check(&keys).await?;
+    ///     throttle.record_failure(&keys).await?;
+    /// }
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn record_success(&self, keys: &ThrottleKeys) -> Result<()> {
+        let slots = self.slots(keys);
+        if slots.is_empty() {
+            return Ok(());
+        }
+        self.inner.store.record_success(&store_slots(&slots)).await
+    }
+
+    /// [`Centurion::authenticate`] under the throttle: refused while the account or the
+    /// address is locked (even with the right password), a wrong password or unknown
+    /// username counted as a failure, a success recorded. Other outcomes (the right
+    /// password of an inactive user, a store or hashing-pool error) are not counted; a
+    /// hold taken by [`check`](Self::check) then ends by itself within one back-off step.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    ///
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let client = Some("192.0.2.1".parse().unwrap());
+    /// let err = throttle.authenticate(&auth, client, "nobody", "wrong").await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn authenticate<U: AuthUser>(
+        &self,
+        auth: &Centurion<U>,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &str,
+    ) -> Result<U> {
+        let keys = ThrottleKeys::login(username, client);
+        self.check(&keys).await?;
+        match auth.authenticate(username, password).await {
+            Ok(user) => {
+                self.record_success(&keys).await?;
+                Ok(user)
+            }
+            Err(e) if e.kind() == ErrorKind::AuthenticationError => {
+                self.record_failure(&keys).await?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`authenticate`](Self::authenticate) and [`Centurion::issue_pair`] in one: the
+    /// throttled twin of [`Centurion::login`].
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    ///
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let (user, token) = auth.register("ada", None, "correct horse battery", &[]).await?;
+    /// auth.confirm_registration(&token).await?;
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let pair = throttle.login(&auth, None, "ada", "correct horse battery").await?;
+    /// assert_eq!(pair.token_type, "Bearer");
+    /// # let _ = user; Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn login<U: AuthUser>(
+        &self,
+        auth: &Centurion<U>,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &str,
+    ) -> Result<TokenPair> {
+        let user = self.authenticate(auth, client, username, password).await?;
+        auth.issue_pair(&user).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_normalized() {
+        assert_eq!(account_key("  Ada "), "ada");
+        assert_eq!(account_key(&"é".repeat(200)).len(), 256);
+        assert_eq!(
+            address_key("2001:db8:1:2:3:4:5:6".parse().unwrap(), 64),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            address_key("::ffff:192.0.2.1".parse().unwrap(), 64),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            address_key("2001:db8::1".parse().unwrap(), 128),
+            "2001:db8::1/128"
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! The rules: [`Backoff`] (free failures, then doubling locks up to a cap) per kind of key,
+//! and [`ThrottleConfig`].
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The back-off policy of one kind of key.
+///
+/// After `free_failures` failures, failure number `free_failures + 1 + k` locks the key
+/// for `min(base × 2^k, cap)`. The failure count is forgotten `forget_after` after the
+/// last failure (or when the lock ends, if later).
+///
+/// ```
+/// use std::time::Duration;
+/// use centurion::throttle::Backoff;
+///
+/// let policy = Backoff::new(5, Duration::from_secs(1), Duration::from_secs(900));
+/// assert_eq!(policy.lock_after(5), None);
+/// assert_eq!(policy.lock_after(6), Some(Duration::from_secs(1)));
+/// assert_eq!(policy.lock_after(8), Some(Duration::from_secs(4)));
+/// assert_eq!(policy.lock_after(40), Some(Duration::from_secs(900)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Failures allowed before the first lock.
+    pub free_failures: u32,
+    /// The first lock.
+    pub base: Duration,
+    /// The longest lock.
+    pub cap: Duration,
+    /// How long a failure count is remembered after the last failure.
+    pub forget_after: Duration,
+}
+
+impl Backoff {
+    /// A policy with `forget_after` of one day.
+    pub const fn new(free_failures: u32, base: Duration, cap: Duration) -> Self {
+        Self {
+            free_failures,
+            base,
+            cap,
+            forget_after: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// Replaces `forget_after`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::throttle::Backoff;
+    /// let p = Backoff::new(20, Duration::from_secs(1), Duration::from_secs(900))
+    ///     .forget_after(Duration::from_secs(3600));
+    /// assert_eq!(p.forget_after, Duration::from_secs(3600));
+    /// ```
+    pub const fn forget_after(mut self, forget_after: Duration) -> Self {
+        self.forget_after = forget_after;
+        self
+    }
+
+    /// The lock imposed by failure number `failures` (1-based), if any.
+    pub fn lock_after(&self, failures: u32) -> Option<Duration> {
+        failures
+            .checked_sub(self.free_failures)
+            .filter(|k| *k > 0)
+            .map(|k| ms_duration(self.step_ms(k - 1)))
+    }
+
+    /// `min(base × 2^k, cap)` in milliseconds.
+    pub(super) fn step_ms(&self, k: u32) -> u64 {
+        let base = millis(self.base);
+        let cap = millis(self.cap);
+        if k >= 63 {
+            return cap;
+        }
+        base.saturating_mul(1 << k).min(cap)
+    }
+
+    fn validate(&self, what: &str) -> Result<()> {
+        if self.base.is_zero() || self.base < Duration::from_millis(1) {
+            return Err(Error::config(format!(
+                "throttle: {what}.base must be at least 1 ms"
+            )));
+        }
+        if self.cap < self.base {
+            return Err(Error::config(format!(
+                "throttle: {what}.cap must not be shorter than {what}.base"
+            )));
+        }
+        if self.forget_after < Duration::from_millis(1) {
+            return Err(Error::config(format!(
+                "throttle: {what}.forget_after must be positive"
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(super) fn ms_duration(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// Settings of a [`Throttle`].
+///
+/// Defaults: per account 5 free failures, then 1 s doubling up to 15 minutes, counts
+/// forgotten after a day; per address 20 free failures, then 1 s doubling up to
+/// 15 minutes, counts forgotten after an hour; IPv6 counted per /64. How the counters are
+/// kept (how many in memory, how long to wait for Redis) is the
+/// [store](super::ThrottleStore)'s business.
+///
+/// ```
+/// use std::time::Duration;
+/// use centurion::throttle::{Backoff, ThrottleConfig};
+///
+/// let mut config = ThrottleConfig::default();
+/// assert_eq!(config.account.free_failures, 5);
+/// assert_eq!(config.address.free_failures, 20);
+/// config.address = Backoff::new(50, Duration::from_secs(1), Duration::from_secs(300));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ThrottleConfig {
+    /// The policy per account (username).
+    pub account: Backoff,
+    /// The policy per client address.
+    pub address: Backoff,
+    /// IPv6 addresses are counted per network of this prefix length (default 64; 128 to
+    /// count each address).
+    pub ipv6_prefix: u8,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            account: Backoff::new(5, Duration::from_secs(1), Duration::from_secs(15 * 60)),
+            address: Backoff::new(20, Duration::from_secs(1), Duration::from_secs(15 * 60))
+                .forget_after(Duration::from_secs(3600)),
+            ipv6_prefix: 64,
+        }
+    }
+}
+
+impl ThrottleConfig {
+    pub(super) fn validate(&self) -> Result<()> {
+        self.account.validate("account")?;
+        self.address.validate("address")?;
+        if self.ipv6_prefix > 128 {
+            return Err(Error::config("throttle: ipv6_prefix must be at most 128"));
+        }
+        Ok(())
+    }
+}
