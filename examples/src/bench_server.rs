@@ -16,21 +16,33 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
-use centurion::testing::TestUser;
 use centurion::{
-    Centurion, NewUser, PasswordConfig, RevocationStore, Role, TokenRef, UserStore, secured,
+    AuthUser, Centurion, NewUser, PasswordConfig, RevocationStore, Role, TokenRef, UserStore,
+    secured,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123456789";
 
-/// The roles `#[secured]` checks against (only declared: this server has no user type of
-/// its own).
+/// The roles `#[secured]` checks against (only declared: the user's roles are strings).
 #[derive(Role)]
 #[allow(dead_code)]
 enum BenchRole {
     Admin,
+}
+
+/// The one user the login storm logs in as.
+#[derive(AuthUser, Clone)]
+struct BenchUser {
+    #[auth_user(id)]
+    id: i64,
+    #[auth_user(username)]
+    username: String,
+    #[auth_user(password)]
+    password_hash: String,
+    #[auth_user(roles)]
+    roles: Vec<String>,
 }
 
 async fn open() -> &'static str {
@@ -89,7 +101,7 @@ struct Login {
 }
 
 async fn login(
-    auth: Centurion<TestUser>,
+    auth: Centurion<BenchUser>,
     Json(body): Json<Login>,
 ) -> Result<Json<centurion::TokenPair>, centurion::Error> {
     Ok(Json(auth.login(&body.username, &body.password).await?))
@@ -119,7 +131,7 @@ impl RevocationStore for NoRevocation {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3900".into());
-    let users = Arc::new(MemoryUserStore::<TestUser>::new());
+    let users = Arc::new(MemoryUserStore::<BenchUser>::new());
     let password = PasswordConfig {
         pool_size: std::env::var("BENCH_POOL")
             .ok()
@@ -131,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(centurion::Config::default().verified_cache_bytes);
-    let builder = Centurion::<TestUser>::builder()
+    let builder = Centurion::<BenchUser>::builder()
         .secret(SECRET)
         .password(password)
         .verified_cache_bytes(verified_cache)
