@@ -141,7 +141,7 @@ fn start_up_banner_settings_and_their_errors() {
         command
             .current_dir(dir.path())
             .env_clear()
-            .env("CENTURION_SECRET", support::SECRET)
+            .env("CENTURION_SECRET", support::TEST_SECRET)
             .env(
                 "CENTURION_ADDR",
                 format!("127.0.0.1:{}", support::free_port()),

@@ -1,7 +1,8 @@
 //! Request bodies of the login, refresh, logout, registration-confirmation and
-//! password-reset routes, through a `Router` built like the quickstart's: `JsonBody`
-//! (whose rejections answer with centurion's JSON error body, 400), handlers
-//! that call `login`, `refresh`, `logout`, `confirm_registration` and `reset_password`.
+//! password-reset routes, through the test kit's reference auth routes
+//! (`centurion_testkit::routes`, built like the quickstart's): `JsonBody` (whose
+//! rejections answer with centurion's JSON error body, 400), handlers that call `login`,
+//! `refresh`, `logout`, `confirm_registration` and `reset_password`.
 //!
 //! Bodies are arbitrary bytes in which the bytes 0x01–0x05 stand for a valid access token,
 //! refresh token, registration token, the username and the password, so the fuzzer reaches
@@ -15,96 +16,17 @@
 mod common;
 
 use arbitrary::Arbitrary;
+use axum::Router;
 use axum::body::Body as HttpBody;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use centurion::Centurion;
 use centurion::testing::TestUser;
-use centurion::{Centurion, Claims, Error, ErrorKind, JsonBody};
 use libfuzzer_sys::fuzz_target;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower::ServiceExt;
 
-#[derive(Deserialize)]
-struct Login {
-    username: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct Refresh {
-    refresh_token: String,
-}
-
-#[derive(Deserialize)]
-struct TokenBody {
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct Reset {
-    token: String,
-    password: String,
-}
-
-#[derive(Deserialize, Default)]
-struct Logout {
-    refresh_token: Option<String>,
-}
-
-async fn login(auth: Centurion<TestUser>, JsonBody(b): JsonBody<Login>) -> Result<Response, Error> {
-    Ok(Json(auth.login(&b.username, &b.password).await?).into_response())
-}
-
-async fn refresh(
-    auth: Centurion<TestUser>,
-    JsonBody(b): JsonBody<Refresh>,
-) -> Result<Response, Error> {
-    Ok(Json(auth.refresh(&b.refresh_token).await?).into_response())
-}
-
-async fn confirm(
-    auth: Centurion<TestUser>,
-    JsonBody(b): JsonBody<TokenBody>,
-) -> Result<Json<Value>, Error> {
-    let user = auth.confirm_registration(&b.token).await?;
-    Ok(Json(json!({"id": user.id})))
-}
-
-async fn reset(
-    auth: Centurion<TestUser>,
-    JsonBody(b): JsonBody<Reset>,
-) -> Result<Json<Value>, Error> {
-    let user = auth.reset_password(&b.token, &b.password).await?;
-    Ok(Json(json!({"id": user.id})))
-}
-
-async fn logout(
-    auth: Centurion<TestUser>,
-    claims: Claims,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, Error> {
-    let body: Logout = if body.iter().all(u8::is_ascii_whitespace) {
-        Logout::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|_| {
-            Error::new(ErrorKind::InvalidRequest)
-                .with_message("the body must be {\"refresh_token\": \"…\"} or empty")
-        })?
-    };
-    auth.logout(&claims, body.refresh_token.as_deref()).await?;
-    Ok(Json(json!({"message": "logged out"})))
-}
-
+/// The kit's reference auth routes behind the fuzzed instance's layer.
 fn router(auth: &Centurion<TestUser>) -> Router {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/confirm", post(confirm))
-        .route("/auth/password/reset", post(reset))
-        .route("/auth/logout", post(logout))
-        .layer(auth.layer())
+    centurion_testkit::routes::auth_routes().layer(auth.layer())
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]

@@ -227,7 +227,7 @@ fuzz_target!(|input: Input| {
     }
 
     // bearer_token on its own: what it returns is the header's token, exactly.
-    let bearer = centurion::extract::bearer_token(&headers);
+    let bearer = centurion::transport::bearer_token(&headers);
     let auth_headers: Vec<&HeaderValue> = headers
         .get_all(http::header::AUTHORIZATION)
         .iter()

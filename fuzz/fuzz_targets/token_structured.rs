@@ -429,7 +429,7 @@ fn accepted_token_is_sound(
         );
     }
     let signing_input = &token[..h.len() + 1 + p.len()];
-    let key = DecodingKey::from_secret(common::SECRET.as_bytes());
+    let key = DecodingKey::from_secret(common::TEST_SECRET.as_bytes());
     assert!(
         jsonwebtoken::crypto::verify(s, signing_input.as_bytes(), &key, Algorithm::HS256)
             .unwrap_or(false),

@@ -1,15 +1,13 @@
 //! Configuration: defaults, serde loading, duration syntax, and every misconfiguration
 //! refused at build time with a message that says what to fix.
 
-mod common;
-
 use std::time::Duration;
 
 use centurion::config::parse_duration;
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
 use centurion::{Centurion, Config, Error, ErrorKind, Secret, VerificationKeyConfig};
-use common::*;
+use centurion_testkit::prelude::*;
 use serde_json::json;
 
 /// Builds an instance from `config` and returns the configuration error.
@@ -112,13 +110,13 @@ fn unknown_algorithm_is_refused() {
     for name in ["HS257", "hs256", "none", "None", "PS256", ""] {
         let err = config_error(Config {
             algorithm: name.into(),
-            ..hs(SECRET)
+            ..hs(TEST_SECRET)
         });
         assert_mentions(&err, &["unknown algorithm", "HS256"]);
     }
     let err = config_error(Config {
         algorithms: vec!["HS256".into(), "none".into()],
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["unknown algorithm `none`"]);
 }
@@ -150,7 +148,7 @@ fn private_key_pem_with_hs256_is_refused() {
     let err = config_error(Config {
         private_key_pem: Some(Secret::new(key("rsa_private.pem"))),
         public_key_pem: Some(key("rsa_public.pem")),
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["private_key_pem", "HS256", "RS256"]);
     // Without a secret as well.
@@ -168,7 +166,7 @@ fn secret_with_an_asymmetric_algorithm_is_refused() {
         algorithm: "RS256".into(),
         private_key_pem: Some(Secret::new(key("rsa_private.pem"))),
         public_key_pem: Some(key("rsa_public.pem")),
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["secret"]);
 }
@@ -222,7 +220,7 @@ fn access_lifespan_longer_than_refresh_is_refused() {
     let err = config_error(Config {
         access_lifespan: Duration::from_secs(2 * 3600),
         refresh_lifespan: Duration::from_secs(3600),
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["access_lifespan", "refresh_lifespan", "2h", "1h"]);
     // Equal lifespans are fine.
@@ -239,12 +237,12 @@ fn access_lifespan_longer_than_refresh_is_refused() {
 fn zero_lifespans_are_refused() {
     let err = config_error(Config {
         access_lifespan: Duration::ZERO,
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["access_lifespan"]);
     let err = config_error(Config {
         reset_lifespan: Duration::ZERO,
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["reset_lifespan"]);
 }
@@ -253,12 +251,12 @@ fn zero_lifespans_are_refused() {
 fn empty_issuer_or_audience_is_refused() {
     let err = config_error(Config {
         issuer: Some("  ".into()),
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["issuer"]);
     let err = config_error(Config {
         audience: Some(String::new()),
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["audience"]);
 }
@@ -267,7 +265,7 @@ fn empty_issuer_or_audience_is_refused() {
 fn tiny_token_size_limit_is_refused() {
     let err = config_error(Config {
         max_token_bytes: 100,
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["max_token_bytes"]);
 }
@@ -275,7 +273,7 @@ fn tiny_token_size_limit_is_refused() {
 #[test]
 fn zero_sized_hashing_pool_is_refused() {
     let err = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(centurion::PasswordConfig {
             pool_size: Some(0),
             ..cheap_passwords()
@@ -290,7 +288,7 @@ fn zero_sized_hashing_pool_is_refused() {
 #[test]
 fn impossible_argon2_parameters_are_refused() {
     let err = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(centurion::PasswordConfig {
             iterations: 0,
             ..cheap_passwords()
@@ -305,7 +303,7 @@ fn impossible_argon2_parameters_are_refused() {
 #[test]
 fn missing_user_store_is_refused() {
     let err = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .build()
         .unwrap_err();
@@ -322,7 +320,7 @@ fn verification_keys_without_a_signing_kid_are_refused() {
             secret: Some(OTHER_SECRET.into()),
             public_key_pem: None,
         }],
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["kid"]);
 }
@@ -332,7 +330,7 @@ fn unsafe_or_duplicate_kids_are_refused() {
     for kid in ["../../etc/passwd", "", "a b", "k\u{0}"] {
         let err = config_error(Config {
             kid: Some(kid.into()),
-            ..hs(SECRET)
+            ..hs(TEST_SECRET)
         });
         assert_mentions(&err, &["kid"]);
     }
@@ -344,7 +342,7 @@ fn unsafe_or_duplicate_kids_are_refused() {
             secret: Some(OTHER_SECRET.into()),
             public_key_pem: None,
         }],
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["same"]);
 }
@@ -359,7 +357,7 @@ fn verification_key_with_a_short_secret_is_refused() {
             secret: Some("short".into()),
             public_key_pem: None,
         }],
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["old", "at least 32"]);
 }
@@ -368,7 +366,7 @@ fn verification_key_with_a_short_secret_is_refused() {
 fn allow_list_without_the_signing_algorithm_is_refused() {
     let err = config_error(Config {
         algorithms: vec!["HS512".into()],
-        ..hs(SECRET)
+        ..hs(TEST_SECRET)
     });
     assert_mentions(&err, &["algorithms", "HS256"]);
 }
@@ -392,7 +390,7 @@ fn durations_parse_in_the_documented_syntax() {
 #[test]
 fn config_loads_from_json_with_duration_strings() {
     let config: Config = serde_json::from_value(json!({
-        "secret": SECRET,
+        "secret": TEST_SECRET,
         "access_lifespan": "15m",
         "refresh_lifespan": "30d",
         "registration_lifespan": "1h30m",
@@ -421,7 +419,10 @@ fn config_loads_from_json_with_duration_strings() {
         "unset fields keep their default"
     );
     assert_eq!(config.password.queue_length, 3);
-    assert_eq!(config.secret.as_ref().map(Secret::expose), Some(SECRET));
+    assert_eq!(
+        config.secret.as_ref().map(Secret::expose),
+        Some(TEST_SECRET)
+    );
     assert_eq!(config.verification_keys[0].kid, "k1");
     // Defaults fill the rest.
     assert_eq!(config.algorithm, "HS256");
@@ -456,8 +457,9 @@ fn durations_load_from_any_string_deserializer() {
 
 #[test]
 fn config_with_an_unknown_field_is_refused_by_serde() {
-    let err = serde_json::from_value::<Config>(json!({"secret": SECRET, "acces_lifespan": "5m"}))
-        .unwrap_err();
+    let err =
+        serde_json::from_value::<Config>(json!({"secret": TEST_SECRET, "acces_lifespan": "5m"}))
+            .unwrap_err();
     assert!(err.to_string().contains("acces_lifespan"), "{err}");
     let err = serde_json::from_value::<Config>(json!({"password": {"memory": 1}})).unwrap_err();
     assert!(err.to_string().contains("memory"), "{err}");

@@ -2,8 +2,6 @@
 //! attributes, CSRF refusals, which location wins, cookie refresh with rotation and reuse
 //! detection, logout.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use axum::body::Body;
@@ -73,8 +71,8 @@ async fn app_with(config: Config) -> App {
     let users = MemoryUserStore::<TestUser>::new();
     let auth = Centurion::<TestUser>::builder()
         .config(Config {
-            secret: Some(Secret::new(common::SECRET)),
-            password: common::cheap_passwords(),
+            secret: Some(Secret::new(centurion_testkit::TEST_SECRET)),
+            password: centurion_testkit::cheap_passwords(),
             ..config
         })
         .user_store(users)
@@ -349,7 +347,7 @@ async fn a_domain_is_written_and_rules_out_the_host_prefix() {
 async fn cookie_settings_are_checked_at_build_time() {
     let build = |cookies: CookieConfig| {
         Centurion::<TestUser>::builder()
-            .secret(common::SECRET)
+            .secret(centurion_testkit::TEST_SECRET)
             .user_store(MemoryUserStore::new())
             .cookies(cookies)
             .build()

@@ -3,8 +3,6 @@
 //! body, the error responder, the claims hook, events, service tokens and
 //! `pack_header_for_user`.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +14,7 @@ use centurion::testing::TestUser;
 use centurion::{
     Centurion, CenturionBuilder, Claims, CurrentUser, Error, ErrorKind, TokenEvent, TokenKind,
 };
-use common::*;
+use centurion_testkit::prelude::*;
 use http::{HeaderValue, Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -773,7 +771,7 @@ impl centurion::UserStore<TestUser> for DownUsers {
 #[tokio::test]
 async fn user_store_failure_is_503_store_unavailable() {
     let auth = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .user_store(DownUsers)
         .build()

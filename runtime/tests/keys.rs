@@ -1,12 +1,10 @@
 //! Keys: RS256, ES256 and EdDSA from PEM, rotation by `kid`, key confusion, and the JWKS
 //! document. The PEM files under `tests/keys/` were made with openssl (see its README).
 
-mod common;
-
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind, VerificationKeyConfig};
-use common::*;
+use centurion_testkit::prelude::*;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::Value;
@@ -186,7 +184,7 @@ async fn rotated_hmac_key_still_verifies_its_tokens_by_kid() {
     let new = Centurion::<TestUser>::builder()
         .secret(OTHER_SECRET)
         .kid("2025")
-        .verification_key(hmac_key("2024", SECRET))
+        .verification_key(hmac_key("2024", TEST_SECRET))
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
         .build()
@@ -237,7 +235,7 @@ async fn token_with_an_unknown_kid_is_refused() {
     let new = Centurion::<TestUser>::builder()
         .secret(OTHER_SECRET)
         .kid("2025")
-        .verification_key(hmac_key("2024", SECRET))
+        .verification_key(hmac_key("2024", TEST_SECRET))
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
         .build()
@@ -260,7 +258,7 @@ async fn token_naming_the_wrong_kid_for_its_key_is_refused() {
     let new = Centurion::<TestUser>::builder()
         .secret(OTHER_SECRET)
         .kid("2025")
-        .verification_key(hmac_key("2024", SECRET))
+        .verification_key(hmac_key("2024", TEST_SECRET))
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
         .build()
@@ -281,7 +279,7 @@ async fn token_without_kid_is_verified_with_the_signing_key_only() {
     let new = Centurion::<TestUser>::builder()
         .secret(OTHER_SECRET)
         .kid("2025")
-        .verification_key(hmac_key("2024", SECRET))
+        .verification_key(hmac_key("2024", TEST_SECRET))
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
         .build()
@@ -309,7 +307,7 @@ async fn rsa_public_key_is_refused_as_an_hmac_secret_in_the_configuration() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConfigurationError);
     let err = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .kid("new")
         .verification_key(hmac_key("old", &key("rsa_public.pem")))
         .password(cheap_passwords())
@@ -327,7 +325,7 @@ fn jwks_keys(auth: &Centurion<TestUser>) -> Vec<Value> {
 #[test]
 fn jwks_is_empty_for_hmac() {
     let auth = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .kid("new")
         .verification_key(hmac_key("old", OTHER_SECRET))
         .password(cheap_passwords())
@@ -336,7 +334,7 @@ fn jwks_is_empty_for_hmac() {
         .unwrap();
     assert_eq!(auth.jwks(), serde_json::json!({"keys": []}));
     let text = auth.jwks().to_string();
-    assert!(!text.contains(&b64(SECRET)) && !text.contains(SECRET));
+    assert!(!text.contains(&b64(TEST_SECRET)) && !text.contains(TEST_SECRET));
 }
 
 #[test]

@@ -6,27 +6,13 @@
 //! finish the flow. Without python3 + aiosmtpd they print `SKIPPED: …` (and fail when
 //! `CI=true`).
 
+use centurion::ErrorKind;
 use centurion::mail::{
     CaptureBuffer, ConsoleMailer, MailTemplates, Mailer, confirmation_mail, link_with_token,
 };
-use centurion::{Centurion, ErrorKind, PasswordConfig, memory::MemoryUserStore, testing::TestUser};
+use centurion_testkit::auth;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn auth() -> Centurion<TestUser> {
-    Centurion::<TestUser>::builder()
-        .secret("a-test-secret-that-is-at-least-32-bytes-long")
-        .user_store(MemoryUserStore::new())
-        // Argon2 parameters cheap enough for debug builds.
-        .password(PasswordConfig {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-            ..PasswordConfig::default()
-        })
-        .build()
-        .expect("centurion")
-}
 
 /// The token of the first `token=` link in a mail body.
 fn token_from(text: &str) -> String {
@@ -68,293 +54,23 @@ async fn console_mailer_prints_the_link_and_the_flow_completes() {
 
 #[cfg(feature = "smtp")]
 mod smtp {
-    use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     use centurion::mail::{
         Mail, MailTemplates, Mailer, SmtpMailer, confirmation_mail, link_with_token, reset_mail,
     };
     use centurion::{ErrorKind, TokenPair};
-    use serde_json::Value;
+    use centurion_testkit::servers::{SmtpServer, TestCerts, aiosmtpd_available};
+    use centurion_testkit::{free_port, skip};
 
     use super::{PASSWORD, auth, token_from};
 
     const GROUP: &str = "mail_flow (SMTP through aiosmtpd)";
 
     /// Skips loudly, or fails under CI=true. Returns `true` when the caller must return.
-    fn skip(why: &str) -> bool {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{GROUP}: {why} (CI=true: nothing may be skipped)");
-        }
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {GROUP}: {why}");
-        true
-    }
-
-    fn aiosmtpd_available() -> Result<(), String> {
-        match Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-        {
-            Ok(s) if s.success() => Ok(()),
-            Ok(_) => Err("python3 cannot import aiosmtpd (pip install aiosmtpd)".into()),
-            Err(e) => Err(format!("python3 not found: {e}")),
-        }
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "centurion-mail-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// An SMTP server for tests: each accepted mail is parsed with Python's `email`
-    /// package and written as JSON (envelope, headers, decoded text and HTML bodies,
-    /// whether the session was authenticated and encrypted).
-    const SERVER: &str = r#"
-import argparse, email, json, os, ssl, time
-from email import policy
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-p = argparse.ArgumentParser()
-p.add_argument("--port", type=int, required=True)
-p.add_argument("--out", required=True)
-p.add_argument("--mode", default="plain", choices=["plain", "starttls", "smtps"])
-p.add_argument("--cert")
-p.add_argument("--key")
-p.add_argument("--auth")
-a = p.parse_args()
-
-class Handler:
-    def __init__(self):
-        self.n = 0
-    async def handle_DATA(self, server, session, envelope):
-        self.n += 1
-        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        text = msg.get_body(preferencelist=("plain",))
-        html = msg.get_body(preferencelist=("html",))
-        rec = dict(
-            mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
-            subject=str(msg["subject"]), sender=str(msg["from"]), to=str(msg["to"]),
-            text=text.get_content() if text is not None else None,
-            html=html.get_content() if html is not None else None,
-            authenticated=bool(session.authenticated),
-            tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
-        )
-        path = os.path.join(a.out, "%04d.json" % self.n)
-        with open(path + ".tmp", "w") as f:
-            json.dump(rec, f)
-        os.rename(path + ".tmp", path)
-        return "250 Message accepted for delivery"
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and a.auth is not None and \
-        auth_data.login.decode() + ":" + auth_data.password.decode() == a.auth
-    return AuthResult(success=ok, handled=False)
-
-kw = {}
-if a.mode != "plain":
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(a.cert, a.key)
-    if a.mode == "starttls":
-        kw.update(tls_context=ctx, require_starttls=True)
-    else:
-        kw.update(ssl_context=ctx)
-if a.auth:
-    # With implicit TLS (smtps) aiosmtpd does not see its own TLS layer, so only STARTTLS
-    # mode asks it to require TLS before AUTH; smtps is encrypted from the first byte.
-    kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=(a.mode == "starttls"))
-c = Controller(Handler(), hostname="127.0.0.1", port=a.port, **kw)
-c.start()
-print("READY", flush=True)
-try:
-    while True:
-        time.sleep(3600)
-finally:
-    c.stop()
-"#;
-
-    struct SmtpServer {
-        child: Child,
-        port: u16,
-        out: PathBuf,
-    }
-
-    impl Drop for SmtpServer {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            let _ = std::fs::remove_dir_all(&self.out);
-        }
-    }
-
-    impl SmtpServer {
-        fn start(name: &str, extra: &[&str]) -> Self {
-            let out = temp_dir(name);
-            let script = out.join("server.py");
-            std::fs::write(&script, SERVER).unwrap();
-            let mail_dir = out.join("mail");
-            std::fs::create_dir_all(&mail_dir).unwrap();
-            let port = free_port();
-            let mut child = Command::new("python3")
-                .arg(&script)
-                .args(["--port", &port.to_string(), "--out"])
-                .arg(&mail_dir)
-                .args(extra)
-                .stdout(Stdio::piped())
-                .stderr(std::fs::File::create(out.join("server.log")).unwrap())
-                .spawn()
-                .expect("start python3");
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            assert_eq!(line.trim(), "READY", "aiosmtpd did not start");
-            Self { child, port, out }
-        }
-
-        /// The next delivered mail (waits up to 10 s).
-        fn mail(&self, n: usize) -> Value {
-            let path = self.out.join("mail").join(format!("{n:04}.json"));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    return serde_json::from_str(&text).unwrap();
-                }
-                assert!(Instant::now() < deadline, "no mail {n} delivered");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-
-        fn count(&self) -> usize {
-            std::fs::read_dir(self.out.join("mail"))
-                .map(|d| {
-                    d.filter_map(|e| e.ok())
-                        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                        .count()
-                })
-                .unwrap_or(0)
-        }
-    }
-
-    /// A CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI.
-    struct Certs {
-        dir: PathBuf,
-    }
-
-    impl Drop for Certs {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    impl Certs {
-        fn make() -> Result<Self, String> {
-            let dir = temp_dir("certs");
-            let run = |args: &[&str]| -> Result<(), String> {
-                let out = Command::new("openssl")
-                    .args(args)
-                    .current_dir(&dir)
-                    .output()
-                    .map_err(|e| format!("openssl not found: {e}"))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "openssl {args:?} failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    ))
-                }
-            };
-            std::fs::write(
-                dir.join("leaf.ext"),
-                "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-            )
-            .unwrap();
-            run(&[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=centurion test CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ])?;
-            run(&[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "leaf.key",
-                "-out",
-                "leaf.csr",
-            ])?;
-            run(&[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "leaf.ext",
-                "-out",
-                "leaf.pem",
-            ])?;
-            Ok(Self { dir })
-        }
-
-        fn path(&self, name: &str) -> String {
-            self.dir.join(name).to_string_lossy().into_owned()
-        }
-
-        fn ca(&self) -> Vec<u8> {
-            std::fs::read(self.dir.join("ca.pem")).unwrap()
-        }
-    }
-
     fn server_or_skip(name: &str, extra: &[&str]) -> Option<SmtpServer> {
-        if let Err(why) = aiosmtpd_available() {
-            skip(&why);
-            return None;
-        }
-        Some(SmtpServer::start(name, extra))
+        SmtpServer::start_or_skip(GROUP, name, extra)
     }
 
     #[tokio::test]
@@ -504,13 +220,13 @@ finally:
     #[tokio::test]
     async fn starttls_and_smtps_with_authentication() {
         if let Err(why) = aiosmtpd_available() {
-            skip(&why);
+            skip(GROUP, &why);
             return;
         }
-        let certs = match Certs::make() {
+        let certs = match TestCerts::make() {
             Ok(c) => c,
             Err(why) => {
-                skip(&why);
+                skip(GROUP, &why);
                 return;
             }
         };

@@ -1,14 +1,12 @@
 //! Passwords: argon2id PHC strings, `needs_rehash`, upgrade on login, equal cost for
 //! unknown usernames, the length limit, and the bounded hashing pool.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use centurion::password::PasswordHasher;
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind, PasswordConfig};
-use common::*;
+use centurion_testkit::prelude::*;
 
 fn hasher(config: PasswordConfig) -> PasswordHasher {
     PasswordHasher::new(&config).unwrap()
@@ -26,7 +24,7 @@ async fn with_ada(
     ada.password_hash = stored_with.hash(password).await.unwrap();
     store.insert(ada);
     let auth = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(config)
         .user_store(store.clone())
         .build()

@@ -1,8 +1,6 @@
 //! No `Debug` (or `Display`) output leaks a token, a secret, a private key or a password
 //! hash, whatever ends up in a log line.
 
-mod common;
-
 use std::sync::Arc;
 
 use centurion::password::PasswordHasher;
@@ -10,7 +8,7 @@ use centurion::testing::TestUser;
 use centurion::{
     Centurion, Config, CurrentUser, NewUser, Secret, UserParts, VerificationKeyConfig,
 };
-use common::*;
+use centurion_testkit::prelude::*;
 
 const HASH: &str =
     "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNo";
@@ -58,7 +56,11 @@ async fn claims_debug_holds_no_token() {
     let claims = auth.verify_access(&pair.access_token).await.unwrap();
     let text = format!("{claims:?} {claims:#?}");
     let (_, _, signature) = parts(&pair.access_token);
-    assert_clean("Claims", &text, &[&pair.access_token, &signature, SECRET]);
+    assert_clean(
+        "Claims",
+        &text,
+        &[&pair.access_token, &signature, TEST_SECRET],
+    );
     assert!(
         text.contains("admin"),
         "the Debug output is still useful: {text}"
@@ -81,7 +83,7 @@ async fn error_debug_and_display_hold_no_token() {
     ] {
         let err = auth.verify_access(&token).await.unwrap_err();
         let text = format!("{err:?} {err} {}", err.to_json());
-        assert_clean("Error", &text, &[&token, SECRET]);
+        assert_clean("Error", &text, &[&token, TEST_SECRET]);
         let (_, _, signature) = parts(&pair.refresh_token);
         assert_clean("Error", &text, &[&signature]);
     }
@@ -115,16 +117,16 @@ async fn authentication_error_holds_no_password_or_hash() {
 
 #[test]
 fn secret_debug_is_redacted() {
-    let secret = Secret::new(SECRET);
-    assert_clean("Secret", &format!("{secret:?} {secret:#?}"), &[SECRET]);
-    assert_eq!(secret.expose(), SECRET);
+    let secret = Secret::new(TEST_SECRET);
+    assert_clean("Secret", &format!("{secret:?} {secret:#?}"), &[TEST_SECRET]);
+    assert_eq!(secret.expose(), TEST_SECRET);
 }
 
 #[test]
 fn config_debug_hides_secrets_and_private_keys() {
     let private = key("rsa_private.pem");
     let config = Config {
-        secret: Some(SECRET.into()),
+        secret: Some(TEST_SECRET.into()),
         private_key_pem: Some(Secret::new(private.clone())),
         verification_keys: vec![VerificationKeyConfig {
             kid: "old".into(),
@@ -139,15 +141,19 @@ fn config_debug_hides_secrets_and_private_keys() {
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect::<Vec<_>>();
-    assert_clean("Config", &text, &[SECRET, OTHER_SECRET, body[0], body[5]]);
+    assert_clean(
+        "Config",
+        &text,
+        &[TEST_SECRET, OTHER_SECRET, body[0], body[5]],
+    );
 }
 
 #[test]
 fn instance_and_builder_debug_hide_the_secret() {
     let builder = builder();
-    assert_clean("CenturionBuilder", &format!("{builder:?}"), &[SECRET]);
+    assert_clean("CenturionBuilder", &format!("{builder:?}"), &[TEST_SECRET]);
     let auth = builder.build().unwrap();
-    assert_clean("Centurion", &format!("{auth:?} {auth:#?}"), &[SECRET]);
+    assert_clean("Centurion", &format!("{auth:?} {auth:#?}"), &[TEST_SECRET]);
     let rsa = Centurion::<TestUser>::builder()
         .algorithm("RS256")
         .key_pair_pem(&key("rsa_private.pem"), &key("rsa_public.pem"))

@@ -6,20 +6,20 @@
 
 #![cfg(feature = "redis")]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use centurion::clock::ManualClock;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::testing::TestUser;
 use centurion::{Centurion, Claims, ErrorKind, NewUser, RevocationStore, TokenRef, UserStore};
+use centurion_testkit::RedisServer;
+use centurion_testkit::contracts::StoreTime;
 use http::{Request, StatusCode};
-use support::RedisServer;
 use tower::ServiceExt;
 
 const GROUP: &str = "redis";
@@ -34,7 +34,13 @@ async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_revocation_semantics() {
-    support::revocation_semantics(Arc::new(MemoryRevocationStore::new()), "memory").await;
+    let clock = ManualClock::new();
+    centurion_testkit::contracts::revocation_semantics(
+        Arc::new(MemoryRevocationStore::new().with_clock(clock.clone())),
+        "memory",
+        &StoreTime::Manual(clock),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -45,7 +51,9 @@ async fn redis_revocation_semantics() {
     let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
         .await
         .unwrap();
-    support::revocation_semantics(Arc::new(store), "redis").await;
+    // Redis keeps time itself: the contract waits for its entries to expire.
+    centurion_testkit::contracts::revocation_semantics(Arc::new(store), "redis", &StoreTime::Real)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -59,7 +67,7 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     let b = RedisRevocationStore::connect(&server.url(), RedisOptions::default().prefix("b:"))
         .await
         .unwrap();
-    let now = support::now_secs();
+    let now = centurion_testkit::now_secs();
     a.revoke_token("j1", now + 100).await.unwrap();
     a.revoke_family("f1", now + 200).await.unwrap();
     a.revoke_user("7", 1_700_000_000_123, now + 300)
@@ -137,7 +145,7 @@ async fn redis_is_revoked_costs_one_round_trip() {
         .await
         .unwrap();
     store
-        .revoke_user("9", 10, support::now_secs() + 60)
+        .revoke_user("9", 10, centurion_testkit::now_secs() + 60)
         .await
         .unwrap();
     let token = TokenRef {
@@ -197,7 +205,7 @@ async fn instance(redis_url: &str) -> (Instance, TestUser) {
     let revocations = RedisRevocationStore::connect(redis_url, RedisOptions::default())
         .await
         .unwrap();
-    let auth = support::centurion_with(users, revocations);
+    let auth = centurion_testkit::contracts::centurion_with(users, revocations);
     let app = Router::new()
         .route(
             "/me",
@@ -275,7 +283,7 @@ async fn two_instances_sharing_redis_see_each_others_revocations() {
     let sb = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
         .await
         .unwrap();
-    let far = support::now_secs() + 600;
+    let far = centurion_testkit::now_secs() + 600;
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let store = if i % 2 == 0 { sa.clone() } else { sb.clone() };

@@ -1,14 +1,13 @@
 //! Refresh rotation: single use, a family expiry fixed at login, reuse revoking the whole
 //! family, and the user re-loaded and re-checked at every refresh.
 
-mod common;
-
 use std::time::Duration;
 
+use centurion::clock::ManualClock;
 use centurion::dangerous::sign_payload;
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind};
-use common::*;
+use centurion_testkit::prelude::*;
 use serde_json::json;
 
 fn ada() -> TestUser {
@@ -85,13 +84,16 @@ async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
 
 #[tokio::test]
 async fn family_expiry_is_fixed_at_login_and_never_extended() {
-    let (auth, _) = setup();
+    let clock = ManualClock::new();
+    let (builder, store) = shared_builder();
+    store.insert(ada());
+    let auth = builder.clock(clock.clone()).build().unwrap();
     let pair = auth.issue_pair(&ada()).await.unwrap();
     let original_exp = payload_of(&pair.refresh_token)["exp"].as_u64().unwrap();
     let original_iat = payload_of(&pair.refresh_token)["iat"].as_u64().unwrap();
     // Let the clock move on by a whole second, so that an implementation computing
     // `now + refresh_lifespan` at refresh time would give a later expiry.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     let mut token = pair.refresh_token;
     for _ in 0..3 {
         let next = auth.refresh(&token).await.unwrap();
@@ -104,16 +106,18 @@ async fn family_expiry_is_fixed_at_login_and_never_extended() {
 
 #[tokio::test]
 async fn refreshed_access_token_never_outlives_its_family() {
+    let clock = ManualClock::new();
     let (builder, store) = shared_builder();
     store.insert(ada());
     let auth = builder
+        .clock(clock.clone())
         .access_lifespan(Duration::from_secs(60))
         .refresh_lifespan(Duration::from_secs(60))
         .build()
         .unwrap();
     let pair = auth.issue_pair(&ada()).await.unwrap();
     let family_exp = payload_of(&pair.refresh_token)["exp"].as_u64().unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     let next = auth.refresh(&pair.refresh_token).await.unwrap();
     let access = payload_of(&next.access_token);
     assert_eq!(access["exp"].as_u64().unwrap(), family_exp);

@@ -1,16 +1,15 @@
 //! Revocation: one token, a family, everything a user holds; failing closed when the store
 //! is down; and the in-memory store forgetting expired entries.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use centurion::clock::ManualClock;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::testing::TestUser;
 use centurion::{Centurion, Config, Error, ErrorKind, Result, RevocationStore, TokenRef};
-use common::*;
+use centurion_testkit::prelude::*;
 
 fn ada() -> TestUser {
     TestUser::new(7, "ada", &["admin"])
@@ -84,10 +83,11 @@ async fn revoked_user_tokens_issued_before_are_refused() {
 
 #[tokio::test]
 async fn revoked_user_tokens_issued_after_are_accepted() {
-    let auth = auth();
+    let clock = ManualClock::new();
+    let auth = builder().clock(clock.clone()).build().unwrap();
     auth.revoke_user("7").await.unwrap();
     // Well after the revocation (a later millisecond, the same second or not).
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    clock.advance(Duration::from_millis(5));
     let pair = auth.issue_pair(&ada()).await.unwrap();
     assert!(auth.verify_access(&pair.access_token).await.is_ok());
 }
@@ -112,7 +112,7 @@ async fn revoked_user_tokens_issued_right_after_are_accepted() {
 async fn change_password_revokes_every_token_the_user_held() {
     let store = MemoryUserStore::<TestUser>::new();
     let auth = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .user_store(store)
         .build()
@@ -243,7 +243,7 @@ async fn hanging_revocation_store_times_out_closed() {
     let asked = Arc::new(AtomicBool::new(false));
     let auth = Centurion::<TestUser>::builder()
         .config(Config {
-            secret: Some(SECRET.into()),
+            secret: Some(TEST_SECRET.into()),
             store_timeout: Some(Duration::from_millis(50)),
             password: cheap_passwords(),
             ..Config::default()

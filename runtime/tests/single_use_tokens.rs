@@ -1,16 +1,14 @@
 //! Registration and password-reset tokens: single use, of their own kind only, and a
 //! reset revokes what the user held.
 
-mod common;
-
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind};
-use common::*;
+use centurion_testkit::prelude::*;
 
 fn instance() -> Centurion<TestUser> {
     Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
         .build()

@@ -6,29 +6,43 @@
 
 #![cfg(any(feature = "sqlite", feature = "postgres"))]
 
-mod support;
-
 use std::sync::Arc;
 
+use centurion::clock::ManualClock;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::sql::{SqlPool, SqlRevocationStore, SqlUserStore};
 use centurion::testing::TestUser;
 use centurion::{ErrorKind, RevocationStore, TokenRef, UserStore};
+use centurion_testkit::contracts::StoreTime;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_user_store_semantics() {
-    support::user_store_semantics(&MemoryUserStore::<TestUser>::new(), "memory").await;
+    centurion_testkit::contracts::user_store_semantics(
+        &MemoryUserStore::<TestUser>::new(),
+        "memory",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_concurrent_registrations() {
-    support::concurrent_registrations(Arc::new(MemoryUserStore::<TestUser>::new()), 16, "memory")
-        .await;
+    centurion_testkit::contracts::concurrent_registrations(
+        Arc::new(MemoryUserStore::<TestUser>::new()),
+        16,
+        "memory",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_revocation_semantics() {
-    support::revocation_semantics(Arc::new(MemoryRevocationStore::new()), "memory").await;
+    let clock = ManualClock::new();
+    centurion_testkit::contracts::revocation_semantics(
+        Arc::new(MemoryRevocationStore::new().with_clock(clock.clone())),
+        "memory",
+        &StoreTime::Manual(clock),
+    )
+    .await;
 }
 
 /// Counts the rows of a table through the store's own pool.
@@ -76,7 +90,7 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
     pool.migrate().await.expect("migrations are idempotent");
     assert_eq!(count(pool, "_centurion_migrations").await, 1);
 
-    let name = support::unique(&format!("json-{tag}"));
+    let name = centurion_testkit::unique(&format!("json-{tag}"));
     let user = users
         .create(centurion::NewUser {
             username: name.clone(),
@@ -95,7 +109,7 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
     assert_eq!(stored.as_deref(), Some(r#"["admin","editor"]"#));
 
     // A row written by hand, roles as a comma-separated list.
-    let hand = support::unique(&format!("hand-{tag}"));
+    let hand = centurion_testkit::unique(&format!("hand-{tag}"));
     execute(
         pool,
         format!(
@@ -115,16 +129,16 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
 
     // Purging expired revocations.
     let revocations = users.revocation_store();
-    let now = support::now_secs();
+    let now = centurion_testkit::now_secs();
     revocations.purge_expired().await.unwrap(); // writes purge again only a minute later
     for i in 0..3 {
         revocations
-            .revoke_token(&support::unique(&format!("old-{i}")), now - 5)
+            .revoke_token(&centurion_testkit::unique(&format!("old-{i}")), now - 5)
             .await
             .unwrap();
     }
     revocations
-        .revoke_token(&support::unique("live"), now + 600)
+        .revoke_token(&centurion_testkit::unique("live"), now + 600)
         .await
         .unwrap();
     let before = count(pool, "centurion_revocations").await;
@@ -146,7 +160,7 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
 mod sqlite {
     use super::*;
     use centurion::sql::SqlOptions;
-    use support::TempDir;
+    use centurion_testkit::TempDir;
 
     fn file_url(dir: &TempDir) -> String {
         format!("sqlite://{}", dir.path().join("centurion.db").display())
@@ -158,14 +172,20 @@ mod sqlite {
         let store = SqlUserStore::<TestUser>::connect(&file_url(&dir))
             .await
             .unwrap();
-        support::user_store_semantics(&store, "sqlite").await;
+        centurion_testkit::contracts::user_store_semantics(&store, "sqlite").await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_revocation_semantics() {
         let dir = TempDir::new("sqlite");
         let store = SqlRevocationStore::connect(&file_url(&dir)).await.unwrap();
-        support::revocation_semantics(Arc::new(store), "sqlite").await;
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::revocation_semantics(
+            Arc::new(store.with_clock(clock.clone())),
+            "sqlite",
+            &StoreTime::Manual(clock),
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -173,9 +193,20 @@ mod sqlite {
         let users = SqlUserStore::<TestUser>::connect("sqlite::memory:")
             .await
             .unwrap();
-        support::user_store_semantics(&users, "sqlite-mem").await;
-        support::concurrent_registrations(Arc::new(users.clone()), 16, "sqlite-mem").await;
-        support::revocation_semantics(Arc::new(users.revocation_store()), "sqlite-mem").await;
+        centurion_testkit::contracts::user_store_semantics(&users, "sqlite-mem").await;
+        centurion_testkit::contracts::concurrent_registrations(
+            Arc::new(users.clone()),
+            16,
+            "sqlite-mem",
+        )
+        .await;
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::revocation_semantics(
+            Arc::new(users.revocation_store().with_clock(clock.clone())),
+            "sqlite-mem",
+            &StoreTime::Manual(clock),
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -187,7 +218,7 @@ mod sqlite {
         )
         .await
         .unwrap();
-        support::concurrent_registrations(Arc::new(store), 16, "sqlite").await;
+        centurion_testkit::contracts::concurrent_registrations(Arc::new(store), 16, "sqlite").await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -247,8 +278,9 @@ mod sqlite {
         let users = SqlUserStore::<TestUser>::connect(&file_url(&dir))
             .await
             .unwrap();
-        let auth = support::centurion_with(users.clone(), users.revocation_store());
-        support::account_lifecycle(&auth, "sqlite").await;
+        let auth =
+            centurion_testkit::contracts::centurion_with(users.clone(), users.revocation_store());
+        centurion_testkit::contracts::account_lifecycle(&auth, "sqlite").await;
     }
 
     #[tokio::test]
@@ -277,31 +309,37 @@ mod postgres {
     use std::time::{Duration, Instant};
 
     use centurion::sql::SqlOptions;
-    use support::PgServer;
+    use centurion_testkit::PgServer;
 
     const GROUP: &str = "postgres";
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_user_store_semantics() {
-        let Some(pg) = support::shared_postgres(GROUP) else {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
         let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
-        support::user_store_semantics(&store, "pg").await;
+        centurion_testkit::contracts::user_store_semantics(&store, "pg").await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_revocation_semantics() {
-        let Some(pg) = support::shared_postgres(GROUP) else {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
         let store = SqlRevocationStore::connect(&pg.url()).await.unwrap();
-        support::revocation_semantics(Arc::new(store), "pg").await;
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::revocation_semantics(
+            Arc::new(store.with_clock(clock.clone())),
+            "pg",
+            &StoreTime::Manual(clock),
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_sixteen_concurrent_registrations() {
-        let Some(pg) = support::shared_postgres(GROUP) else {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
         let store = SqlUserStore::<TestUser>::connect_with(
@@ -310,12 +348,12 @@ mod postgres {
         )
         .await
         .unwrap();
-        support::concurrent_registrations(Arc::new(store), 16, "pg").await;
+        centurion_testkit::contracts::concurrent_registrations(Arc::new(store), 16, "pg").await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_schema() {
-        let Some(pg) = support::shared_postgres(GROUP) else {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
         let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
@@ -333,12 +371,13 @@ mod postgres {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_account_lifecycle() {
-        let Some(pg) = support::shared_postgres(GROUP) else {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
         let users = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
-        let auth = support::centurion_with(users.clone(), users.revocation_store());
-        support::account_lifecycle(&auth, "pg").await;
+        let auth =
+            centurion_testkit::contracts::centurion_with(users.clone(), users.revocation_store());
+        centurion_testkit::contracts::account_lifecycle(&auth, "pg").await;
     }
 
     /// Start-up next to a database that is not up yet: `connect` keeps trying past the
@@ -416,7 +455,7 @@ mod postgres {
     /// not after the start-up bound.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_start_up_fails_at_once_for_an_unknown_database() {
-        let Some(pg) = support::shared_postgres(GROUP) else {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
         let url = format!(
@@ -457,7 +496,7 @@ mod postgres {
             .await
             .unwrap();
         let revocations = users.revocation_store();
-        let auth = support::centurion_with(users.clone(), revocations.clone());
+        let auth = centurion_testkit::contracts::centurion_with(users.clone(), revocations.clone());
         let user = users
             .create(centurion::NewUser {
                 username: "outage".into(),

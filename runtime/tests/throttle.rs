@@ -10,12 +10,10 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
+use centurion::clock::ManualClock;
 use centurion::http::{ClientAddr, TrustedProxies};
-use centurion::throttle::{Backoff, Throttle, ThrottleConfig, ThrottleKeys};
-use centurion::{
-    Centurion, Error, ErrorKind, PasswordConfig, TokenPair, memory::MemoryUserStore,
-    testing::TestUser,
-};
+use centurion::throttle::{Backoff, MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKeys};
+use centurion::{Centurion, Error, ErrorKind, TokenPair, testing::TestUser};
 use http::{Request, StatusCode};
 use serde::Deserialize;
 use tower::ServiceExt;
@@ -27,17 +25,7 @@ fn ms(n: u64) -> Duration {
 }
 
 async fn auth_with_users(names: &[&str]) -> Centurion<TestUser> {
-    let auth = Centurion::<TestUser>::builder()
-        .secret("a-test-secret-that-is-at-least-32-bytes-long")
-        .user_store(MemoryUserStore::new())
-        .password(PasswordConfig {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-            ..PasswordConfig::default()
-        })
-        .build()
-        .unwrap();
+    let auth = centurion_testkit::auth();
     for name in names {
         let (_, token) = auth.register(name, None, PASSWORD, &[]).await.unwrap();
         auth.confirm_registration(&token).await.unwrap();
@@ -131,8 +119,12 @@ async fn post_login(
 #[tokio::test]
 async fn failures_lead_to_429_with_retry_after_and_the_lock_expires_by_itself() {
     let auth = auth_with_users(&["ada"]).await;
-    let throttle =
-        Throttle::in_memory(config(Backoff::new(3, ms(400), ms(2000)), lenient())).unwrap();
+    let clock = ManualClock::new();
+    let throttle = Throttle::new(
+        MemoryThrottleStore::new().with_clock(clock.clone()),
+        config(Backoff::new(3, ms(400), ms(2000)), lenient()),
+    )
+    .unwrap();
     let app = router(App { auth, throttle }, TrustedProxies::none());
 
     // Three free failures, then the fourth locks.
@@ -154,7 +146,7 @@ async fn failures_lead_to_429_with_retry_after_and_the_lock_expires_by_itself() 
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
 
     // The lock ends by itself; a success resets the account's count.
-    tokio::time::sleep(ms(450)).await;
+    clock.advance(ms(450));
     let a = post_login(&app, "192.0.2.10", None, "ada", PASSWORD).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["token_type"], "Bearer");
@@ -168,8 +160,12 @@ async fn failures_lead_to_429_with_retry_after_and_the_lock_expires_by_itself() 
 
 #[tokio::test]
 async fn back_off_doubles_up_to_the_cap() {
-    let throttle =
-        Throttle::in_memory(config(Backoff::new(1, ms(100), ms(400)), lenient())).unwrap();
+    let clock = ManualClock::new();
+    let throttle = Throttle::new(
+        MemoryThrottleStore::new().with_clock(clock.clone()),
+        config(Backoff::new(1, ms(100), ms(400)), lenient()),
+    )
+    .unwrap();
     let keys = ThrottleKeys::new().account("ada");
     let mut seen = Vec::new();
     throttle.check(&keys).await.unwrap();
@@ -181,7 +177,7 @@ async fn back_off_doubles_up_to_the_cap() {
         assert_eq!(err.kind(), ErrorKind::Throttled);
         let wait = err.retry_after().unwrap();
         seen.push(wait);
-        tokio::time::sleep(wait + ms(20)).await;
+        clock.advance(wait + ms(20));
         throttle.check(&keys).await.unwrap();
     }
     let expected = [100, 200, 400, 400];
@@ -393,82 +389,20 @@ fn bad_configurations_are_refused() {
 
 #[cfg(feature = "redis")]
 mod redis_shared {
-    use std::io::Write;
-    use std::net::TcpListener;
-    use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     use centurion::ErrorKind;
     use centurion::redis::RedisOptions;
     use centurion::throttle::{Backoff, RedisThrottleStore, Throttle, ThrottleKeys};
 
+    use centurion_testkit::{RedisServer, free_port};
+
     use super::{config, lenient, ms};
 
     const GROUP: &str = "throttle (Redis)";
 
-    struct RedisServer {
-        child: Child,
-        port: u16,
-    }
-
-    impl RedisServer {
-        fn start_on(port: u16) -> std::io::Result<Self> {
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?;
-            let server = Self { child, port };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(ms(20));
-            }
-            Ok(server)
-        }
-
-        fn url(&self) -> String {
-            format!("redis://127.0.0.1:{}/", self.port)
-        }
-
-        fn stop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    impl Drop for RedisServer {
-        fn drop(&mut self) {
-            self.stop();
-        }
-    }
-
     fn start_or_skip() -> Option<RedisServer> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        match RedisServer::start_on(port) {
-            Ok(server) => Some(server),
-            Err(e) => {
-                let why = format!("redis-server cannot be started: {e}");
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("{GROUP}: {why} (CI=true: nothing may be skipped)");
-                }
-                let _ = writeln!(std::io::stderr(), "SKIPPED: {GROUP}: {why}");
-                None
-            }
-        }
+        RedisServer::start(GROUP)
     }
 
     #[tokio::test]
@@ -541,19 +475,7 @@ mod redis_shared {
 
     #[tokio::test]
     async fn a_lazy_throttle_starts_while_redis_is_down() {
-        if Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            start_or_skip(); // reports the skip (or fails under CI)
-            return;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let policy = config(Backoff::new(5, ms(100), ms(100)), lenient());
         let store = RedisThrottleStore::connect_lazy(
             &format!("redis://127.0.0.1:{port}/"),
@@ -565,7 +487,9 @@ mod redis_shared {
         let err = throttle.check(&keys).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
 
-        let _server = RedisServer::start_on(port).unwrap();
+        let Some(_server) = RedisServer::start_on(GROUP, port) else {
+            return;
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while let Err(e) = throttle.check(&keys).await {
             assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
@@ -600,8 +524,7 @@ mod redis_shared {
         assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
         assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
 
-        let port = server.port;
-        let _back = RedisServer::start_on(port).unwrap();
+        server.restart();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             match throttle.check(&keys).await {

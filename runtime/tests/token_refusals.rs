@@ -1,12 +1,10 @@
 //! The refusal list of issue 2: every hostile or malformed token is refused with a precise
 //! error kind, and none makes verification panic.
 
-mod common;
-
 use centurion::dangerous::{sign_payload, sign_raw};
 use centurion::testing::TestUser;
 use centurion::{Centurion, Config, ErrorKind};
-use common::*;
+use centurion_testkit::prelude::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -161,7 +159,7 @@ async fn disallowed_algorithm_signed_with_the_right_secret_is_refused() {
         let token = jsonwebtoken::encode(
             &Header::new(alg),
             &access_payload("1"),
-            &EncodingKey::from_secret(SECRET.as_bytes()),
+            &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
         )
         .unwrap();
         assert_eq!(
@@ -174,7 +172,7 @@ async fn disallowed_algorithm_signed_with_the_right_secret_is_refused() {
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &access_payload("1"),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
     )
     .unwrap();
     assert!(auth.verify_access(&token).await.is_ok());
@@ -602,7 +600,7 @@ async fn token_of_200_kb_is_refused_as_too_large() {
 async fn token_just_over_the_configured_limit_is_refused() {
     let auth = builder()
         .config(Config {
-            secret: Some(SECRET.into()),
+            secret: Some(TEST_SECRET.into()),
             max_token_bytes: 1024,
             password: cheap_passwords(),
             ..Config::default()
@@ -636,7 +634,7 @@ fn nested(depth: usize) -> String {
 fn roomy() -> Centurion<TestUser> {
     builder()
         .config(Config {
-            secret: Some(SECRET.into()),
+            secret: Some(TEST_SECRET.into()),
             max_token_bytes: 1 << 20,
             password: cheap_passwords(),
             ..Config::default()
@@ -653,7 +651,7 @@ async fn deeply_nested_json_in_a_claim_is_refused() {
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
     assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
     // With the default size limit the same token never reaches the parser.
-    let strict = common::auth();
+    let strict = centurion_testkit::auth();
     let token = sign_json_text(&strict, &hs256_header().to_string(), &payload);
     assert_eq!(refused(&strict, &token).await, ErrorKind::TokenTooLarge);
 }

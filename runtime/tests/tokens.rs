@@ -1,14 +1,12 @@
 //! Issuing tokens: the pair at login, freshness, claims, custom claims, issuer and
 //! audience, leeway, and the other token kinds.
 
-mod common;
-
 use std::time::Duration;
 
 use centurion::dangerous::sign_payload;
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind, RESERVED_CLAIMS, TokenKind, TokenPair};
-use common::*;
+use centurion_testkit::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -59,7 +57,7 @@ async fn builder_with(
         .await
         .unwrap();
     Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .user_store(store)
         .build()

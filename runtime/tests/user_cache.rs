@@ -1,17 +1,16 @@
 //! The user cache (`CenturionBuilder::user_cache`): `CurrentUser` reads the store once per
 //! time-to-live instead of once per request, and nothing centurion changes is served stale.
 
-mod common;
-
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
+use centurion::clock::ManualClock;
 use centurion::testing::TestUser;
 use centurion::{Centurion, CurrentUser};
-use common::*;
+use centurion_testkit::prelude::*;
 use tower::ServiceExt;
 
 async fn me(user: CurrentUser<TestUser>) -> String {
@@ -60,7 +59,14 @@ async fn off_by_default_every_request_reads_the_store() {
 
 #[tokio::test]
 async fn on_the_store_is_read_once_per_time_to_live() {
-    let (auth, store) = cached(Duration::from_secs(2));
+    let clock = ManualClock::new();
+    let (builder, store) = shared_builder();
+    store.insert(TestUser::new(1, "ada", &["reader"]));
+    let auth = builder
+        .clock(clock.clone())
+        .user_cache(Duration::from_secs(2), 100)
+        .build()
+        .unwrap();
     let token = token_of(&auth, &store).await;
     for _ in 0..5 {
         assert_eq!(
@@ -72,7 +78,13 @@ async fn on_the_store_is_read_once_per_time_to_live() {
     // A change made behind centurion's back is seen once the time is up.
     store.modify(1, |u| u.roles = vec!["editor".into()]);
     assert_eq!(get_me(&auth, &token).await.1, "ada:reader", "still cached");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(Duration::from_millis(1900));
+    assert_eq!(
+        get_me(&auth, &token).await.1,
+        "ada:reader",
+        "cached for 2 s"
+    );
+    clock.advance(Duration::from_millis(200));
     assert_eq!(get_me(&auth, &token).await.1, "ada:editor");
     assert_eq!(store.identify_calls(), 2);
 }
@@ -154,7 +166,7 @@ async fn a_rehash_at_login_drops_the_cached_copy() {
     let (builder, store) = shared_builder();
     // A hash with weaker parameters than the instance's, so login rehashes it.
     let weak = Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(centurion::PasswordConfig {
             memory_kib: 512,
             iterations: 1,

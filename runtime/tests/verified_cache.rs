@@ -2,16 +2,15 @@
 //! signature and JSON, and nothing else. Every test runs with the cache on and off, and
 //! must give the same answers both ways.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use centurion::clock::ManualClock;
 use centurion::dangerous::sign_payload;
 use centurion::testing::TestUser;
 use centurion::{Centurion, CenturionBuilder, Error, ErrorKind};
-use common::*;
+use centurion_testkit::prelude::*;
 
 /// The same instance twice: with the default cache and with none.
 fn both(make: impl Fn() -> CenturionBuilder<TestUser>) -> [(&'static str, Centurion<TestUser>); 2] {
@@ -27,16 +26,24 @@ async fn kind_of(auth: &Centurion<TestUser>, token: &str) -> Option<ErrorKind> {
 
 #[tokio::test]
 async fn a_remembered_token_still_expires() {
-    for (mode, auth) in both(builder) {
+    let clock = ManualClock::new();
+    for (mode, auth) in both(|| builder().clock(clock.clone())) {
         let mut payload = access_payload("1");
-        let exp = now() + 2;
+        let now = secs_on(&clock);
+        let exp = now + 2;
+        payload["iat"] = now.into();
+        payload["nbf"] = now.into();
         payload["exp"] = exp.into();
         let token = sign_payload(&auth, &payload).unwrap();
         assert_eq!(kind_of(&auth, &token).await, None, "{mode}");
         assert_eq!(kind_of(&auth, &token).await, None, "{mode}");
-        while now() < exp {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            kind_of(&auth, &token).await,
+            None,
+            "{mode}: one second left"
+        );
+        clock.advance(Duration::from_secs(1));
         assert_eq!(
             kind_of(&auth, &token).await,
             Some(ErrorKind::ExpiredAccessError),

@@ -10,14 +10,11 @@
 //! `runtime/tests/token_refusals.rs` pins the refusal list at the API level; this suite
 //! goes through HTTP, and beyond it.
 
-mod adversarial;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use adversarial::*;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use centurion::memory::MemoryUserStore;
@@ -26,8 +23,10 @@ use centurion::{
     Centurion, CenturionBuilder, Claims, CookieConfig, CurrentUser, Error, ErrorKind, JsonBody,
     NewUser, Role, SessionCookies, UserStore, VerificationKeyConfig, secured,
 };
+use centurion_testkit::{
+    Server, TEST_SECRET, b64, cheap_passwords, key, now, parts, signing_input, unb64,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
@@ -41,28 +40,6 @@ enum AppRole {
     Admin,
     Editor,
     Reader,
-}
-
-#[derive(Deserialize)]
-struct Login {
-    username: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct RefreshBody {
-    refresh_token: String,
-}
-
-#[derive(Deserialize)]
-struct TokenBody {
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct ResetBody {
-    token: String,
-    password: String,
 }
 
 async fn claims(claims: Claims) -> Json<Value> {
@@ -89,33 +66,6 @@ async fn create_article(
     )
 }
 
-async fn login(auth: Centurion<TestUser>, JsonBody(b): JsonBody<Login>) -> Result<Response, Error> {
-    Ok(Json(auth.login(&b.username, &b.password).await?).into_response())
-}
-
-async fn refresh(
-    auth: Centurion<TestUser>,
-    JsonBody(b): JsonBody<RefreshBody>,
-) -> Result<Response, Error> {
-    Ok(Json(auth.refresh(&b.refresh_token).await?).into_response())
-}
-
-async fn confirm(
-    auth: Centurion<TestUser>,
-    JsonBody(b): JsonBody<TokenBody>,
-) -> Result<Json<Value>, Error> {
-    let user = auth.confirm_registration(&b.token).await?;
-    Ok(Json(json!({"id": user.id})))
-}
-
-async fn reset(
-    auth: Centurion<TestUser>,
-    JsonBody(b): JsonBody<ResetBody>,
-) -> Result<Json<Value>, Error> {
-    let user = auth.reset_password(&b.token, &b.password).await?;
-    Ok(Json(json!({"id": user.id})))
-}
-
 async fn cookie_refresh(
     auth: Centurion<TestUser>,
     headers: HeaderMap,
@@ -129,10 +79,8 @@ fn routes(auth: &Centurion<TestUser>) -> Router {
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
         .route("/api/articles", post(create_article))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/confirm", post(confirm))
-        .route("/auth/password/reset", post(reset))
+        // The reference auth routes (login, refresh, confirm, reset, logout).
+        .merge(centurion_testkit::routes::auth_routes())
         .route("/auth/session/refresh", post(cookie_refresh))
         .fallback(|| async {
             Error::new(ErrorKind::InvalidRequest)
@@ -157,7 +105,7 @@ struct App {
 /// defaults for the rest.
 fn hs256() -> CenturionBuilder<TestUser> {
     Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
 }
 
@@ -514,10 +462,10 @@ async fn tokens_signed_with_guessable_secrets_are_refused() {
         b"password".to_vec(),
         b"changeme".to_vec(),
         b"your-256-bit-secret".to_vec(),
-        SECRET.as_bytes()[..SECRET.len() - 1].to_vec(),
-        format!("{SECRET}x").into_bytes(),
-        SECRET.to_uppercase().into_bytes(),
-        b64(SECRET).into_bytes(),
+        TEST_SECRET.as_bytes()[..TEST_SECRET.len() - 1].to_vec(),
+        format!("{TEST_SECRET}x").into_bytes(),
+        TEST_SECRET.to_uppercase().into_bytes(),
+        b64(TEST_SECRET).into_bytes(),
     ];
     for secret in secrets {
         let token = hs256_forge(&json!({"alg": "HS256", "typ": "JWT"}), &payload, &secret);
@@ -638,7 +586,7 @@ async fn tokens_of_another_issuer_or_audience_are_refused() {
         if !aud.is_null() {
             p["aud"] = aud;
         }
-        hs256_forge(&json!({"alg": "HS256"}), &p, SECRET.as_bytes())
+        hs256_forge(&json!({"alg": "HS256"}), &p, TEST_SECRET.as_bytes())
     };
     for (iss, aud) in [
         (json!("https://a.example"), Value::Null),
@@ -722,7 +670,7 @@ async fn kid_injection_strings_are_refused() {
         let header = json!({"alg": "HS256", "kid": kid});
         // Signed with the real secret, with nothing (the contents of /dev/null), and with
         // the kid itself (what a "kid names the key file" bug would use).
-        let mut secrets: Vec<Vec<u8>> = vec![SECRET.into(), Vec::new()];
+        let mut secrets: Vec<Vec<u8>> = vec![TEST_SECRET.into(), Vec::new()];
         if let Some(k) = kid.as_str() {
             secrets.push(k.as_bytes().to_vec());
         }
@@ -739,7 +687,7 @@ async fn kid_injection_strings_are_refused() {
         }
     }
     // Controls: each configured kid with its own key passes.
-    for (kid, secret) in [("k1", SECRET), ("k0", OLD)] {
+    for (kid, secret) in [("k1", TEST_SECRET), ("k0", OLD)] {
         let token = hs256_forge(
             &json!({"alg": "HS256", "kid": kid}),
             &payload,
@@ -755,7 +703,7 @@ async fn kid_injection_strings_are_refused() {
     let token = hs256_forge(
         &json!({"alg": "HS256", "kid": "k0"}),
         &payload,
-        SECRET.as_bytes(),
+        TEST_SECRET.as_bytes(),
     );
     app.refuses_bearer(&token).await;
     app.assert_alive().await;
@@ -795,10 +743,10 @@ async fn jku_and_x5u_are_refused_and_never_fetched() {
         ("x5t", json!("abc")), // ignored, but the token still needs the real key:
     ] {
         let header = json!({"alg": "HS256", param: value});
-        for secret in [attacker.as_bytes(), SECRET.as_bytes()] {
+        for secret in [attacker.as_bytes(), TEST_SECRET.as_bytes()] {
             let token = hs256_forge(&header, &payload, secret);
             let answer = app.server.get_bearer("/api/admin", &token).await;
-            if param == "x5t" && secret == SECRET.as_bytes() {
+            if param == "x5t" && secret == TEST_SECRET.as_bytes() {
                 // x5t is only a thumbprint hint: with the instance's own key it verifies.
                 assert_eq!(answer.status, 200);
             } else {
@@ -873,7 +821,7 @@ async fn header_parameters_with_null_values_are_refused() {
         "typ", "kid", "crit", "jwk", "jku", "x5u", "x5c", "cty", "b64",
     ] {
         let header = json!({"alg": "HS256", name: null});
-        let token = hs256_forge(&header, &payload, SECRET.as_bytes());
+        let token = hs256_forge(&header, &payload, TEST_SECRET.as_bytes());
         assert_eq!(
             app.refuses_bearer(&token).await,
             "InvalidTokenError",
@@ -884,7 +832,7 @@ async fn header_parameters_with_null_values_are_refused() {
     let token = hs256_forge(
         &json!({"alg": "HS256", "x-note": null}),
         &payload,
-        SECRET.as_bytes(),
+        TEST_SECRET.as_bytes(),
     );
     assert_eq!(
         app.server.get_bearer("/api/claims", &token).await.status,
@@ -947,7 +895,7 @@ async fn nested_tokens_are_refused() {
         let token = hs256_forge(
             &json!({"alg": "HS256", "cty": cty}),
             &payload,
-            SECRET.as_bytes(),
+            TEST_SECRET.as_bytes(),
         );
         assert_eq!(
             app.refuses_bearer(&token).await,
@@ -1007,7 +955,7 @@ fn run_vectors<'a>(
 /// both backends are compiled in) is the one the vectors run through.
 fn install_centurions_provider() {
     Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .user_store(MemoryUserStore::new())
         .build()
         .unwrap();

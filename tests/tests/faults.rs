@@ -4,13 +4,10 @@
 //! timeout when it hangs; a panic must become the JSON error body; and the server must go
 //! on answering, and recover when the store does.
 
-mod adversarial;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use adversarial::*;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,6 +17,7 @@ use centurion::{
     Centurion, Claims, CurrentUser, Error, ErrorKind, NewUser, Result, RevocationStore, Role,
     TokenRef, UserStore, secured,
 };
+use centurion_testkit::{Response as Answer, Server, TEST_SECRET, cheap_passwords};
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -204,7 +202,7 @@ impl App {
             switch: Arc::clone(&users),
         });
         let auth = Centurion::<TestUser>::builder()
-            .secret(SECRET)
+            .secret(TEST_SECRET)
             .password(cheap_passwords())
             .store_timeout(Some(STORE_TIMEOUT))
             .user_store(Arc::clone(&user_store))

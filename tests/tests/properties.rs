@@ -11,12 +11,9 @@
 //!   both, for `check_roles`, for the roles a token carries, and for `#[secured]` behind a
 //!   Router.
 
-mod adversarial;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use adversarial::*;
 use axum::Router;
 use axum::routing::get;
 use base64::Engine;
@@ -24,6 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
 use centurion::{Centurion, Claims, ErrorKind, RESERVED_CLAIMS, Role, check_roles, secured};
+use centurion_testkit::{TEST_SECRET, b64, cheap_passwords, key, now};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -39,7 +37,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn hs256() -> Centurion<TestUser> {
     Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
         .build()
@@ -131,8 +129,8 @@ fn forger() -> impl Strategy<Value = Forger> {
         Just(Algorithm::HS384),
         Just(Algorithm::HS512)
     ];
-    let near_miss = (0..SECRET.len(), 1u8..=255).prop_map(|(i, x)| {
-        let mut s = SECRET.as_bytes().to_vec();
+    let near_miss = (0..TEST_SECRET.len(), 1u8..=255).prop_map(|(i, x)| {
+        let mut s = TEST_SECRET.as_bytes().to_vec();
         s[i] ^= x;
         s
     });
@@ -179,7 +177,7 @@ proptest! {
     #[test]
     fn a_token_not_made_with_our_key_is_refused(forger in forger(), payload in plausible_payload()) {
         if let Forger::Hmac(Algorithm::HS256, secret) = &forger {
-            prop_assume!(secret.as_slice() != SECRET.as_bytes());
+            prop_assume!(secret.as_slice() != TEST_SECRET.as_bytes());
         }
         let rt = runtime();
         // An HS256 instance, and an EdDSA instance whose key is not the forger's.
@@ -207,7 +205,10 @@ fn control_the_same_payloads_signed_with_our_key_are_accepted() {
     let mut runner = proptest::test_runner::TestRunner::default();
     runner
         .run(&plausible_payload(), |payload| {
-            let token = forge(&Forger::Hmac(Algorithm::HS256, SECRET.into()), &payload);
+            let token = forge(
+                &Forger::Hmac(Algorithm::HS256, TEST_SECRET.into()),
+                &payload,
+            );
             rt.block_on(auth.verify_access(&token))
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             Ok(())
@@ -336,7 +337,7 @@ proptest! {
         let rt = runtime();
         let users = Arc::new(MemoryUserStore::<TestUser>::new());
         let auth = Centurion::<TestUser>::builder()
-            .secret(SECRET)
+            .secret(TEST_SECRET)
             .password(cheap_passwords())
             .max_token_bytes(1 << 20)
             .user_store(Arc::clone(&users))

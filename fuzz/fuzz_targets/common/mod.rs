@@ -1,10 +1,10 @@
-//! What the fuzz targets share: one instance with one user, a runtime, and the checks
-//! every refusal must pass.
+//! What the fuzz targets share beyond the workspace's test kit (`centurion_testkit`): one
+//! instance with one user, a runtime, and the check every refused token must pass.
 
 #![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
@@ -12,8 +12,10 @@ use centurion::{
     Centurion, CookieConfig, Error, NewUser, PasswordConfig, TokenLocation, UserStore,
 };
 
-/// The HS256 secret of the fuzzed instance.
-pub const SECRET: &str = "fuzzing-secret-of-at-least-thirty-two-bytes!";
+// Each target uses some of these (the module is compiled into every target).
+#[allow(unused_imports)]
+pub use centurion_testkit::{TEST_SECRET, check_error_body, now};
+
 /// The one user's login.
 pub const USERNAME: &str = "ada";
 /// The one user's password.
@@ -37,14 +39,13 @@ pub fn rt() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Argon2 parameters cheap enough to hash on every run.
+/// The kit's cheap argon2 parameters, cheaper still (hashed on every run) and on one
+/// hashing thread.
 pub fn cheap_passwords() -> PasswordConfig {
     PasswordConfig {
         memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
         pool_size: Some(1),
-        ..PasswordConfig::default()
+        ..centurion_testkit::cheap_passwords()
     }
 }
 
@@ -55,7 +56,7 @@ pub fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let users = Arc::new(MemoryUserStore::<TestUser>::new());
         let auth = Centurion::<TestUser>::builder()
-            .secret(SECRET)
+            .secret(TEST_SECRET)
             .password(cheap_passwords())
             .token_locations(&[TokenLocation::Header])
             .cookies(CookieConfig {
@@ -73,13 +74,6 @@ pub fn fixture() -> &'static Fixture {
         });
         Fixture { auth, user }
     })
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Every refusal of a token: 401 (or 503 for a store, which the fuzzed stores never are),
@@ -102,20 +96,6 @@ pub fn check_refusal(err: &Error, input: &str) {
             "the error message echoes the input: {err:?}"
         );
     }
-}
-
-/// The JSON error body of a response with this status: `{"error", "message",
-/// "status_code"}` with `status_code` equal to the status.
-pub fn check_error_body(status: u16, body: &[u8]) {
-    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|e| {
-        panic!(
-            "a {status} answer without a JSON body ({e}): {:?}",
-            String::from_utf8_lossy(body)
-        )
-    });
-    assert!(value["error"].is_string(), "{value}");
-    assert!(value["message"].is_string(), "{value}");
-    assert_eq!(value["status_code"], status, "{value}");
 }
 
 /// Creates a user in a store (for targets that build their own instance).

@@ -1,16 +1,65 @@
-//! Shared helpers for the backend suites: real servers on 127.0.0.1 that a test starts and
-//! stops itself (`servers.rs`, also used by the quickstart's end-to-end tests), and
-//! store-semantics checks written once and run against every store.
-
-#![allow(dead_code, unreachable_pub)]
-
-mod servers;
-pub use servers::*;
+//! The store contracts, written once and run against every store: what
+//! [`MemoryUserStore`](centurion::memory::MemoryUserStore) and
+//! [`MemoryRevocationStore`](centurion::memory::MemoryRevocationStore) do is what the SQL
+//! and Redis stores must do too, and a whole account's life over real stores.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
+use centurion::clock::ManualClock;
 use centurion::{ErrorKind, NewUser, RevocationStore, TokenRef, UserStore, testing::TestUser};
+
+use crate::{TEST_SECRET, cheap_passwords, unique};
+
+/// The time a store keeps: a [`ManualClock`] the test moves (in-memory and SQL stores
+/// built `with_clock`), or the real clock (Redis, which keeps time itself).
+#[derive(Clone, Debug)]
+pub enum StoreTime {
+    /// The store reads this clock; the contract moves it instead of waiting.
+    Manual(ManualClock),
+    /// The store reads the system clock (or its server's); the contract waits.
+    Real,
+}
+
+impl StoreTime {
+    fn secs(&self) -> u64 {
+        match self {
+            StoreTime::Manual(clock) => {
+                use centurion::clock::Clock;
+                clock
+                    .now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }
+            StoreTime::Real => crate::now_secs(),
+        }
+    }
+
+    fn ms(&self) -> u64 {
+        match self {
+            StoreTime::Manual(clock) => {
+                use centurion::clock::Clock;
+                clock
+                    .now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            }
+            StoreTime::Real => crate::now_ms(),
+        }
+    }
+
+    /// Lets the time pass `secs` (Unix seconds): moves the manual clock there, or waits.
+    async fn pass(&self, secs: u64) {
+        match self {
+            StoreTime::Manual(clock) => clock.set(UNIX_EPOCH + Duration::from_secs(secs + 1)),
+            StoreTime::Real => {
+                while crate::now_secs() <= secs {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Store semantics, written once for every store
@@ -240,16 +289,16 @@ fn token<'a>(jti: &'a str, family: Option<&'a str>, subject: &'a str, iat: u64) 
 }
 
 /// The contract of [`RevocationStore`] as
-/// [`MemoryRevocationStore`](centurion::memory::MemoryRevocationStore) keeps it.
-/// Takes about two seconds (it waits for entries to expire).
-pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str) {
-    let now = now_secs();
+/// [`MemoryRevocationStore`](centurion::memory::MemoryRevocationStore) keeps it, on the
+/// store's time (with [`StoreTime::Real`] it waits a second or two for entries to expire).
+pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, time: &StoreTime) {
+    let now = time.secs();
     let far = now + 3600;
     let jti = unique(&format!("jti-{tag}"));
     let other = unique(&format!("jti-{tag}"));
     let fam = unique(&format!("fam-{tag}"));
     let sub = unique(&format!("sub-{tag}"));
-    let ms = now_ms();
+    let ms = time.ms();
 
     assert!(
         !store
@@ -433,7 +482,7 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str) 
     assert_eq!(wins, 1, "exactly one concurrent mark_spent returns true");
 
     // Entries stop counting at their expiry.
-    let start = now_secs();
+    let start = time.secs();
     let soon = start + 1;
     let (j, f, s, sp) = (
         unique("exp-j"),
@@ -444,12 +493,12 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str) 
     store.revoke_token(&j, soon).await.unwrap();
     store.revoke_family(&f, soon).await.unwrap();
     store
-        .revoke_user(&s, now_ms() + 60_000, soon)
+        .revoke_user(&s, time.ms() + 60_000, soon)
         .await
         .unwrap();
     store.revoke_user(&s, 1, start - 100).await.unwrap(); // an earlier expiry does not shorten it
     assert!(store.mark_spent(&sp, soon).await.unwrap());
-    if now_secs() < soon {
+    if time.secs() < soon {
         assert!(store.is_revoked(&token(&j, None, &s, 0)).await.unwrap());
         assert!(
             store
@@ -465,9 +514,7 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str) 
         );
         assert!(!store.mark_spent(&sp, soon).await.unwrap());
     }
-    while now_secs() <= soon {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    time.pass(soon).await;
     assert!(
         !store.is_revoked(&token(&j, Some(&f), &s, 0)).await.unwrap(),
         "expired entries no longer count"
@@ -483,25 +530,13 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str) 
 // Centurion over real stores
 // ---------------------------------------------------------------------------------------
 
-/// A test secret (HS256).
-pub const SECRET: &str = "a-test-secret-of-at-least-32-bytes-long!";
-
-/// Cheap argon2 parameters: these suites test stores, not hashing.
-pub fn cheap_passwords() -> centurion::PasswordConfig {
-    centurion::PasswordConfig {
-        memory_kib: 1024,
-        iterations: 1,
-        ..centurion::PasswordConfig::default()
-    }
-}
-
 /// A [`Centurion`](centurion::Centurion) over the given stores.
 pub fn centurion_with<S: UserStore<TestUser>, R: RevocationStore>(
     users: S,
     revocations: R,
 ) -> centurion::Centurion<TestUser> {
     centurion::Centurion::<TestUser>::builder()
-        .secret(SECRET)
+        .secret(TEST_SECRET)
         .password(cheap_passwords())
         .user_store(users)
         .revocation_store(revocations)
@@ -564,7 +599,6 @@ pub async fn account_lifecycle(auth: &centurion::Centurion<TestUser>, tag: &str)
     assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
 
     let pair = auth.login(&name, password).await.expect("login again");
-    tokio::time::sleep(Duration::from_millis(5)).await;
     auth.change_password(&user, "another long passphrase")
         .await
         .expect("change password");
@@ -577,7 +611,6 @@ pub async fn account_lifecycle(auth: &centurion::Centurion<TestUser>, tag: &str)
         auth.login(&name, password).await.is_err(),
         "the old password is gone"
     );
-    tokio::time::sleep(Duration::from_millis(5)).await;
     let pair = auth
         .login(&name, "another long passphrase")
         .await

@@ -1,6 +1,5 @@
-//! Real servers on 127.0.0.1 that a test starts and stops itself (PostgreSQL, Redis).
-//! Shared by the runtime's backend suites and the quickstart's end-to-end tests (which
-//! include this file by path).
+//! Real servers on 127.0.0.1 that a test starts and stops itself: PostgreSQL, Redis, and
+//! an SMTP server (aiosmtpd) that writes every mail it accepts as JSON.
 //!
 //! A group whose server binary is missing prints `SKIPPED: <group>: <why>` to stderr and
 //! returns, except when `CI=true`, where a missing binary fails the test.
@@ -9,14 +8,15 @@
 //! point: `REDIS_SERVER` (the `redis-server` binary), `PG_BIN` (the directory holding
 //! `initdb` and `pg_ctl`).
 
-#![allow(dead_code, unreachable_pub)]
-
+use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------
 // Skipping
@@ -54,20 +54,6 @@ pub fn unique(tag: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A directory removed (with its contents) on drop.
@@ -167,6 +153,12 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server on a free port, or reports the group skipped (`None`).
     pub fn start(group: &str) -> Option<Self> {
+        Self::start_on(group, free_port())
+    }
+
+    /// Starts a server on `port` (one a test has kept free, say to build a client before
+    /// the server is up), or reports the group skipped.
+    pub fn start_on(group: &str, port: u16) -> Option<Self> {
         let bin = match std::env::var_os("REDIS_SERVER") {
             Some(path) => Some(PathBuf::from(path)).filter(|p| executable(p)),
             None => find_binary("redis-server"),
@@ -178,14 +170,18 @@ impl RedisServer {
             );
             return None;
         };
+        Some(Self::start_with(bin, port))
+    }
+
+    fn start_with(bin: PathBuf, port: u16) -> Self {
         let mut server = Self {
             bin,
-            port: free_port(),
+            port,
             dir: TempDir::new("redis"),
             child: None,
         };
         server.restart();
-        Some(server)
+        server
     }
 
     pub fn port(&self) -> u16 {
@@ -463,4 +459,271 @@ pub fn shared_postgres(group: &str) -> Option<Arc<PgServer>> {
     let server = Arc::new(PgServer::start(group)?);
     *slot = Arc::downgrade(&server);
     Some(server)
+}
+
+// ---------------------------------------------------------------------------------------
+// SMTP (aiosmtpd)
+// ---------------------------------------------------------------------------------------
+
+/// A fresh directory for an SMTP server's files (removed with the server).
+fn smtp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique(&format!("centurion-mail-{name}")));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    dir
+}
+
+/// Whether python3 can import aiosmtpd; `Err` says what is missing.
+pub fn aiosmtpd_available() -> Result<(), String> {
+    match Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(s) if s.success() => Ok(()),
+        Ok(_) => Err("python3 cannot import aiosmtpd (pip install aiosmtpd)".into()),
+        Err(e) => Err(format!("python3 not found: {e}")),
+    }
+}
+
+impl SmtpServer {
+    /// Starts aiosmtpd, or reports the group skipped when python3 or aiosmtpd is missing.
+    pub fn start_or_skip(group: &str, name: &str, extra: &[&str]) -> Option<Self> {
+        if let Err(why) = aiosmtpd_available() {
+            skip(group, &why);
+            return None;
+        }
+        Some(Self::start(name, extra))
+    }
+}
+
+/// An SMTP server for tests: each accepted mail is parsed with Python's `email`
+/// package and written as JSON (envelope, headers, decoded text and HTML bodies,
+/// whether the session was authenticated and encrypted).
+const SERVER: &str = r#"
+import argparse, email, json, os, ssl, time
+from email import policy
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+p = argparse.ArgumentParser()
+p.add_argument("--port", type=int, required=True)
+p.add_argument("--out", required=True)
+p.add_argument("--mode", default="plain", choices=["plain", "starttls", "smtps"])
+p.add_argument("--cert")
+p.add_argument("--key")
+p.add_argument("--auth")
+a = p.parse_args()
+
+class Handler:
+def __init__(self):
+    self.n = 0
+async def handle_DATA(self, server, session, envelope):
+    self.n += 1
+    msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+    text = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    rec = dict(
+        mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
+        subject=str(msg["subject"]), sender=str(msg["from"]), to=str(msg["to"]),
+        text=text.get_content() if text is not None else None,
+        html=html.get_content() if html is not None else None,
+        authenticated=bool(session.authenticated),
+        tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
+    )
+    path = os.path.join(a.out, "%04d.json" % self.n)
+    with open(path + ".tmp", "w") as f:
+        json.dump(rec, f)
+    os.rename(path + ".tmp", path)
+    return "250 Message accepted for delivery"
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+ok = isinstance(auth_data, LoginPassword) and a.auth is not None and \
+    auth_data.login.decode() + ":" + auth_data.password.decode() == a.auth
+return AuthResult(success=ok, handled=False)
+
+kw = {}
+if a.mode != "plain":
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(a.cert, a.key)
+if a.mode == "starttls":
+    kw.update(tls_context=ctx, require_starttls=True)
+else:
+    kw.update(ssl_context=ctx)
+if a.auth:
+# With implicit TLS (smtps) aiosmtpd does not see its own TLS layer, so only STARTTLS
+# mode asks it to require TLS before AUTH; smtps is encrypted from the first byte.
+kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=(a.mode == "starttls"))
+c = Controller(Handler(), hostname="127.0.0.1", port=a.port, **kw)
+c.start()
+print("READY", flush=True)
+try:
+while True:
+    time.sleep(3600)
+finally:
+c.stop()
+"#;
+
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    out: PathBuf,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.out);
+    }
+}
+
+impl SmtpServer {
+    /// Starts aiosmtpd on a free port (`extra`: `--mode starttls|smtps`, `--cert`,
+    /// `--key`, `--auth user:password`); panics when it does not come up.
+    pub fn start(name: &str, extra: &[&str]) -> Self {
+        let out = smtp_dir(name);
+        let script = out.join("server.py");
+        std::fs::write(&script, SERVER).unwrap();
+        let mail_dir = out.join("mail");
+        std::fs::create_dir_all(&mail_dir).unwrap();
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", &port.to_string(), "--out"])
+            .arg(&mail_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(out.join("server.log")).unwrap())
+            .spawn()
+            .expect("start python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "READY", "aiosmtpd did not start");
+        Self { child, port, out }
+    }
+
+    /// The next delivered mail (waits up to 10 s).
+    pub fn mail(&self, n: usize) -> Value {
+        let path = self.out.join("mail").join(format!("{n:04}.json"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                return serde_json::from_str(&text).unwrap();
+            }
+            assert!(Instant::now() < deadline, "no mail {n} delivered");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many mails were delivered.
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.out.join("mail"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI.
+pub struct TestCerts {
+    dir: PathBuf,
+}
+
+impl Drop for TestCerts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl TestCerts {
+    /// Makes the CA and the server's certificate; `Err` says why not (no openssl).
+    pub fn make() -> Result<Self, String> {
+        let dir = smtp_dir("certs");
+        let run = |args: &[&str]| -> Result<(), String> {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .map_err(|e| format!("openssl not found: {e}"))?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "openssl {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            }
+        };
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=centurion test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ])?;
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+        ])?;
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ])?;
+        Ok(Self { dir })
+    }
+
+    /// The path of one of the files (`ca.pem`, `leaf.pem`, `leaf.key`).
+    pub fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+
+    /// The CA certificate, PEM.
+    pub fn ca(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("ca.pem")).unwrap()
+    }
 }
