@@ -517,52 +517,52 @@ p.add_argument("--auth")
 a = p.parse_args()
 
 class Handler:
-def __init__(self):
-    self.n = 0
-async def handle_DATA(self, server, session, envelope):
-    self.n += 1
-    msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-    text = msg.get_body(preferencelist=("plain",))
-    html = msg.get_body(preferencelist=("html",))
-    rec = dict(
-        mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
-        subject=str(msg["subject"]), sender=str(msg["from"]), to=str(msg["to"]),
-        text=text.get_content() if text is not None else None,
-        html=html.get_content() if html is not None else None,
-        authenticated=bool(session.authenticated),
-        tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
-    )
-    path = os.path.join(a.out, "%04d.json" % self.n)
-    with open(path + ".tmp", "w") as f:
-        json.dump(rec, f)
-    os.rename(path + ".tmp", path)
-    return "250 Message accepted for delivery"
+    def __init__(self):
+        self.n = 0
+    async def handle_DATA(self, server, session, envelope):
+        self.n += 1
+        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        text = msg.get_body(preferencelist=("plain",))
+        html = msg.get_body(preferencelist=("html",))
+        rec = dict(
+            mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
+            subject=str(msg["subject"]), sender=str(msg["from"]), to=str(msg["to"]),
+            text=text.get_content() if text is not None else None,
+            html=html.get_content() if html is not None else None,
+            authenticated=bool(session.authenticated),
+            tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
+        )
+        path = os.path.join(a.out, "%04d.json" % self.n)
+        with open(path + ".tmp", "w") as f:
+            json.dump(rec, f)
+        os.rename(path + ".tmp", path)
+        return "250 Message accepted for delivery"
 
 def authenticator(server, session, envelope, mechanism, auth_data):
-ok = isinstance(auth_data, LoginPassword) and a.auth is not None and \
-    auth_data.login.decode() + ":" + auth_data.password.decode() == a.auth
-return AuthResult(success=ok, handled=False)
+    ok = isinstance(auth_data, LoginPassword) and a.auth is not None and \
+        auth_data.login.decode() + ":" + auth_data.password.decode() == a.auth
+    return AuthResult(success=ok, handled=False)
 
 kw = {}
 if a.mode != "plain":
-ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-ctx.load_cert_chain(a.cert, a.key)
-if a.mode == "starttls":
-    kw.update(tls_context=ctx, require_starttls=True)
-else:
-    kw.update(ssl_context=ctx)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(a.cert, a.key)
+    if a.mode == "starttls":
+        kw.update(tls_context=ctx, require_starttls=True)
+    else:
+        kw.update(ssl_context=ctx)
 if a.auth:
-# With implicit TLS (smtps) aiosmtpd does not see its own TLS layer, so only STARTTLS
-# mode asks it to require TLS before AUTH; smtps is encrypted from the first byte.
-kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=(a.mode == "starttls"))
+    # With implicit TLS (smtps) aiosmtpd does not see its own TLS layer, so only STARTTLS
+    # mode asks it to require TLS before AUTH; smtps is encrypted from the first byte.
+    kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=(a.mode == "starttls"))
 c = Controller(Handler(), hostname="127.0.0.1", port=a.port, **kw)
 c.start()
 print("READY", flush=True)
 try:
-while True:
-    time.sleep(3600)
+    while True:
+        time.sleep(3600)
 finally:
-c.stop()
+    c.stop()
 "#;
 
 pub struct SmtpServer {
