@@ -1,27 +1,14 @@
 //! The macros' argument parsers and checks: `#[secured(…)]` arguments (and the item it is
 //! put on), `#[derive(Role)]` and `#[derive(AuthUser)]` inputs.
 //!
-//! A proc-macro crate cannot be linked into a fuzz target, so the macros crate's parsing,
-//! checking and generating modules are compiled in here from their source files; they
-//! only use `proc_macro2`, `syn` and `quote`, which work outside a compiler. The oracle:
+//! A proc-macro crate cannot be linked into a fuzz target, so the target links
+//! `centurion-codegen`, the plain library the macros crate calls; it only uses
+//! `proc_macro2`, `syn` and `quote`, which work outside a compiler. The oracle:
 //! no panic, an expansion (or the `compile_error!`s beside the item) that is valid Rust
 //! syntax, the same output for the same input, and no expansion without errors for
 //! arguments that repeat a key.
 
 #![no_main]
-
-#[allow(dead_code, unused_imports, unreachable_pub)]
-#[path = "../../macros/src/ast.rs"]
-mod ast;
-#[allow(dead_code, unused_imports, unreachable_pub)]
-#[path = "../../macros/src/attr.rs"]
-mod attr;
-#[allow(dead_code, unused_imports, unreachable_pub)]
-#[path = "../../macros/src/expand.rs"]
-mod expand;
-#[allow(dead_code, unused_imports, unreachable_pub)]
-#[path = "../../macros/src/valid.rs"]
-mod valid;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -146,7 +133,7 @@ fuzz_target!(|input: Input| {
             };
             let valid = is_item(&item);
             let out = run("#[secured]", valid, || {
-                expand::secured(attr.clone(), item.clone())
+                centurion_codegen::secured(attr.clone(), item.clone())
             });
             if valid && !has_compile_error(&out) {
                 let keys = leading_keys(&attr);
@@ -164,7 +151,7 @@ fuzz_target!(|input: Input| {
                 return;
             };
             run("#[derive(Role)]", is_derive_input(&tokens), || {
-                expand::derive_role(tokens.clone())
+                centurion_codegen::derive_role(tokens.clone())
             });
         }
         Input::AuthUser(text) => {
@@ -172,7 +159,7 @@ fuzz_target!(|input: Input| {
                 return;
             };
             run("#[derive(AuthUser)]", is_derive_input(&tokens), || {
-                expand::derive_auth_user(tokens.clone())
+                centurion_codegen::derive_auth_user(tokens.clone())
             });
         }
         Input::RoleAttrs { container, variant } => {
@@ -183,7 +170,7 @@ fuzz_target!(|input: Input| {
                 return;
             };
             run("#[derive(Role)]", is_derive_input(&tokens), || {
-                expand::derive_role(tokens.clone())
+                centurion_codegen::derive_role(tokens.clone())
             });
         }
         Input::UserAttrs { container, field } => {
@@ -196,7 +183,7 @@ fuzz_target!(|input: Input| {
                 return;
             };
             run("#[derive(AuthUser)]", is_derive_input(&tokens), || {
-                expand::derive_auth_user(tokens.clone())
+                centurion_codegen::derive_auth_user(tokens.clone())
             });
         }
     }

@@ -4,14 +4,10 @@
 //! Use them through the `centurion` crate, which re-exports them; the code they generate
 //! names only `::centurion::__private`, so an application depends on `centurion` alone.
 //!
-//! The crate is split by phase: `attr.rs` parses the arguments, `ast.rs` models the input
-//! while keeping its syntax nodes for spans, `valid.rs` checks it (collecting every
-//! mistake), `expand.rs` generates the code.
-
-mod ast;
-mod attr;
-mod expand;
-mod valid;
+//! This crate holds only the entry points: the phases (`attr.rs` parses the arguments,
+//! `ast.rs` models the input while keeping its syntax nodes for spans, `valid.rs` checks
+//! it, collecting every mistake, `expand.rs` generates the code) are the plain library
+//! `centurion-codegen`.
 
 use proc_macro::TokenStream;
 
@@ -197,7 +193,7 @@ use proc_macro::TokenStream;
 /// [`axum::debug_handler`]: https://docs.rs/axum/latest/axum/attr.debug_handler.html
 #[proc_macro_attribute]
 pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::secured(attr.into(), item.into()).into()
+    centurion_codegen::secured(attr.into(), item.into()).into()
 }
 
 /// Declares the application's roles: implements `Role` for an enum of unit variants, and
@@ -279,7 +275,7 @@ pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_derive(Role, attributes(role))]
 pub fn derive_role(input: TokenStream) -> TokenStream {
-    expand::derive_role(input.into()).into()
+    centurion_codegen::derive_role(input.into()).into()
 }
 
 /// Implements `AuthUser` for a struct from field attributes, plus `UserRecord` (so the
@@ -437,5 +433,5 @@ pub fn derive_role(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_derive(AuthUser, attributes(auth_user))]
 pub fn derive_auth_user(input: TokenStream) -> TokenStream {
-    expand::derive_auth_user(input.into()).into()
+    centurion_codegen::derive_auth_user(input.into()).into()
 }

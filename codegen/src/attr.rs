@@ -8,6 +8,8 @@ use quote::ToTokens;
 use syn::parse::{Lookahead1, Parse, ParseStream};
 use syn::{Attribute, Ident, LitStr, Path, Token};
 
+use crate::errors::Errors;
+
 /// The keywords of every attribute this crate parses.
 pub(crate) mod kw {
     syn::custom_keyword!(roles);
@@ -28,50 +30,8 @@ pub(crate) mod kw {
     syn::custom_keyword!(no_user_record);
 }
 
-/// Collects errors so the user sees every mistake of one attribute at once.
-#[derive(Default)]
-pub(crate) struct Errors {
-    combined: Option<syn::Error>,
-}
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.combined {
-            Some(combined) => combined.combine(error),
-            None => self.combined = Some(error),
-        }
-    }
-
-    pub(crate) fn push_result<T>(&mut self, result: syn::Result<T>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.push(error);
-                None
-            }
-        }
-    }
-
-    pub(crate) fn append(&mut self, other: Errors) {
-        if let Some(error) = other.combined {
-            self.push(error);
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.combined.is_none()
-    }
-
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        match self.combined {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The one duplicate-key check every attribute uses: keeps the first value and reports
-/// the second occurrence, at the second occurrence.
+/// The duplicate-key check of every attribute argument: keeps the first value and reports
+/// the second occurrence, at the second occurrence ([`Errors::duplicate`]).
 pub(crate) fn set_once<T>(
     slot: &mut Option<T>,
     value: T,
@@ -81,10 +41,7 @@ pub(crate) fn set_once<T>(
     errors: &mut Errors,
 ) {
     if slot.is_some() {
-        errors.push(syn::Error::new_spanned(
-            second,
-            format!("duplicate {what}: {hint}"),
-        ));
+        errors.duplicate(&second, what, hint);
     } else {
         *slot = Some(value);
     }

@@ -7,7 +7,8 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Ident, LitStr, Path};
 
 use crate::ast::{Handler, RoleEnum, RoleName, Source, UserStruct};
-use crate::attr::{Errors, RoleList, UserKey};
+use crate::attr::{RoleList, UserKey};
+use crate::errors::Errors;
 
 /// The most arguments axum accepts in a handler, the guard included.
 const AXUM_MAX_ARGS: usize = 16;
@@ -465,12 +466,13 @@ pub(crate) fn user_struct<'a>(user: &UserStruct<'a>, errors: &mut Errors) -> Che
                     )
                 }
             };
-            errors.push(syn::Error::new(
+            errors.duplicate(
                 second.span(),
-                format!(
-                    "duplicate `{name}`: `{name}` already comes from {already}; mark exactly one field (or method) as `{name}`"
+                &format!("`{name}`"),
+                &format!(
+                    "`{name}` already comes from {already}; mark exactly one field (or method) as `{name}`"
                 ),
-            ));
+            );
         }
         sources[key.index()] = Some(first.clone());
     }
@@ -522,16 +524,10 @@ pub(crate) fn user_struct<'a>(user: &UserStruct<'a>, errors: &mut Errors) -> Che
     }
 
     for extra in user.debug.iter().skip(1) {
-        errors.push(syn::Error::new(
-            extra.span,
-            "duplicate `debug`: write it once",
-        ));
+        errors.duplicate(extra.span, "`debug`", "write it once");
     }
     for extra in user.no_user_record.iter().skip(1) {
-        errors.push(syn::Error::new(
-            extra.span,
-            "duplicate `no_user_record`: write it once",
-        ));
+        errors.duplicate(extra.span, "`no_user_record`", "write it once");
     }
 
     let user_record = user.no_user_record.is_empty();

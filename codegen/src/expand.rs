@@ -9,7 +9,8 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, FnArg, LitStr, Member};
 
 use crate::ast::{Handler, RoleEnum, RoleName, SecuredItem, Source, UserStruct};
-use crate::attr::{Errors, SecuredArgs, UserKey};
+use crate::attr::{SecuredArgs, UserKey};
+use crate::errors::Errors;
 use crate::valid::{self, CheckedRole, CheckedUser, Requirement};
 
 /// The `macro_rules!` that `#[derive(Role)]` defines (and re-exports at the enum's
@@ -21,7 +22,9 @@ const DECLARED_ROLES: &str = "__centurion_roles_declared_by_derive_Role_at_the_c
 // #[secured]
 // ---------------------------------------------------------------------------------------
 
-pub(crate) fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
+/// `#[secured(attr)] item`: the guard type, the requirement and the handler with its
+/// guard parameter, or the errors beside the untouched handler.
+pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = errors.push_result(syn::parse2::<SecuredArgs>(attr));
     let function = match SecuredItem::parse(item.clone()) {
@@ -205,7 +208,9 @@ fn declared_by_type(role: &RoleName, role_type: &syn::Path) -> TokenStream {
 // #[derive(Role)]
 // ---------------------------------------------------------------------------------------
 
-pub(crate) fn derive_role(input: TokenStream) -> TokenStream {
+/// `#[derive(Role)]` on `input`: the `Role` impl and the crate root's role-check macro,
+/// or the errors and a stub impl.
+pub fn derive_role(input: TokenStream) -> TokenStream {
     let input = match syn::parse2::<DeriveInput>(input) {
         Ok(input) => input,
         Err(error) => return error.into_compile_error(),
@@ -314,7 +319,9 @@ fn role_stub(input: &DeriveInput) -> TokenStream {
 // #[derive(AuthUser)]
 // ---------------------------------------------------------------------------------------
 
-pub(crate) fn derive_auth_user(input: TokenStream) -> TokenStream {
+/// `#[derive(AuthUser)]` on `input`: the `AuthUser`, `HasEmail`, `UserRecord` and `Debug`
+/// impls it asks for, or the errors and a stub impl.
+pub fn derive_auth_user(input: TokenStream) -> TokenStream {
     let input = match syn::parse2::<DeriveInput>(input) {
         Ok(input) => input,
         Err(error) => return error.into_compile_error(),

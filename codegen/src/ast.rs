@@ -5,8 +5,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Fields, Ident, ItemFn, LitStr, Member, Path, Type};
 
+use crate::errors::Errors;
 use crate::attr::{
-    self, Errors, RoleContainerAttrs, RoleVariantAttrs, SecuredArgs, UserArg, UserKey,
+    self, RoleContainerAttrs, RoleVariantAttrs, SecuredArgs, UserArg, UserKey,
 };
 
 // ---------------------------------------------------------------------------------------

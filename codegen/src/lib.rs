@@ -1,0 +1,30 @@
+//! The code generation behind [centurion](https://docs.rs/centurion)'s macros, as a plain
+//! library: `centurion-macros` is the proc-macro shim that calls it, and the `macro_args`
+//! fuzz target links it directly. Not a public API: use the macros through `centurion`.
+//!
+//! One file per phase:
+//!
+//! 1. `attr.rs` parses the arguments of `#[secured(…)]`, `#[role(…)]` and `#[auth_user(…)]`;
+//! 2. `ast.rs` models the input, keeping its syntax nodes for spans;
+//! 3. `valid.rs` checks it;
+//! 4. `expand.rs` generates the code, or the errors beside the untouched item.
+//!
+//! `errors.rs` is the collector every phase pushes its mistakes into, so the user sees all
+//! of them at once.
+//!
+//! ```
+//! let expansion = centurion_codegen::secured(quote::quote!(fresh), quote::quote! {
+//!     async fn purge() {}
+//! });
+//! let text = expansion.to_string();
+//! assert!(text.contains("fresh : true"));
+//! assert!(text.contains("__centurion_secured_purge"));
+//! ```
+
+mod ast;
+mod attr;
+mod errors;
+mod expand;
+mod valid;
+
+pub use crate::expand::{derive_auth_user, derive_role, secured};
