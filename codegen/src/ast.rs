@@ -5,10 +5,8 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Fields, Ident, ItemFn, LitStr, Member, Path, Type};
 
+use crate::attr::{self, RoleContainerAttrs, RoleVariantAttrs, SecuredArgs, UserArg, UserKey};
 use crate::errors::Errors;
-use crate::attr::{
-    self, RoleContainerAttrs, RoleVariantAttrs, SecuredArgs, UserArg, UserKey,
-};
 
 // ---------------------------------------------------------------------------------------
 // #[secured]

@@ -351,14 +351,20 @@ fn auth_user_expansion(user: &UserStruct<'_>, checked: &CheckedUser<'_>) -> Toke
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let private = private_path(Span::call_site());
-    let helpers = field_helpers(checked.user_record);
+    let record = checked.user_record;
 
-    // Each piece calls a helper trait at the field's type (see `field_helpers`), spanned
-    // there: a type that does not fit is reported on the field, with the helper's message.
+    // Each piece calls a `centurion::__private` field trait at the field's type, spanned
+    // there: a type that does not fit is reported on the field, with the trait's message.
+    // With `UserRecord`, the `*RecordField` trait that `from_parts` calls too, so a wrong
+    // type is reported once.
     let get = |key: UserKey, helper: &str, method: &str| -> Option<TokenStream> {
         Some(match checked.get(key)? {
             Source::Field { member, ty, .. } => {
-                let helper = format_ident!("{}", helper, span = ty.span());
+                let helper = if record && key != UserKey::Id {
+                    field_trait(&helper.replace("Field", "RecordField"), ty.span())
+                } else {
+                    field_trait(helper, ty.span())
+                };
                 let method = format_ident!("{}", method, span = ty.span());
                 quote_spanned! {ty.span()=> <#ty as #helper>::#method(&self.#member) }
             }
@@ -369,37 +375,20 @@ fn auth_user_expansion(user: &UserStruct<'_>, checked: &CheckedUser<'_>) -> Toke
         Some(Source::Method { path, .. }) => quote_spanned! {path.span()=>
             ::std::string::ToString::to_string(&#path(self))
         },
-        _ => get(UserKey::Id, "__centurion_IdField", "__centurion_id").unwrap_or_default(),
+        _ => get(UserKey::Id, "IdField", "user_id").unwrap_or_default(),
     };
-    let username = get(
-        UserKey::Username,
-        "__centurion_UsernameField",
-        "__centurion_str",
-    );
-    let password = get(
-        UserKey::Password,
-        "__centurion_PasswordField",
-        "__centurion_str",
-    );
-    let roles = get(
-        UserKey::Roles,
-        "__centurion_RolesField",
-        "__centurion_names",
-    )
-    .unwrap_or_else(|| quote!(::std::vec::Vec::new()));
-    let is_valid = get(
-        UserKey::IsValid,
-        "__centurion_IsValidField",
-        "__centurion_get",
-    )
-    .map(|body| {
+    let username = get(UserKey::Username, "UsernameField", "text");
+    let password = get(UserKey::Password, "PasswordField", "text");
+    let roles = get(UserKey::Roles, "RolesField", "names")
+        .unwrap_or_else(|| quote!(::std::vec::Vec::new()));
+    let is_valid = get(UserKey::IsValid, "IsValidField", "flag").map(|body| {
         quote! {
             fn is_valid(&self) -> bool {
                 #body
             }
         }
     });
-    let has_email = get(UserKey::Email, "__centurion_EmailField", "__centurion_get").map(|body| {
+    let has_email = get(UserKey::Email, "EmailField", "address").map(|body| {
         quote! {
             #[automatically_derived]
             impl #impl_generics #private::HasEmail for #ident #ty_generics #where_clause {
@@ -409,253 +398,43 @@ fn auth_user_expansion(user: &UserStruct<'_>, checked: &CheckedUser<'_>) -> Toke
             }
         }
     });
-    let user_record = checked.user_record.then(|| user_record(user));
+    let user_record = record.then(|| user_record(user));
     let debug = checked.debug.then(|| redacted_debug(user, checked));
 
     quote! {
-        const _: () = {
-            #helpers
-
-            #[automatically_derived]
-            impl #impl_generics #private::AuthUser for #ident #ty_generics #where_clause {
-                fn id(&self) -> ::std::string::String {
-                    #id
-                }
-
-                fn username(&self) -> &str {
-                    #username
-                }
-
-                fn password_hash(&self) -> &str {
-                    #password
-                }
-
-                fn roles(&self) -> ::std::vec::Vec<&str> {
-                    #roles
-                }
-
-                #is_valid
+        #[automatically_derived]
+        impl #impl_generics #private::AuthUser for #ident #ty_generics #where_clause {
+            fn id(&self) -> ::std::string::String {
+                #id
             }
 
-            #has_email
-            #user_record
-        };
+            fn username(&self) -> &str {
+                #username
+            }
+
+            fn password_hash(&self) -> &str {
+                #password
+            }
+
+            fn roles(&self) -> ::std::vec::Vec<&str> {
+                #roles
+            }
+
+            #is_valid
+        }
+
+        #has_email
+        #user_record
 
         #debug
     }
 }
 
-/// Private helper traits, one per kind of marked field, that the generated impls call at
-/// the field's type. Each says in `on_unimplemented` what the field must be, so a field of
-/// the wrong type gets one error that explains itself. With `record`, they also build the
-/// field from the stored parts (`UserRecord::from_parts`).
-fn field_helpers(record: bool) -> TokenStream {
-    let private = private_path(Span::call_site());
-    let stored = |signature: TokenStream, body: TokenStream| {
-        if record {
-            (quote!(#signature;), quote!(#signature { #body }))
-        } else {
-            (TokenStream::new(), TokenStream::new())
-        }
-    };
-    let from_string = record.then(|| quote!(+ ::core::convert::From<::std::string::String>));
-    let from_role_name = record.then(|| quote!(+ #private::FromRoleName));
-
-    let text = |name: &str, key: &str, what: &str, note: &str| {
-        let name = format_ident!("{}", name);
-        let message = format!("`{{Self}}` cannot hold the {what}");
-        let label = format!("the `#[auth_user({key})]` field");
-        let (decl, def) = stored(
-            quote!(fn __centurion_from_stored(value: ::std::string::String) -> Self where Self: Sized),
-            quote!(<Self as ::core::convert::From<::std::string::String>>::from(value)),
-        );
-        quote! {
-            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            #[allow(non_camel_case_types, dead_code)]
-            trait #name {
-                fn __centurion_str(&self) -> &str;
-                #decl
-            }
-            impl<T: ::core::convert::AsRef<str> #from_string> #name for T {
-                fn __centurion_str(&self) -> &str {
-                    <Self as ::core::convert::AsRef<str>>::as_ref(self)
-                }
-                #def
-            }
-        }
-    };
-    let username = text(
-        "__centurion_UsernameField",
-        "username",
-        "username",
-        "use `String`, or name a method on the struct: `#[auth_user(username = Self::method)]`",
-    );
-    let password = text(
-        "__centurion_PasswordField",
-        "password",
-        "password hash",
-        "the hash is a PHC string (`$argon2id$…`): use `String`",
-    );
-
-    let stored_id = record.then(|| {
-        quote! {
-            #[diagnostic::on_unimplemented(
-                message = "`{Self}` cannot hold the `i64` ids that the shipped user stores assign",
-                label = "the `#[auth_user(id)]` field",
-                note = "use an integer type such as `i64`, or add `#[auth_user(no_user_record)]` to the struct and implement `UserRecord` by hand"
-            )]
-            #[allow(non_camel_case_types, dead_code)]
-            trait __centurion_StoredId: Sized {
-                fn __centurion_from_stored(id: i64) -> ::core::option::Option<Self>;
-            }
-            impl<T: ::core::convert::TryFrom<i64>> __centurion_StoredId for T {
-                fn __centurion_from_stored(id: i64) -> ::core::option::Option<Self> {
-                    ::core::result::Result::ok(<T as ::core::convert::TryFrom<i64>>::try_from(id))
-                }
-            }
-        }
-    });
-
-    let (roles_decl, roles_def) = stored(
-        quote!(fn __centurion_from_stored(names: ::std::vec::Vec<::std::string::String>) -> Self where Self: Sized),
-        quote! {
-            ::core::iter::Iterator::collect(::core::iter::Iterator::filter_map(
-                ::core::iter::IntoIterator::into_iter(names),
-                |name| <R as #private::FromRoleName>::from_role_name(&name),
-            ))
-        },
-    );
-    let roles_impl = |collection: TokenStream, extra: TokenStream| {
-        quote! {
-            impl<R: #private::RoleName #from_role_name #extra> __centurion_RolesField for #collection {
-                fn __centurion_names(&self) -> ::std::vec::Vec<&str> {
-                    ::core::iter::Iterator::collect(::core::iter::Iterator::map(
-                        ::core::iter::IntoIterator::into_iter(self),
-                        <R as #private::RoleName>::role_name,
-                    ))
-                }
-                #roles_def
-            }
-        }
-    };
-    let roles_vec = roles_impl(quote!(::std::vec::Vec<R>), TokenStream::new());
-    let roles_hash = roles_impl(
-        quote!(::std::collections::HashSet<R>),
-        quote!(+ ::core::cmp::Eq + ::core::hash::Hash),
-    );
-    let roles_btree = roles_impl(
-        quote!(::std::collections::BTreeSet<R>),
-        quote!(+ ::core::cmp::Ord),
-    );
-
-    let (valid_decl, valid_def) = stored(
-        quote!(fn __centurion_from_stored(active: bool) -> Self),
-        quote!(active),
-    );
-    let (email_decl, email_def_string) = stored(
-        quote!(fn __centurion_from_stored(email: ::core::option::Option<::std::string::String>) -> Self),
-        quote!(::core::option::Option::unwrap_or_default(email)),
-    );
-    let (_, email_def_option) = stored(
-        quote!(fn __centurion_from_stored(email: ::core::option::Option<::std::string::String>) -> Self),
-        quote!(email),
-    );
-
-    let default = record.then(|| {
-        quote! {
-            #[diagnostic::on_unimplemented(
-                message = "`{Self}` has no default value to build users from stored fields with",
-                label = "a field without `#[auth_user(…)]`",
-                note = "`#[derive(AuthUser)]` implements `UserRecord` (the shipped user stores build users with it) by filling unmarked fields with `Default::default()`: implement `Default` for `{Self}`, or add `#[auth_user(no_user_record)]` to the struct and implement `UserRecord` by hand"
-            )]
-            #[allow(non_camel_case_types, dead_code)]
-            trait __centurion_DefaultField {
-                fn __centurion_default() -> Self;
-            }
-            impl<T: ::core::default::Default> __centurion_DefaultField for T {
-                fn __centurion_default() -> Self {
-                    <T as ::core::default::Default>::default()
-                }
-            }
-        }
-    });
-
-    quote! {
-        #[diagnostic::on_unimplemented(
-            message = "`{Self}` cannot be a user id",
-            label = "the `#[auth_user(id)]` field",
-            note = "the id travels in tokens as the `sub` string, so its type must implement `Display` (integers, `String` and UUIDs do)"
-        )]
-        #[allow(non_camel_case_types, dead_code)]
-        trait __centurion_IdField {
-            fn __centurion_id(&self) -> ::std::string::String;
-        }
-        impl<T: ::core::fmt::Display + ?::core::marker::Sized> __centurion_IdField for T {
-            fn __centurion_id(&self) -> ::std::string::String {
-                <T as ::std::string::ToString>::to_string(self)
-            }
-        }
-
-        #stored_id
-        #username
-        #password
-
-        #[diagnostic::on_unimplemented(
-            message = "`{Self}` cannot hold the user's roles",
-            label = "the `#[auth_user(roles)]` field",
-            note = "use `Vec<R>` (or a `HashSet<R>` or `BTreeSet<R>`) where `R` is your `#[derive(Role)]` enum or `String`"
-        )]
-        #[allow(non_camel_case_types, dead_code)]
-        trait __centurion_RolesField {
-            fn __centurion_names(&self) -> ::std::vec::Vec<&str>;
-            #roles_decl
-        }
-        #roles_vec
-        #roles_hash
-        #roles_btree
-
-        #[diagnostic::on_unimplemented(
-            message = "`{Self}` cannot be the validity flag",
-            label = "the `#[auth_user(is_valid)]` field",
-            note = "use a `bool` that is `true` for users who may log in, or name a method on the struct: `#[auth_user(is_valid = Self::method)]`"
-        )]
-        #[allow(non_camel_case_types, dead_code)]
-        trait __centurion_IsValidField {
-            fn __centurion_get(&self) -> bool;
-            #valid_decl
-        }
-        impl __centurion_IsValidField for bool {
-            fn __centurion_get(&self) -> bool {
-                *self
-            }
-            #valid_def
-        }
-
-        #[diagnostic::on_unimplemented(
-            message = "`{Self}` cannot hold the e-mail address",
-            label = "the `#[auth_user(email)]` field",
-            note = "use `String` or `Option<String>`"
-        )]
-        #[allow(non_camel_case_types, dead_code)]
-        trait __centurion_EmailField {
-            fn __centurion_get(&self) -> ::core::option::Option<&str>;
-            #email_decl
-        }
-        impl __centurion_EmailField for ::std::string::String {
-            fn __centurion_get(&self) -> ::core::option::Option<&str> {
-                ::core::option::Option::Some(self)
-            }
-            #email_def_string
-        }
-        impl __centurion_EmailField for ::core::option::Option<::std::string::String> {
-            fn __centurion_get(&self) -> ::core::option::Option<&str> {
-                ::core::option::Option::as_deref(self)
-            }
-            #email_def_option
-        }
-
-        #default
-    }
+/// `::centurion::__private::<name>`, the trait name spanned at `span` (the field's type).
+fn field_trait(name: &str, span: Span) -> TokenStream {
+    let private = private_path(span);
+    let name = format_ident!("{}", name, span = span);
+    quote_spanned! {span=> #private::#name }
 }
 
 /// `UserRecord::from_parts`: marked fields from the stored parts, every other field from
@@ -676,22 +455,23 @@ fn user_record(user: &UserStruct<'_>) -> TokenStream {
             .into_iter()
             .find(|key| field.keys.iter().any(|(k, _)| k == key));
         let from = |helper: &str, part: &str| {
-            let helper = format_ident!("{}", helper, span = span);
+            let helper = field_trait(helper, span);
             let part = format_ident!("{}", part, span = span);
-            quote_spanned! {span=> <#ty as #helper>::__centurion_from_stored(#parts.#part) }
+            quote_spanned! {span=> <#ty as #helper>::from_stored(#parts.#part) }
         };
         let value = match key {
             Some(UserKey::Id) => {
-                let call = from("__centurion_StoredId", "id");
+                let call = from("StoredId", "id");
                 quote_spanned! {span=> #call? }
             }
-            Some(UserKey::Username) => from("__centurion_UsernameField", "username"),
-            Some(UserKey::Password) => from("__centurion_PasswordField", "password_hash"),
-            Some(UserKey::Roles) => from("__centurion_RolesField", "roles"),
-            Some(UserKey::IsValid) => from("__centurion_IsValidField", "active"),
-            Some(UserKey::Email) => from("__centurion_EmailField", "email"),
+            Some(UserKey::Username) => from("UsernameRecordField", "username"),
+            Some(UserKey::Password) => from("PasswordRecordField", "password_hash"),
+            Some(UserKey::Roles) => from("RolesRecordField", "roles"),
+            Some(UserKey::IsValid) => from("IsValidRecordField", "active"),
+            Some(UserKey::Email) => from("EmailRecordField", "email"),
             None => {
-                quote_spanned! {span=> <#ty as __centurion_DefaultField>::__centurion_default() }
+                let helper = field_trait("DefaultField", span);
+                quote_spanned! {span=> <#ty as #helper>::default_value() }
             }
         };
         quote! { #member: #value }

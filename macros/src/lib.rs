@@ -379,55 +379,73 @@ pub fn derive_role(input: TokenStream) -> TokenStream {
 ///
 /// # Expansion
 ///
-/// All generated impls sit in a `const _: () = { … };` block beside private helper traits
-/// (`__centurion_IdField`, `__centurion_UsernameField`, …) whose
-/// `#[diagnostic::on_unimplemented]` messages explain a field of the wrong type. For the
-/// first example above:
+/// Only what is specific to the struct: each marked field is read (and, for `UserRecord`,
+/// built) through a trait of `centurion::__private` called at the field's type, with the
+/// field's span, so a field of the wrong type is one error on that field whose
+/// `#[diagnostic::on_unimplemented]` message says what it must be. The traits are
+/// implemented once in `centurion` for the types each kind of field accepts (`*Field`
+/// traits without `UserRecord`, `*RecordField` traits, which also build the field, with
+/// it). For the first example above:
 ///
 /// ```ignore
-/// const _: () = {
-///     /* helper traits, implemented for the types each kind of field accepts */
-///
-///     #[automatically_derived]
-///     impl ::centurion::__private::AuthUser for User {
-///         fn id(&self) -> String { <i64 as __centurion_IdField>::__centurion_id(&self.id) }
-///         fn username(&self) -> &str { <String as __centurion_UsernameField>::__centurion_str(&self.email) }
-///         fn password_hash(&self) -> &str { <String as __centurion_PasswordField>::__centurion_str(&self.password_hash) }
-///         fn roles(&self) -> Vec<&str> { <Vec<AppRole> as __centurion_RolesField>::__centurion_names(&self.roles) }
-///         fn is_valid(&self) -> bool { <bool as __centurion_IsValidField>::__centurion_get(&self.active) }
+/// #[automatically_derived]
+/// impl ::centurion::__private::AuthUser for User {
+///     fn id(&self) -> ::std::string::String {
+///         <i64 as ::centurion::__private::IdField>::user_id(&self.id)
 ///     }
-///
-///     #[automatically_derived]
-///     impl ::centurion::__private::HasEmail for User {
-///         fn email(&self) -> Option<&str> { <String as __centurion_EmailField>::__centurion_get(&self.email) }
+///     fn username(&self) -> &str {
+///         <String as ::centurion::__private::UsernameRecordField>::text(&self.email)
 ///     }
-///
-///     #[automatically_derived]
-///     impl ::centurion::__private::UserRecord for User {
-///         fn from_parts(__centurion_parts: ::centurion::__private::UserParts) -> Option<Self> {
-///             Some(Self {
-///                 id: <i64 as __centurion_StoredId>::__centurion_from_stored(__centurion_parts.id)?,
-///                 email: <String as __centurion_UsernameField>::__centurion_from_stored(__centurion_parts.username),
-///                 password_hash: <String as __centurion_PasswordField>::__centurion_from_stored(__centurion_parts.password_hash),
-///                 roles: <Vec<AppRole> as __centurion_RolesField>::__centurion_from_stored(__centurion_parts.roles),
-///                 active: <bool as __centurion_IsValidField>::__centurion_from_stored(__centurion_parts.active),
-///                 display_name: <String as __centurion_DefaultField>::__centurion_default(),
-///             })
-///         }
+///     fn password_hash(&self) -> &str {
+///         <String as ::centurion::__private::PasswordRecordField>::text(&self.password_hash)
 ///     }
-/// };
-///
+///     fn roles(&self) -> ::std::vec::Vec<&str> {
+///         <Vec<AppRole> as ::centurion::__private::RolesRecordField>::names(&self.roles)
+///     }
+///     fn is_valid(&self) -> bool {
+///         <bool as ::centurion::__private::IsValidRecordField>::flag(&self.active)
+///     }
+/// }
+/// #[automatically_derived]
+/// impl ::centurion::__private::HasEmail for User {
+///     fn email(&self) -> ::core::option::Option<&str> {
+///         <String as ::centurion::__private::EmailRecordField>::address(&self.email)
+///     }
+/// }
+/// #[automatically_derived]
+/// impl ::centurion::__private::UserRecord for User {
+///     fn from_parts(
+///         __centurion_parts: ::centurion::__private::UserParts,
+///     ) -> ::core::option::Option<Self> {
+///         ::core::option::Option::Some(Self {
+///             id: <i64 as ::centurion::__private::StoredId>::from_stored(__centurion_parts.id)?,
+///             email: <String as ::centurion::__private::UsernameRecordField>::from_stored(
+///                 __centurion_parts.username,
+///             ),
+///             password_hash: <String as ::centurion::__private::PasswordRecordField>::from_stored(
+///                 __centurion_parts.password_hash,
+///             ),
+///             roles: <Vec<AppRole> as ::centurion::__private::RolesRecordField>::from_stored(
+///                 __centurion_parts.roles,
+///             ),
+///             active: <bool as ::centurion::__private::IsValidRecordField>::from_stored(
+///                 __centurion_parts.active,
+///             ),
+///             display_name: <String as ::centurion::__private::DefaultField>::default_value(),
+///         })
+///     }
+/// }
 /// #[automatically_derived]
 /// impl ::core::fmt::Debug for User {
 ///     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-///         let mut __centurion_debug = f.debug_struct("User");
-///         __centurion_debug.field("id", &self.id);
-///         __centurion_debug.field("email", &self.email);
-///         __centurion_debug.field("password_hash", &"<redacted>");
-///         __centurion_debug.field("roles", &self.roles);
-///         __centurion_debug.field("active", &self.active);
-///         __centurion_debug.field("display_name", &self.display_name);
-///         __centurion_debug.finish()
+///         let mut __centurion_debug = ::core::fmt::Formatter::debug_struct(f, "User");
+///         ::core::fmt::DebugStruct::field(&mut __centurion_debug, "id", &self.id);
+///         ::core::fmt::DebugStruct::field(&mut __centurion_debug, "email", &self.email);
+///         ::core::fmt::DebugStruct::field(&mut __centurion_debug, "password_hash", &"<redacted>");
+///         ::core::fmt::DebugStruct::field(&mut __centurion_debug, "roles", &self.roles);
+///         ::core::fmt::DebugStruct::field(&mut __centurion_debug, "active", &self.active);
+///         ::core::fmt::DebugStruct::field(&mut __centurion_debug, "display_name", &self.display_name);
+///         ::core::fmt::DebugStruct::finish(&mut __centurion_debug)
 ///     }
 /// }
 /// ```

@@ -89,6 +89,7 @@ pub mod config;
 mod core;
 pub mod dangerous;
 mod error;
+mod expansion;
 pub mod http;
 mod jwt;
 pub mod mail;
@@ -127,66 +128,9 @@ pub use centurion_macros::{AuthUser, Role, secured};
 /// Items the macros expand to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::expansion::*;
     pub use crate::http::{Guard, Requirement, Secured};
     pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
     pub use axum;
     pub use http;
-
-    /// A role name, from a role enum or a string.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot name a role",
-        label = "the `roles` field holds `{Self}`",
-        note = "a `#[auth_user(roles)]` field is a `Vec` of a `#[derive(Role)]` enum or of `String`"
-    )]
-    pub trait RoleName {
-        /// The name.
-        fn role_name(&self) -> &str;
-    }
-
-    impl RoleName for String {
-        fn role_name(&self) -> &str {
-            self
-        }
-    }
-
-    impl RoleName for &str {
-        fn role_name(&self) -> &str {
-            self
-        }
-    }
-
-    impl RoleName for std::borrow::Cow<'_, str> {
-        fn role_name(&self) -> &str {
-            self
-        }
-    }
-
-    impl<T: Role> RoleName for T {
-        fn role_name(&self) -> &str {
-            self.name()
-        }
-    }
-
-    /// Builds a role-field element from a stored name.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be built from a stored role name",
-        label = "the `roles` field holds `{Self}`",
-        note = "a `#[auth_user(roles)]` field is a `Vec` of a `#[derive(Role)]` enum or of `String`"
-    )]
-    pub trait FromRoleName: Sized {
-        /// `None` for names the type does not know.
-        fn from_role_name(name: &str) -> Option<Self>;
-    }
-
-    impl FromRoleName for String {
-        fn from_role_name(name: &str) -> Option<Self> {
-            Some(name.to_owned())
-        }
-    }
-
-    impl<T: Role> FromRoleName for T {
-        fn from_role_name(name: &str) -> Option<Self> {
-            T::from_name(name)
-        }
-    }
 }
