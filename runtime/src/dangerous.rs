@@ -19,7 +19,7 @@ use crate::jwt;
 ///     .build()?;
 /// let forged = centurion::dangerous::sign_payload(&auth, &serde_json::json!({"sub": "1"}))?;
 /// let err = auth.verify_access(&forged).await.unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::InvalidToken); // no exp, iat, jti, type …
+/// assert_eq!(err.kind(), ErrorKind::InvalidTokenError); // no exp, iat, jti, type …
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```

@@ -20,8 +20,9 @@ use http::{HeaderValue, StatusCode, header};
 
 /// What went wrong, one variant per failure a client or operator can act on.
 ///
-/// Names follow flask-praetorian's exceptions where the concept matches. The list may grow,
-/// so match with a wildcard arm.
+/// Each variant is named as the `error` of its JSON body ([`ErrorKind::name`]). Names
+/// follow flask-praetorian's exceptions where the concept matches. The list may grow, so
+/// match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -31,7 +32,7 @@ pub enum ErrorKind {
     InvalidTokenHeader,
     /// The token is malformed, its signature does not verify, its algorithm or key is not
     /// accepted, or a claim is missing or of the wrong type. 401.
-    InvalidToken,
+    InvalidTokenError,
     /// The token is larger than the configured size limit. 401.
     TokenTooLarge,
     /// The access token has expired. 401.
@@ -39,9 +40,9 @@ pub enum ErrorKind {
     /// The refresh token (or its family) has expired. 401.
     ExpiredRefreshError,
     /// A registration or reset token has expired. 401.
-    ExpiredToken,
+    ExpiredTokenError,
     /// The token's `nbf` lies in the future, or its `iat` does. 401.
-    EarlyToken,
+    EarlyTokenError,
     /// The token was revoked (logout, reuse of a refresh token, password change …). 401.
     RevokedTokenError,
     /// A refresh token was presented a second time; its whole family is now revoked. 401.
@@ -65,11 +66,12 @@ pub enum ErrorKind {
     /// The username or the password is wrong (one answer for both). 401.
     AuthenticationError,
     /// A cookie-borne token came without a matching CSRF token. 401.
-    CsrfError,
+    #[allow(clippy::upper_case_acronyms)]
+    CSRFError,
     /// Custom claims use a reserved claim name; raised when issuing. 500.
     ClaimCollisionError,
     /// Too many failed attempts; retry after the `Retry-After` delay. 429.
-    Throttled,
+    TooManyRequests,
     /// The request body or a parameter is malformed. 400.
     InvalidRequest,
     /// The password is too short, too long or otherwise refused. 400.
@@ -98,12 +100,12 @@ impl ErrorKind {
         match self {
             MissingToken
             | InvalidTokenHeader
-            | InvalidToken
+            | InvalidTokenError
             | TokenTooLarge
             | ExpiredAccessError
             | ExpiredRefreshError
-            | ExpiredToken
-            | EarlyToken
+            | ExpiredTokenError
+            | EarlyTokenError
             | RevokedTokenError
             | RefreshReuseError
             | MisusedRefreshToken
@@ -113,9 +115,9 @@ impl ErrorKind {
             | FreshTokenRequired
             | MissingUserError
             | AuthenticationError
-            | CsrfError => StatusCode::UNAUTHORIZED,
+            | CSRFError => StatusCode::UNAUTHORIZED,
             MissingRoleError | InvalidUserError => StatusCode::FORBIDDEN,
-            Throttled => StatusCode::TOO_MANY_REQUESTS,
+            TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             InvalidRequest | WeakPassword => StatusCode::BAD_REQUEST,
             UserExists => StatusCode::CONFLICT,
             StoreUnavailable | Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -131,12 +133,12 @@ impl ErrorKind {
         match self {
             MissingToken => "MissingToken",
             InvalidTokenHeader => "InvalidTokenHeader",
-            InvalidToken => "InvalidTokenError",
+            InvalidTokenError => "InvalidTokenError",
             TokenTooLarge => "TokenTooLarge",
             ExpiredAccessError => "ExpiredAccessError",
             ExpiredRefreshError => "ExpiredRefreshError",
-            ExpiredToken => "ExpiredTokenError",
-            EarlyToken => "EarlyTokenError",
+            ExpiredTokenError => "ExpiredTokenError",
+            EarlyTokenError => "EarlyTokenError",
             RevokedTokenError => "RevokedTokenError",
             RefreshReuseError => "RefreshReuseError",
             MisusedRefreshToken => "MisusedRefreshToken",
@@ -148,9 +150,9 @@ impl ErrorKind {
             InvalidUserError => "InvalidUserError",
             MissingUserError => "MissingUserError",
             AuthenticationError => "AuthenticationError",
-            CsrfError => "CSRFError",
+            CSRFError => "CSRFError",
             ClaimCollisionError => "ClaimCollisionError",
-            Throttled => "TooManyRequests",
+            TooManyRequests => "TooManyRequests",
             InvalidRequest => "InvalidRequest",
             WeakPassword => "WeakPassword",
             UserExists => "UserExists",
@@ -167,12 +169,12 @@ impl ErrorKind {
         match self {
             MissingToken => "the request carries no access token",
             InvalidTokenHeader => "the Authorization header must be `Bearer <token>`",
-            InvalidToken => "the token is invalid",
+            InvalidTokenError => "the token is invalid",
             TokenTooLarge => "the token is larger than this server accepts",
             ExpiredAccessError => "the access token has expired",
             ExpiredRefreshError => "the refresh token has expired; log in again",
-            ExpiredToken => "the token has expired",
-            EarlyToken => "the token is not valid yet",
+            ExpiredTokenError => "the token has expired",
+            EarlyTokenError => "the token is not valid yet",
             RevokedTokenError => "the token has been revoked",
             RefreshReuseError => {
                 "the refresh token was already used; every token of its session is revoked"
@@ -186,9 +188,9 @@ impl ErrorKind {
             InvalidUserError => "the user account is not active",
             MissingUserError => "the token's user does not exist",
             AuthenticationError => "the username or password is wrong",
-            CsrfError => "the CSRF token is missing or does not match",
+            CSRFError => "the CSRF token is missing or does not match",
             ClaimCollisionError => "a custom claim uses a reserved claim name",
-            Throttled => "too many attempts; retry later",
+            TooManyRequests => "too many attempts; retry later",
             InvalidRequest => "the request is malformed",
             WeakPassword => "the password is not acceptable",
             UserExists => "that username or e-mail address is taken",
@@ -248,7 +250,7 @@ impl Error {
         self
     }
 
-    /// Sets the `Retry-After` delay (used with [`ErrorKind::Throttled`]).
+    /// Sets the `Retry-After` delay (used with [`ErrorKind::TooManyRequests`]).
     pub fn with_retry_after(mut self, delay: Duration) -> Self {
         self.retry_after = Some(delay);
         self

@@ -120,9 +120,6 @@ pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
 pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
 
-/// Re-exported so applications name one crate.
-pub use jsonwebtoken::Algorithm;
-
 pub use centurion_macros::{AuthUser, Role, secured};
 
 /// Items the macros expand to. Not a public API: it changes without notice.

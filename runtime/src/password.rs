@@ -7,6 +7,7 @@
 //! a request beyond that is refused at once with [`ErrorKind::Overloaded`] (503). A login
 //! storm therefore neither grows memory nor occupies the async workers.
 
+#[cfg(any(test, feature = "test-util"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,7 @@ struct Inner {
     admitted: Arc<Semaphore>,
     pool_size: usize,
     /// Verifications run, dummy ones included.
+    #[cfg(any(test, feature = "test-util"))]
     verifications: AtomicU64,
     min_length: usize,
     max_length: usize,
@@ -217,6 +219,7 @@ impl PasswordHasher {
                 jobs,
                 admitted: Arc::new(Semaphore::new(capacity)),
                 pool_size: pool,
+                #[cfg(any(test, feature = "test-util"))]
                 verifications: AtomicU64::new(0),
                 min_length: config.min_length,
                 max_length: config.max_length,
@@ -292,6 +295,7 @@ impl PasswordHasher {
         }
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let hash = hash.to_owned();
+        #[cfg(any(test, feature = "test-util"))]
         self.inner.verifications.fetch_add(1, Ordering::Relaxed);
         self.run(move |worker| worker.verify(&password, &hash))
             .await
@@ -302,6 +306,7 @@ impl PasswordHasher {
     pub async fn verify_dummy(&self, password: &str) -> Result<(), Error> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let dummy = self.inner.dummy_hash.clone();
+        #[cfg(any(test, feature = "test-util"))]
         self.inner.verifications.fetch_add(1, Ordering::Relaxed);
         self.run(move |worker| {
             let _ = worker.verify(&password, &dummy);
@@ -310,8 +315,20 @@ impl PasswordHasher {
     }
 
     /// How many password verifications this hasher has run, those against the dummy hash
-    /// for unknown usernames included: an operations metric, and how tests prove that an
-    /// unknown username costs exactly one verification, like a wrong password.
+    /// for unknown usernames included: how tests prove that an unknown username costs
+    /// exactly one verification, like a wrong password (feature `test-util`).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{PasswordConfig, password::PasswordHasher};
+    /// let hasher = PasswordHasher::new(&PasswordConfig { memory_kib: 64, iterations: 1, ..PasswordConfig::default() })?;
+    /// hasher.verify_dummy("guess").await?;
+    /// assert_eq!(hasher.verifications(), 1);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn verifications(&self) -> u64 {
         self.inner.verifications.load(Ordering::Relaxed)
     }

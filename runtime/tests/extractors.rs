@@ -469,7 +469,8 @@ async fn validate_claims_hook_can_refuse_a_token() {
     let (auth, _) = setup_with(|b| {
         b.validate_claims(|claims| {
             if claims.subject() == "13" {
-                Err(Error::new(ErrorKind::InvalidToken).with_message("this account is suspended"))
+                Err(Error::new(ErrorKind::InvalidTokenError)
+                    .with_message("this account is suspended"))
             } else {
                 Ok(())
             }

@@ -59,7 +59,7 @@ async fn round_trip(name: &str, alg: Algorithm, stem: &str) {
     let tampered = format!("{h}.{}.{s}", b64(payload.to_string()));
     assert_eq!(
         auth.verify_access(&tampered).await.unwrap_err().kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
     // Another instance with the same key pair verifies it too.
     let other = asymmetric(name, stem, None);
@@ -91,7 +91,7 @@ async fn token_signed_by_another_key_pair_is_refused() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
     let a = asymmetric("EdDSA", "ed25519", None);
     let b = asymmetric("EdDSA", "ed25519_2", None);
@@ -101,7 +101,7 @@ async fn token_signed_by_another_key_pair_is_refused() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -120,7 +120,7 @@ async fn hs256_token_signed_with_the_rsa_public_key_is_refused() {
         .unwrap();
         assert_eq!(
             auth.verify_access(&token).await.unwrap_err().kind(),
-            ErrorKind::InvalidToken
+            ErrorKind::InvalidTokenError
         );
     }
 }
@@ -148,7 +148,7 @@ async fn key_confusion_is_refused_even_with_hs256_in_the_allow_list() {
         .unwrap();
         assert_eq!(
             auth.verify_access(&token).await.unwrap_err().kind(),
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{kid:?}"
         );
     }
@@ -165,7 +165,7 @@ async fn token_claiming_another_asymmetric_algorithm_is_refused() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -202,7 +202,7 @@ async fn rotated_hmac_key_still_verifies_its_tokens_by_kid() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -248,7 +248,7 @@ async fn token_with_an_unknown_kid_is_refused() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -270,7 +270,7 @@ async fn token_naming_the_wrong_kid_for_its_key_is_refused() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -293,7 +293,7 @@ async fn token_without_kid_is_verified_with_the_signing_key_only() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 

@@ -407,5 +407,5 @@ async fn templates_escape_html_and_keep_subjects_on_one_line() {
     assert!(html.contains("token=t&amp;a=1"));
     assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
     assert!(mail.subject.starts_with("Welcome <script>"));
-    assert_eq!(ErrorKind::Throttled.status().as_u16(), 429);
+    assert_eq!(ErrorKind::TooManyRequests.status().as_u16(), 429);
 }

@@ -154,7 +154,7 @@ async fn refresh_token_without_a_family_is_refused() {
     .unwrap();
     assert_eq!(
         auth.refresh(&token).await.unwrap_err().kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -292,6 +292,6 @@ async fn logout_refuses_a_refresh_token_of_another_user() {
         .logout(&claims, Some(&bob_pair.refresh_token))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
     assert!(auth.refresh(&bob_pair.refresh_token).await.is_ok());
 }

@@ -174,7 +174,7 @@ async fn back_off_doubles_up_to_the_cap() {
     for _ in 0..4 {
         throttle.record_failure(&keys).await.unwrap();
         let err = throttle.check(&keys).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Throttled);
+        assert_eq!(err.kind(), ErrorKind::TooManyRequests);
         let wait = err.retry_after().unwrap();
         seen.push(wait);
         clock.advance(wait + ms(20));
@@ -370,7 +370,7 @@ async fn the_right_password_of_an_inactive_user_is_not_a_failure() {
         .authenticate(&auth, client, "ina", PASSWORD)
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert_eq!(err.kind(), ErrorKind::TooManyRequests);
 }
 
 #[test]
@@ -429,7 +429,7 @@ mod redis_shared {
         a.record_failure(&keys).await.unwrap();
         for t in [&a, &b] {
             let err = t.check(&keys).await.unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Throttled);
+            assert_eq!(err.kind(), ErrorKind::TooManyRequests);
             let wait = err.retry_after().unwrap();
             assert!(wait <= ms(400) && wait > ms(200), "{wait:?}");
         }
@@ -438,7 +438,7 @@ mod redis_shared {
             .check(&ThrottleKeys::new().account("ada"))
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Throttled);
+        assert_eq!(err.kind(), ErrorKind::TooManyRequests);
 
         // Concurrent attempts after the lock: one through, across instances.
         tokio::time::sleep(ms(450)).await;

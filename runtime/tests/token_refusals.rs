@@ -59,13 +59,13 @@ async fn alg_none_is_refused_in_every_spelling() {
         // The classic form: an empty signature.
         assert_eq!(
             refused(&auth, &format!("{input}.")).await,
-            ErrorKind::InvalidToken
+            ErrorKind::InvalidTokenError
         );
         // And with a signature that is valid for the instance's key.
         let signed = sign_raw(&auth, &input).unwrap();
         assert_eq!(
             refused(&auth, &signed).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{alg}"
         );
     }
@@ -76,7 +76,7 @@ async fn alg_none_is_refused_with_the_two_part_form() {
     let auth = auth();
     let header = json!({"alg": "none"}).to_string();
     let input = signing_input(&header, &access_payload("1").to_string());
-    assert_eq!(refused(&auth, &input).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &input).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -86,11 +86,11 @@ async fn stripped_signature_is_refused() {
     let (h, p, _) = parts(&token);
     assert_eq!(
         refused(&auth, &format!("{h}.{p}.")).await,
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
     assert_eq!(
         refused(&auth, &format!("{h}.{p}")).await,
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -102,13 +102,13 @@ async fn all_zero_signature_is_refused() {
     let zeros = b64(vec![0u8; unb64(&s).len()]);
     assert_eq!(
         refused(&auth, &format!("{h}.{p}.{zeros}")).await,
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
     // Also the wrong length of zeros.
     let zeros = b64([0u8; 1]);
     assert_eq!(
         refused(&auth, &format!("{h}.{p}.{zeros}")).await,
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -120,13 +120,19 @@ async fn tampered_payload_is_refused() {
     let mut payload = payload_of(&token);
     payload["roles"] = json!(["admin"]);
     let tampered = format!("{h}.{}.{s}", b64(payload.to_string()));
-    assert_eq!(refused(&auth, &tampered).await, ErrorKind::InvalidToken);
+    assert_eq!(
+        refused(&auth, &tampered).await,
+        ErrorKind::InvalidTokenError
+    );
 
     // A one-character change in the subject too.
     let mut payload = payload_of(&token);
     payload["sub"] = json!("2");
     let tampered = format!("{h}.{}.{s}", b64(payload.to_string()));
-    assert_eq!(refused(&auth, &tampered).await, ErrorKind::InvalidToken);
+    assert_eq!(
+        refused(&auth, &tampered).await,
+        ErrorKind::InvalidTokenError
+    );
 }
 
 #[tokio::test]
@@ -136,7 +142,10 @@ async fn tampered_header_is_refused() {
     let (_, p, s) = parts(&token);
     let header = json!({"alg": "HS256", "typ": "JWT", "x": 1}).to_string();
     let tampered = format!("{}.{p}.{s}", b64(header));
-    assert_eq!(refused(&auth, &tampered).await, ErrorKind::InvalidToken);
+    assert_eq!(
+        refused(&auth, &tampered).await,
+        ErrorKind::InvalidTokenError
+    );
 }
 
 #[tokio::test]
@@ -149,7 +158,7 @@ async fn token_signed_with_a_wrong_secret_is_refused() {
         .build()
         .unwrap();
     let token = good_token(&other).await;
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -164,7 +173,7 @@ async fn disallowed_algorithm_signed_with_the_right_secret_is_refused() {
         .unwrap();
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{alg:?}"
         );
     }
@@ -185,14 +194,14 @@ async fn unknown_algorithm_names_are_refused() {
         let token = with_header(&auth, &json!({"alg": alg}));
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{alg:?}"
         );
     }
     let token = with_header(&auth, &json!({"alg": 256}));
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
     let token = with_header(&auth, &json!({"typ": "JWT"}));
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -225,7 +234,7 @@ async fn nbf_in_the_future_is_refused() {
     let mut payload = access_payload("1");
     payload["nbf"] = json!(now() + 60);
     let token = sign_payload(&auth, &payload).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::EarlyToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::EarlyTokenError);
 }
 
 #[tokio::test]
@@ -234,7 +243,7 @@ async fn iat_in_the_future_is_refused() {
     let mut payload = access_payload("1");
     payload["iat"] = json!(now() + 60);
     let token = sign_payload(&auth, &payload).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::EarlyToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::EarlyTokenError);
 }
 
 #[tokio::test]
@@ -243,7 +252,7 @@ async fn missing_exp_is_refused() {
     let mut payload = access_payload("1");
     payload.as_object_mut().unwrap().remove("exp");
     let token = sign_payload(&auth, &payload).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -255,7 +264,7 @@ async fn every_required_claim_is_required() {
         let token = sign_payload(&auth, &payload).unwrap();
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{claim}"
         );
     }
@@ -267,7 +276,7 @@ async fn exp_as_a_string_is_refused() {
     let mut payload = access_payload("1");
     payload["exp"] = json!((now() + 600).to_string());
     let token = sign_payload(&auth, &payload).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -296,7 +305,7 @@ async fn claims_of_the_wrong_type_are_refused() {
         let token = sign_payload(&auth, &payload).unwrap();
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{claim} = {value}"
         );
     }
@@ -309,7 +318,7 @@ async fn payload_that_is_not_an_object_is_refused() {
         let token = sign_json_text(&auth, &hs256_header().to_string(), payload);
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{payload}"
         );
     }
@@ -322,7 +331,7 @@ async fn header_that_is_not_an_object_is_refused() {
         let token = sign_json_text(&auth, header, &access_payload("1").to_string());
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{header}"
         );
     }
@@ -337,7 +346,7 @@ async fn header_as_a_json_array_is_refused() {
         let token = sign_json_text(&auth, header, &access_payload("1").to_string());
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{header}"
         );
     }
@@ -361,12 +370,12 @@ async fn unknown_crit_is_refused() {
         &auth,
         &json!({"alg": "HS256", "typ": "JWT", "crit": ["x-unknown"], "x-unknown": true}),
     );
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
     // Even a crit naming a registered parameter, and an empty crit, are not understood.
     let token = with_header(&auth, &json!({"alg": "HS256", "crit": ["exp"]}));
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
     let token = with_header(&auth, &json!({"alg": "HS256", "crit": []}));
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -386,11 +395,11 @@ async fn embedded_jwk_header_is_refused() {
     .unwrap();
     assert_eq!(
         refused(&auth, &format!("{input}.{sig}")).await,
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
     // Refused even when the signature is the instance's own.
     let token = with_header(&auth, &header);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -408,7 +417,7 @@ async fn linked_key_headers_are_refused() {
         let token = with_header(&auth, &header);
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{name}"
         );
     }
@@ -421,7 +430,7 @@ async fn typ_other_than_jwt_is_refused() {
         let token = with_header(&auth, &json!({"alg": "HS256", "typ": typ}));
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{typ}"
         );
     }
@@ -440,16 +449,16 @@ async fn kid_path_traversal_is_refused() {
         let token = with_header(&auth, &json!({"alg": "HS256", "typ": "JWT", "kid": kid}));
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{kid}"
         );
     }
     // Also on an instance that does use kids.
     let keyed = builder().kid("k1").build().unwrap();
     let token = with_header(&keyed, &json!({"alg": "HS256", "kid": "../../etc/passwd"}));
-    assert_eq!(refused(&keyed, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&keyed, &token).await, ErrorKind::InvalidTokenError);
     let token = with_header(&keyed, &json!({"alg": "HS256", "kid": "k1/../k1"}));
-    assert_eq!(refused(&keyed, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&keyed, &token).await, ErrorKind::InvalidTokenError);
     let token = with_header(&keyed, &json!({"alg": "HS256", "kid": "k1"}));
     assert!(keyed.verify_access(&token).await.is_ok());
 }
@@ -513,7 +522,7 @@ async fn padded_base64_payload_is_refused() {
     let p = b64(unaligned_payload());
     let pad = "=".repeat(4 - p.len() % 4);
     let token = sign_raw(&auth, &format!("{h}.{p}{pad}")).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -523,7 +532,7 @@ async fn padded_base64_header_is_refused() {
     let pad = "=".repeat(4 - h.len() % 4);
     let p = b64(access_payload("1").to_string());
     let token = sign_raw(&auth, &format!("{h}{pad}.{p}")).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -535,7 +544,7 @@ async fn padded_base64_signature_is_refused() {
     let pad = "=".repeat(4 - s.len() % 4);
     assert_eq!(
         refused(&auth, &format!("{h}.{p}.{s}{pad}")).await,
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -549,11 +558,11 @@ async fn standard_alphabet_base64_is_refused() {
     if std_sig != s {
         assert_eq!(
             refused(&auth, &format!("{h}.{p}.{std_sig}")).await,
-            ErrorKind::InvalidToken
+            ErrorKind::InvalidTokenError
         );
     }
     let garbage = format!("{h}.{p}.{}+/", &s[..s.len() - 2]);
-    assert_eq!(refused(&auth, &garbage).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &garbage).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -562,7 +571,7 @@ async fn non_canonical_base64_signature_is_refused() {
     let token = good_token(&auth).await;
     let (h, p, s) = parts(&token);
     let token = format!("{h}.{p}.{}", non_canonical(&s));
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -571,7 +580,7 @@ async fn non_canonical_base64_payload_is_refused() {
     let h = b64(hs256_header().to_string());
     let p = non_canonical(&b64(unaligned_payload()));
     let token = sign_raw(&auth, &format!("{h}.{p}")).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -580,7 +589,7 @@ async fn non_canonical_base64_header_is_refused() {
     let h = non_canonical(&b64(unaligned_header()));
     let p = b64(access_payload("1").to_string());
     let token = sign_raw(&auth, &format!("{h}.{p}")).unwrap();
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -649,7 +658,7 @@ async fn deeply_nested_json_in_a_claim_is_refused() {
     let base = access_payload("1").to_string();
     let payload = format!("{},\"deep\":{}}}", &base[..base.len() - 1], nested(10_000));
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
     // With the default size limit the same token never reaches the parser.
     let strict = centurion_testkit::auth();
     let token = sign_json_text(&strict, &hs256_header().to_string(), &payload);
@@ -663,7 +672,7 @@ async fn deeply_nested_json_objects_in_a_claim_are_refused() {
     let deep = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
     let payload = format!("{},\"deep\":{deep}}}", &base[..base.len() - 1]);
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -675,7 +684,7 @@ async fn deeply_nested_json_in_a_reserved_claim_is_refused() {
     let text = Value::Object(object).to_string();
     let payload = format!("{},\"roles\":{}}}", &text[..text.len() - 1], nested(10_000));
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 /// Regression: unknown header parameters were skipped by serde without any depth limit,
@@ -685,7 +694,7 @@ async fn deeply_nested_json_in_the_header_is_refused() {
     let auth = roomy();
     let header = format!("{{\"alg\":\"HS256\",\"deep\":{}}}", nested(10_000));
     let token = sign_json_text(&auth, &header, &access_payload("1").to_string());
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -710,7 +719,7 @@ async fn duplicate_sub_is_refused() {
     let auth = auth();
     let payload = payload_with_member("\"sub\":\"2\"");
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -718,7 +727,7 @@ async fn duplicate_exp_is_refused() {
     let auth = auth();
     let payload = payload_with_member(&format!("\"exp\":{}", now() + 999_999));
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -737,7 +746,7 @@ async fn every_duplicate_reserved_claim_is_refused() {
         let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{name}"
         );
     }
@@ -748,7 +757,7 @@ async fn duplicate_claim_spelled_with_escapes_is_refused() {
     let auth = auth();
     let payload = payload_with_member("\"s\\u0075b\":\"2\"");
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -756,7 +765,7 @@ async fn duplicate_custom_claim_is_refused() {
     let auth = auth();
     let payload = payload_with_member("\"tenant\":\"a\",\"tenant\":\"b\"");
     let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
-    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidToken);
+    assert_eq!(refused(&auth, &token).await, ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -771,7 +780,7 @@ async fn duplicate_header_parameter_is_refused() {
         let token = sign_json_text(&auth, header, &access_payload("1").to_string());
         assert_eq!(
             refused(&auth, &token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{header}"
         );
     }
@@ -898,7 +907,7 @@ async fn expired_reset_token_is_refused_as_expired() {
         .reset_password(&token, "a new password")
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ExpiredToken);
+    assert_eq!(err.kind(), ErrorKind::ExpiredTokenError);
 }
 
 #[tokio::test]
@@ -919,7 +928,7 @@ async fn garbage_tokens_are_refused_without_panicking() {
     ] {
         assert_eq!(
             refused(&auth, token).await,
-            ErrorKind::InvalidToken,
+            ErrorKind::InvalidTokenError,
             "{token:?}"
         );
     }

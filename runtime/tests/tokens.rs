@@ -192,7 +192,7 @@ async fn custom_claims_round_trip() {
     }
     assert_eq!(
         claims.custom_claims::<Other>().unwrap_err().kind(),
-        ErrorKind::InvalidToken
+        ErrorKind::InvalidTokenError
     );
 }
 
@@ -276,7 +276,7 @@ async fn token_lacking_iss_is_refused_when_an_issuer_is_configured() {
     let plain = auth();
     let pair = plain.issue_pair(&ada()).await.unwrap();
     let err = strict.verify_access(&pair.access_token).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -286,10 +286,10 @@ async fn token_from_another_issuer_is_refused() {
     let pair = a.issue_pair(&ada()).await.unwrap();
     assert!(a.verify_access(&pair.access_token).await.is_ok());
     let err = b.verify_access(&pair.access_token).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
     // Refresh tokens too.
     let err = b.refresh(&pair.refresh_token).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -297,7 +297,7 @@ async fn token_lacking_aud_is_refused_when_an_audience_is_configured() {
     let strict = builder().audience("api").build().unwrap();
     let pair = auth().issue_pair(&ada()).await.unwrap();
     let err = strict.verify_access(&pair.access_token).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -306,7 +306,7 @@ async fn token_for_another_audience_is_refused() {
     let admin = builder().audience("admin").build().unwrap();
     let pair = api.issue_pair(&ada()).await.unwrap();
     let err = admin.verify_access(&pair.access_token).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
 }
 
 #[tokio::test]
@@ -324,7 +324,7 @@ async fn audience_as_a_list_is_accepted_when_it_contains_ours() {
         .verify_access(&sign_payload(&auth, &payload).unwrap())
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidToken);
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
 }
 
 /// A token whose `exp` lies `ago` seconds in the past.
@@ -372,14 +372,14 @@ async fn leeway_tolerates_nbf_and_iat_slightly_ahead() {
         .verify_access(&sign_payload(&auth, &payload).unwrap())
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::EarlyToken);
+    assert_eq!(err.kind(), ErrorKind::EarlyTokenError);
     payload["iat"] = json!(now);
     payload["nbf"] = json!(now + 120);
     let err = auth
         .verify_access(&sign_payload(&auth, &payload).unwrap())
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::EarlyToken);
+    assert_eq!(err.kind(), ErrorKind::EarlyTokenError);
 }
 
 #[tokio::test]

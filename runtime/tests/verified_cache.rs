@@ -87,7 +87,8 @@ async fn the_validators_run_on_every_request() {
         let refuse = Arc::clone(&refuse);
         builder().validate_claims(move |_| {
             if refuse.load(Ordering::SeqCst) {
-                Err(Error::new(ErrorKind::InvalidToken).with_message("refused by the application"))
+                Err(Error::new(ErrorKind::InvalidTokenError)
+                    .with_message("refused by the application"))
             } else {
                 Ok(())
             }
@@ -100,7 +101,7 @@ async fn the_validators_run_on_every_request() {
         refuse.store(true, Ordering::SeqCst);
         assert_eq!(
             kind_of(&auth, &token).await,
-            Some(ErrorKind::InvalidToken),
+            Some(ErrorKind::InvalidTokenError),
             "{mode}"
         );
     }
@@ -152,7 +153,7 @@ async fn a_token_of_another_instance_is_refused_even_when_this_one_remembers_it(
     first.verify_access(&token).await.unwrap();
     assert_eq!(
         kind_of(&second, &token).await,
-        Some(ErrorKind::InvalidToken)
+        Some(ErrorKind::InvalidTokenError)
     );
 }
 

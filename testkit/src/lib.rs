@@ -8,7 +8,7 @@
 //! | [`servers`] | PostgreSQL, Redis and SMTP servers a test starts and stops itself; the loud `SKIPPED` (a failure under `CI=true`) |
 //! | [`http`] | the raw HTTP/1.1 client, blocking or on Tokio, and a Router served over TCP |
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
-//! | [`assert`] | the error-body assertions |
+//! | [`assert`](mod@assert) | the error-body assertions |
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
 //! | [`contracts`] | the store contracts, written once and run against every store |
 //! | [`prelude`] | what the runtime's integration tests glob-import |

@@ -191,7 +191,7 @@ proptest! {
         let token = forge(&forger, &payload);
         for auth in [hs256(), eddsa] {
             let err = rt.block_on(auth.verify_access(&token)).expect_err("a forged token was accepted");
-            prop_assert_eq!(err.kind(), ErrorKind::InvalidToken);
+            prop_assert_eq!(err.kind(), ErrorKind::InvalidTokenError);
             prop_assert_eq!(err.status().as_u16(), 401);
         }
     }

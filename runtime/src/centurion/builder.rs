@@ -20,7 +20,39 @@ use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore}
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
 
-/// Configures a [`Centurion`]. Every setting has a [`Config`] field of the same name.
+/// Configures a [`Centurion`].
+///
+/// Two kinds of methods. **Settings** each write [`Config`] fields, so an application can
+/// load them from a file instead ([`config`](Self::config) replaces them all; call it
+/// first). **Plug-ins** are code, with no `Config` field.
+///
+/// | settings method | [`Config`] field(s) |
+/// | --- | --- |
+/// | [`config`](Self::config) | all of them |
+/// | [`secret`](Self::secret) | `secret` |
+/// | [`algorithm`](Self::algorithm) | `algorithm` |
+/// | [`key_pair_pem`](Self::key_pair_pem) | `private_key_pem`, `public_key_pem` |
+/// | [`kid`](Self::kid) | `kid` |
+/// | [`verification_key`](Self::verification_key) | `verification_keys` (adds one) |
+/// | [`algorithms`](Self::algorithms) | `algorithms` |
+/// | [`access_lifespan`](Self::access_lifespan), [`refresh_lifespan`](Self::refresh_lifespan), [`registration_lifespan`](Self::registration_lifespan), [`reset_lifespan`](Self::reset_lifespan), [`service_lifespan`](Self::service_lifespan) | the field of the same name |
+/// | [`leeway`](Self::leeway), [`issuer`](Self::issuer), [`audience`](Self::audience) | the field of the same name |
+/// | [`max_token_bytes`](Self::max_token_bytes), [`verified_cache_bytes`](Self::verified_cache_bytes) | the field of the same name |
+/// | [`user_cache`](Self::user_cache) | `user_cache_ttl`, `user_cache_capacity` |
+/// | [`store_timeout`](Self::store_timeout) | `store_timeout` |
+/// | [`password`](Self::password) | `password` |
+/// | [`token_locations`](Self::token_locations) | `token_locations` |
+/// | [`cookies`](Self::cookies) | `cookies`, and adds `cookies` to `token_locations` |
+/// | [`query_parameter`](Self::query_parameter) | `query_parameter`, and adds `query` to `token_locations` |
+///
+/// | plug-in method | what | default |
+/// | --- | --- | --- |
+/// | [`user_store`](Self::user_store) | where users live | none: required |
+/// | [`revocation_store`](Self::revocation_store) | where revocations live | [`MemoryRevocationStore`] on the instance's clock |
+/// | [`validate_claims`](Self::validate_claims) | checks run on every received token | none |
+/// | [`on_event`](Self::on_event) | listeners of [`TokenEvent`]s | none |
+/// | [`error_responder`](Self::error_responder) | the error response | the JSON body of [`Error`] |
+/// | [`clock`](Self::clock) | where time is read | [`SystemClock`](crate::clock::SystemClock) |
 ///
 /// ```
 /// use std::time::Duration;

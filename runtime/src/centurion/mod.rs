@@ -302,9 +302,8 @@ impl<U: AuthUser> Centurion<U> {
     pub(crate) async fn rotate(&self, claims: &Claims) -> Result<TokenPair> {
         let core = &self.core;
         let Some(family) = claims.family().map(str::to_owned) else {
-            return Err(
-                Error::new(ErrorKind::InvalidToken).with_message("the refresh token has no family")
-            );
+            return Err(Error::new(ErrorKind::InvalidTokenError)
+                .with_message("the refresh token has no family"));
         };
         core.check_revoked(claims).await?;
         let user = self.load_valid(claims.subject()).await?;
@@ -496,7 +495,7 @@ impl<U: AuthUser> Centurion<U> {
                 .core
                 .verify_claims(token, ExpectKind::Exactly(TokenKind::Refresh))?;
             if refresh.subject() != access.subject() {
-                return Err(Error::new(ErrorKind::InvalidToken)
+                return Err(Error::new(ErrorKind::InvalidTokenError)
                     .with_message("the refresh token belongs to another user"));
             }
             if let Some(family) = refresh.family().filter(|f| Some(*f) != access.family()) {
@@ -620,7 +619,7 @@ impl<U: AuthUser> Centurion<U> {
     /// The CSRF header is required whatever the request's method (refreshing changes
     /// state; route it as `POST`). A request without the refresh cookie is
     /// [`ErrorKind::MissingToken`]; without a matching CSRF header,
-    /// [`ErrorKind::CsrfError`], and the refresh token is not spent.
+    /// [`ErrorKind::CSRFError`], and the refresh token is not spent.
     ///
     /// ```
     /// # async fn demo() -> Result<(), centurion::Error> {
@@ -643,7 +642,7 @@ impl<U: AuthUser> Centurion<U> {
     /// headers.insert("cookie", cookie.parse().unwrap());
     /// // Without the CSRF header: refused, and the refresh token is not spent.
     /// let err = auth.refresh_from_cookies(&headers).await.unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::CsrfError);
+    /// assert_eq!(err.kind(), ErrorKind::CSRFError);
     ///
     /// headers.insert("x-csrf-token", csrf.parse().unwrap());
     /// let renewed = auth.refresh_from_cookies(&headers).await?;

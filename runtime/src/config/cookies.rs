@@ -39,7 +39,7 @@ pub enum SameSite {
 /// How the session cookies are made, and the CSRF settings.
 ///
 /// Every field has a default; write the ones to change with struct-update syntax. In a
-/// serde [`Config`] it is the `cookies` table:
+/// serde [`Config`](crate::Config) it is the `cookies` table:
 ///
 /// ```
 /// let config: centurion::Config = serde_json::from_str(r#"{

@@ -4,7 +4,7 @@
 //!
 //! | extractor | requires | gives |
 //! | --- | --- | --- |
-//! | [`Claims`] | a valid access token | the token's claims |
+//! | [`Claims`](crate::Claims) | a valid access token | the token's claims |
 //! | `Option<Claims>` | a valid token *if one is sent* | `None` without a token |
 //! | [`CurrentUser<U>`] | a valid access token whose user exists and is valid | the user, loaded once per request |
 //! | `Option<CurrentUser<U>>` | as above if a token is sent | `None` without a token |
@@ -19,7 +19,7 @@
 //! `Authorization: Bearer <token>` (the scheme is case-insensitive). A request with several
 //! `Authorization` headers is refused. A token read from a cookie on an unsafe method
 //! (`POST`, `PUT`, `PATCH`, `DELETE`, …) also needs the CSRF header; without it (or with a
-//! wrong one) every extractor answers [`ErrorKind::CsrfError`](crate::ErrorKind::CsrfError) (401).
+//! wrong one) every extractor answers [`ErrorKind::CSRFError`](crate::ErrorKind::CSRFError) (401).
 //!
 //! | file | what |
 //! | --- | --- |

@@ -219,7 +219,7 @@ impl Claims {
     /// ```
     pub fn custom_claims<T: DeserializeOwned>(&self) -> Result<T, Error> {
         T::deserialize(&Value::Object(self.inner.custom.clone())).map_err(|e| {
-            Error::new(ErrorKind::InvalidToken)
+            Error::new(ErrorKind::InvalidTokenError)
                 .with_message(format!("custom claims do not fit: {e}"))
         })
     }

@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorKind};
 // Strict decoding of header and payload.
 
 fn invalid(message: &'static str) -> Error {
-    Error::new(ErrorKind::InvalidToken).with_message(message)
+    Error::new(ErrorKind::InvalidTokenError).with_message(message)
 }
 
 /// Fields of the JOSE header. Duplicate keys are refused by the derive; unknown names
@@ -122,11 +122,11 @@ fn misuse_error(expected: ExpectKind, got: TokenKind) -> Error {
         TokenKind::Reset => ErrorKind::MisusedResetToken,
         TokenKind::Access | TokenKind::Service => match expected {
             ExpectKind::Exactly(TokenKind::Refresh) => ErrorKind::MisusedAccessToken,
-            _ => ErrorKind::InvalidToken,
+            _ => ErrorKind::InvalidTokenError,
         },
     };
     let err = Error::new(kind);
-    if kind == ErrorKind::InvalidToken {
+    if kind == ErrorKind::InvalidTokenError {
         err.with_message("this kind of token cannot be used here")
     } else {
         err
@@ -234,16 +234,15 @@ fn times(claims: &ClaimsData, leeway: u64, now: u64) -> Result<(), Error> {
         return Err(Error::new(match claims.kind {
             TokenKind::Access | TokenKind::Service => ErrorKind::ExpiredAccessError,
             TokenKind::Refresh => ErrorKind::ExpiredRefreshError,
-            TokenKind::Registration | TokenKind::Reset => ErrorKind::ExpiredToken,
+            TokenKind::Registration | TokenKind::Reset => ErrorKind::ExpiredTokenError,
         }));
     }
     if claims.nbf > now.saturating_add(leeway) {
-        return Err(Error::new(ErrorKind::EarlyToken));
+        return Err(Error::new(ErrorKind::EarlyTokenError));
     }
     if claims.iat > now.saturating_add(leeway) {
-        return Err(
-            Error::new(ErrorKind::EarlyToken).with_message("the token was issued in the future")
-        );
+        return Err(Error::new(ErrorKind::EarlyTokenError)
+            .with_message("the token was issued in the future"));
     }
     Ok(())
 }

@@ -22,7 +22,7 @@
 //! ```
 //!
 //! Both stores have the same constructors: `connect(url, options)` connects and checks that
-//! Redis answers (a [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable)
+//! Redis answers (a [`ErrorKind::StoreUnavailable`]
 //! error when it does not), `connect_lazy(url, options)` connects on first use, so it can
 //! be built while Redis is down, and fails only for a malformed URL.
 //!

@@ -1,28 +1,4 @@
 //! [`RedisRevocationStore`]: revocations on Redis, shared by every instance of a fleet.
-//!
-//! ## Keys
-//!
-//! Every key starts with a configurable prefix (default `centurion:`) and expires with
-//! what it guards (`SET … EXAT`), so Redis holds only live entries:
-//!
-//! | key | value | meaning |
-//! | --- | --- | --- |
-//! | `{prefix}token:{jti}` | `1` | the token is revoked |
-//! | `{prefix}family:{family}` | `1` | every token of the refresh family is revoked |
-//! | `{prefix}user:{sub}` | not-before, Unix ms | tokens of `sub` issued before it are revoked |
-//! | `{prefix}spent:{jti}` | `1` | the single-use token was used (`SET NX`) |
-//!
-//! [`is_revoked`](crate::RevocationStore::is_revoked), which runs on every authenticated
-//! request, is one `MGET` (one round trip). The keys of one check hash to different
-//! slots, so the store needs a standalone Redis (or a proxy), not Redis Cluster.
-//!
-//! Revocations live only in Redis: run it with persistence (AOF or RDB snapshots) if they
-//! must survive a Redis restart. A Redis that loses its data forgets every revocation and
-//! every spent single-use token until the tokens concerned expire. The connection is plain
-//! TCP (`redis://`); `rediss://` (TLS) is not compiled in.
-//!
-//!
-//! Failures: see [the module docs](super#failures).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -66,7 +42,28 @@ return 1
 /// revocation at once.
 ///
 /// Same semantics as [`MemoryRevocationStore`](crate::memory::MemoryRevocationStore);
-/// see the [module docs](self) for the keys and the failure behaviour. Cheap to clone.
+/// for failures see [`crate::redis`](super#failures). Cheap to clone.
+///
+/// # Keys
+///
+/// Every key starts with a configurable prefix (default `centurion:`) and expires with
+/// what it guards (`SET … EXAT`), so Redis holds only live entries:
+///
+/// | key | value | meaning |
+/// | --- | --- | --- |
+/// | `{prefix}token:{jti}` | `1` | the token is revoked |
+/// | `{prefix}family:{family}` | `1` | every token of the refresh family is revoked |
+/// | `{prefix}user:{sub}` | not-before, Unix ms | tokens of `sub` issued before it are revoked |
+/// | `{prefix}spent:{jti}` | `1` | the single-use token was used (`SET NX`) |
+///
+/// [`is_revoked`](crate::RevocationStore::is_revoked), which runs on every authenticated
+/// request, is one `MGET` (one round trip). The keys of one check hash to different
+/// slots, so the store needs a standalone Redis (or a proxy), not Redis Cluster.
+///
+/// Revocations live only in Redis: run it with persistence (AOF or RDB snapshots) if they
+/// must survive a Redis restart. A Redis that loses its data forgets every revocation and
+/// every spent single-use token until the tokens concerned expire. The connection is plain
+/// TCP (`redis://`); `rediss://` (TLS) is not compiled in.
 ///
 /// ```no_run
 /// # async fn demo() -> centurion::Result<()> {

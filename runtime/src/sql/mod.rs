@@ -38,18 +38,19 @@
 //!   are purged on writes (at most once a minute) and by
 //!   [`SqlRevocationStore::purge_expired`].
 //!
-//! Applications with a schema of their own implement [`UserStore`] for it instead (see its
+//! Applications with a schema of their own implement [`UserStore`](crate::UserStore) for it instead (see its
 //! documentation); they can still use [`SqlRevocationStore`].
 //!
 //! ## Failures
 //!
 //! A username or e-mail address taken (also by a concurrent registration) is
-//! [`ErrorKind::UserExists`] (409). Every other database failure (unreachable server,
-//! pool exhausted, a broken row) is [`Error::store`] (503): centurion fails closed. A pool
+//! [`ErrorKind::UserExists`](crate::ErrorKind::UserExists) (409). Every other database failure (unreachable server,
+//! pool exhausted, a broken row) is [`Error::store`](crate::Error::store) (503): centurion fails closed. A pool
 //! reconnects by itself, so service resumes when the database does. A call waits at most
 //! [`SqlOptions::acquire_timeout`] for a connection; start-up waits longer
 //! ([`SqlOptions::connect_timeout`]) for a database that is still coming up.
 
+/// Runs `$body` with `$p` bound to the concrete pool, whatever the backend: the SQL is
 /// written once (`$n` placeholders and `ON CONFLICT` work on both) and compiled per backend.
 macro_rules! on_pool {
     ($pool:expr, $p:ident => $body:expr) => {

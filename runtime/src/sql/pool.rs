@@ -29,8 +29,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
 /// A connection pool of one of the supported databases.
 ///
 /// Build it from a sqlx pool the application already has (`SqlPool::from(pool)`) and hand
-/// it to [`SqlUserStore::from_pool`] or [`SqlRevocationStore::from_pool`]; or let
-/// [`SqlUserStore::connect`] open one.
+/// it to [`SqlUserStore::from_pool`](super::SqlUserStore::from_pool) or [`SqlRevocationStore::from_pool`](super::SqlRevocationStore::from_pool); or let
+/// [`SqlUserStore::connect`](super::SqlUserStore::connect) open one.
 ///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -71,10 +71,8 @@ impl From<sqlx::PgPool> for SqlPool {
     }
 }
 
-/// Runs `$body` with `$p` bound to the concrete pool, whatever the backend: the SQL is
-
 impl SqlPool {
-    /// Opens a pool for `url` (see the [module docs](self) for the URL forms).
+    /// Opens a pool for `url` (see the [module docs](super) for the URL forms).
     ///
     /// ```no_run
     /// # async fn demo() -> centurion::Result<()> {

@@ -4,7 +4,7 @@
 //! and the client address ([`ClientAddr`](crate::http::ClientAddr)). Each key has a [`Backoff`] policy: after
 //! `free_failures` failures, every further failure locks the key for
 //! `base × 2^k` (k = 0, 1, 2, …) up to `cap`. While a key is locked, attempts under it
-//! are refused with [`ErrorKind::Throttled`] — 429 with `Retry-After` — *before* the
+//! are refused with [`ErrorKind::TooManyRequests`] — 429 with `Retry-After` — *before* the
 //! password is checked, so a correct password does not get through a lock either.
 //!
 //! ```
@@ -23,7 +23,7 @@
 //!     throttle.record_failure(&keys).await?; // after a wrong one
 //! }
 //! let err = throttle.check(&keys).await.unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::Throttled);
+//! assert_eq!(err.kind(), ErrorKind::TooManyRequests);
 //! assert!(err.retry_after().unwrap() <= Duration::from_millis(50));
 //!
 //! tokio::time::sleep(Duration::from_millis(60)).await; // every lock expires by itself
@@ -293,7 +293,7 @@ impl Throttle {
         slots
     }
 
-    /// Refuses the attempt if any of its keys is locked: [`ErrorKind::Throttled`] with
+    /// Refuses the attempt if any of its keys is locked: [`ErrorKind::TooManyRequests`] with
     /// the longest remaining lock as `Retry-After`. Call it before verifying a password.
     ///
     /// Once a key is past its free failures, the attempt allowed through holds the key
@@ -324,7 +324,7 @@ impl Throttle {
         let wait = self.inner.store.check(&store_slots(&slots)).await?;
         if !wait.is_zero() {
             tracing::debug!(retry_after = ?wait, "login attempt refused by the throttle");
-            return Err(Error::new(ErrorKind::Throttled).with_retry_after(wait));
+            return Err(Error::new(ErrorKind::TooManyRequests).with_retry_after(wait));
         }
         Ok(())
     }

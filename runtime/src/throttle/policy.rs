@@ -104,7 +104,7 @@ pub(super) fn ms_duration(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-/// Settings of a [`Throttle`].
+/// Settings of a [`Throttle`](super::Throttle).
 ///
 /// Defaults: per account 5 free failures, then 1 s doubling up to 15 minutes, counts
 /// forgotten after a day; per address 20 free failures, then 1 s doubling up to

@@ -94,7 +94,7 @@ impl Csrf {
         if !self.protect {
             return Ok(());
         }
-        let refuse = |message: String| Err(Error::new(ErrorKind::CsrfError).with_message(message));
+        let refuse = |message: String| Err(Error::new(ErrorKind::CSRFError).with_message(message));
         let mut values = headers.get_all(&self.header).iter();
         let sent = match (values.next(), values.next()) {
             (Some(value), None) => value.as_bytes(),

@@ -14,9 +14,9 @@
 //!
 //! | location | reads | default |
 //! | --- | --- | --- |
-//! | [`TokenLocation::Header`](crate::TokenLocation::Header) | `Authorization: Bearer <token>` | yes |
-//! | [`TokenLocation::Cookies`](crate::TokenLocation::Cookies) | the access cookie, with a CSRF check on unsafe methods | no |
-//! | [`TokenLocation::Query`](crate::TokenLocation::Query) | `?access_token=<token>`, on WebSocket upgrade requests only | no |
+//! | [`TokenLocation::Header`] | `Authorization: Bearer <token>` | yes |
+//! | [`TokenLocation::Cookies`] | the access cookie, with a CSRF check on unsafe methods | no |
+//! | [`TokenLocation::Query`] | `?access_token=<token>`, on WebSocket upgrade requests only | no |
 //!
 //! With `["header", "cookies"]` (what [`CenturionBuilder::cookies`] sets up) a request
 //! that carries both an `Authorization` header and an access cookie is authenticated by the
@@ -63,7 +63,7 @@
 //! and whose method is unsafe (anything but `GET`, `HEAD`, `OPTIONS` and `TRACE`, so
 //! `POST`, `PUT`, `PATCH` and `DELETE`) must carry the header, equal to the CSRF cookie and
 //! to the token computed for the session of the access cookie, compared in constant time.
-//! Otherwise the answer is [`ErrorKind::CsrfError`](crate::ErrorKind::CsrfError) (401). A token of another session, or
+//! Otherwise the answer is [`ErrorKind::CSRFError`] (401). A token of another session, or
 //! one made up without the key, never matches: a site that can plant cookies on a sibling
 //! domain still cannot forge one. Requests authenticated by the header need no CSRF token.
 //!
@@ -314,9 +314,11 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Result<Option<String>> {
             }
             match &found {
                 Some(previous) if previous != cookie.value() => {
-                    return Err(Error::new(ErrorKind::InvalidToken).with_message(format!(
-                        "the request carries more than one `{name}` cookie"
-                    )));
+                    return Err(
+                        Error::new(ErrorKind::InvalidTokenError).with_message(format!(
+                            "the request carries more than one `{name}` cookie"
+                        )),
+                    );
                 }
                 Some(_) => {}
                 None => found = Some(cookie.value().to_owned()),
@@ -346,7 +348,7 @@ fn query_token(parts: &Parts, name: &str) -> Result<Option<String>> {
             continue;
         }
         if found.is_some() {
-            return Err(Error::new(ErrorKind::InvalidToken)
+            return Err(Error::new(ErrorKind::InvalidTokenError)
                 .with_message(format!("the query string carries `{name}` more than once")));
         }
         found = Some(value.to_owned());
