@@ -82,31 +82,38 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Layers, bottom up (ARCHITECTURE.md; `scripts/module-graph.py` checks that no arrow points up).
-mod centurion;
+// Layers, bottom up (ARCHITECTURE.md): a module names only modules of earlier rows, which
+// `scripts/module-graph.py` checks.
 pub mod clock;
-pub mod config;
-mod core;
-pub mod dangerous;
 mod error;
 mod expansion;
-pub mod http;
-mod jwt;
-pub mod mail;
-pub mod memory;
-pub mod password;
-#[cfg(feature = "redis")]
-pub mod redis;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub mod sql;
 mod store;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
-pub mod throttle;
-pub mod transport;
 mod user;
+
+pub mod config;
+
+mod jwt;
+pub mod password;
+
+pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
+pub mod transport;
+
+mod core;
 mod user_cache;
+
+mod centurion;
+
+pub mod dangerous;
+pub mod http;
+pub mod mail;
+pub mod throttle;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
 pub use crate::config::{
