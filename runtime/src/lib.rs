@@ -94,6 +94,8 @@ pub mod testing;
 mod user;
 
 pub mod config;
+#[cfg(feature = "legacy")]
+mod legacy;
 
 mod jwt;
 pub mod password;
@@ -117,13 +119,14 @@ pub mod throttle;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
 pub use crate::config::{
-    Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
+    Config, CookieConfig, LegacyConfig, PasswordConfig, SameSite, Secret, TokenLocation,
+    VerificationKeyConfig,
 };
 pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
-pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
+pub use crate::store::{ImportedUser, NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
 pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
 

@@ -106,6 +106,14 @@ impl Worker {
     }
 
     fn verify(&mut self, password: &[u8], hash: &str) -> bool {
+        // A hash imported from a Flask app (passlib, werkzeug): capped, then verified here.
+        #[cfg(feature = "legacy")]
+        if crate::legacy::hashes::is_legacy_format(hash) {
+            return crate::legacy::hashes::verify(password, hash).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "a stored password hash cannot be verified");
+                false
+            });
+        }
         let Ok(parsed) = PasswordHash::new(hash) else {
             tracing::warn!("a stored password hash is not a valid PHC string");
             return false;
@@ -124,7 +132,18 @@ impl Worker {
             Some(Ok(v)) => v,
             Some(Err(_)) => return false,
         };
-        if params.m_cost() > memory_ceiling(&self.params) {
+        // An argon2-cffi hash of a Flask app (m=102400 before 21.2) may ask for more, up to
+        // the legacy caps.
+        #[cfg(feature = "legacy")]
+        let within = params.m_cost() <= memory_ceiling(&self.params)
+            || crate::legacy::hashes::argon2_within_caps(
+                params.m_cost(),
+                params.t_cost(),
+                params.p_cost(),
+            );
+        #[cfg(not(feature = "legacy"))]
+        let within = params.m_cost() <= memory_ceiling(&self.params);
+        if !within {
             tracing::warn!("a stored password hash asks for more memory than allowed");
             return false;
         }
@@ -331,6 +350,49 @@ impl PasswordHasher {
     #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn verifications(&self) -> u64 {
         self.inner.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Checks, without hashing anything, that a stored hash is one this hasher can verify
+    /// (an argon2 PHC string; with feature `legacy` also the passlib and werkzeug formats,
+    /// within their cost caps): what [`Centurion::import_users`](crate::Centurion::import_users)
+    /// runs on every row. The error names the format, never the hash.
+    ///
+    /// ```
+    /// use centurion::{PasswordConfig, password::PasswordHasher};
+    /// let hasher = PasswordHasher::new(&PasswordConfig::default()).unwrap();
+    /// assert!(hasher.check_stored_hash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo").is_ok());
+    /// let err = hasher.check_stored_hash("$6$rounds=656000$salt$hash").unwrap_err();
+    /// assert!(err.message().contains("sha512_crypt"), "{}", err.message());
+    /// ```
+    pub fn check_stored_hash(&self, hash: &str) -> Result<(), Error> {
+        #[cfg(feature = "legacy")]
+        {
+            crate::legacy::hashes::check(hash)
+                .map(drop)
+                .map_err(|e| Error::new(ErrorKind::InvalidRequest).with_message(e.to_string()))
+        }
+        #[cfg(not(feature = "legacy"))]
+        {
+            let unknown = |what: &str| {
+                Error::new(ErrorKind::InvalidRequest).with_message(format!(
+                    "unknown password hash format: {what} (passlib and werkzeug hashes need \
+                     the `legacy` feature)"
+                ))
+            };
+            let Ok(parsed) = PasswordHash::new(hash) else {
+                return Err(unknown("not an argon2 PHC string"));
+            };
+            if Algorithm::try_from(parsed.algorithm.as_str()).is_err()
+                || parsed.algorithm.as_str() == "argon2d"
+            {
+                return Err(unknown(&format!("${}$", parsed.algorithm.as_str())));
+            }
+            match Params::try_from(&parsed) {
+                Ok(p) if p.m_cost() <= memory_ceiling(&self.inner.params) => Ok(()),
+                _ => Err(Error::new(ErrorKind::InvalidRequest)
+                    .with_message("argon2 hash above the memory ceiling or malformed")),
+            }
+        }
     }
 
     /// Whether `hash` was made with other parameters or another algorithm than the

@@ -38,6 +38,64 @@ impl std::fmt::Debug for NewUser {
     }
 }
 
+/// A user brought from another system with its id and stored password hash, as
+/// [`UserStore::upsert`] and [`Centurion::import_users`](crate::Centurion::import_users)
+/// take it (e.g. the users of a Flask app, see `docs/MIGRATING-FROM-FLASK.md`).
+#[derive(Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedUser {
+    /// The user's id in the other system, kept so that its tokens name the same user
+    /// (the SQL and memory stores take integer ids).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// Login name; unique.
+    pub username: String,
+    /// E-mail address; unique when present.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The stored hash as the other system wrote it: argon2 PHC, or (feature `legacy`) a
+    /// passlib or werkzeug hash, replaced by argon2id at the user's next login.
+    pub password_hash: String,
+    /// Role names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Whether the account is active. Default `true`.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+/// An id written as a JSON string or integer.
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Int(i64),
+        Text(String),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Int(n) => n.to_string(),
+        Id::Text(s) => s,
+    })
+}
+
+impl std::fmt::Debug for ImportedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password_hash", &"<redacted>")
+            .field("roles", &self.roles)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
 fn unsupported(what: &'static str) -> Error {
     Error::new(ErrorKind::InternalError).with_message(what)
 }
@@ -113,6 +171,16 @@ pub trait UserStore<U: AuthUser>: Send + Sync + 'static {
             ))
         }
     }
+
+    /// Creates the user with `user.id`, or replaces every field of the user with that id
+    /// (an import run twice leaves the same users). A username or e-mail address held by
+    /// another id is [`ErrorKind::UserExists`]; an id the store cannot hold is
+    /// [`ErrorKind::InvalidRequest`]. Later ids the store hands out stay above every
+    /// imported one.
+    fn upsert(&self, user: ImportedUser) -> impl Future<Output = Result<U>> + Send {
+        let _ = user;
+        async { Err(unsupported("this user store cannot import users")) }
+    }
 }
 
 /// A shared store is a store: lets the application keep a handle (`Arc<S>`) to the store
@@ -139,6 +207,9 @@ impl<U: AuthUser, S: UserStore<U>> UserStore<U> for std::sync::Arc<S> {
     }
     fn lookup_by_email(&self, email: &str) -> impl Future<Output = Result<Option<U>>> + Send {
         S::lookup_by_email(self, email)
+    }
+    fn upsert(&self, user: ImportedUser) -> impl Future<Output = Result<U>> + Send {
+        S::upsert(self, user)
     }
 }
 
@@ -199,6 +270,7 @@ pub(crate) trait DynUserStore<U>: Send + Sync {
     fn create(&self, user: NewUser) -> BoxFuture<'_, Result<U>>;
     fn activate<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
+    fn upsert(&self, user: ImportedUser) -> BoxFuture<'_, Result<U>>;
 }
 
 impl<U: AuthUser, S: UserStore<U>> DynUserStore<U> for S {
@@ -219,6 +291,9 @@ impl<U: AuthUser, S: UserStore<U>> DynUserStore<U> for S {
     }
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>> {
         Box::pin(UserStore::lookup_by_email(self, email))
+    }
+    fn upsert(&self, user: ImportedUser) -> BoxFuture<'_, Result<U>> {
+        Box::pin(UserStore::upsert(self, user))
     }
 }
 

@@ -10,7 +10,8 @@ use axum::response::Response;
 use super::Centurion;
 use crate::clock::{Clock, SharedClock};
 use crate::config::{
-    Config, CookieConfig, PasswordConfig, Secret, TokenLocation, VerificationKeyConfig,
+    Config, CookieConfig, LegacyConfig, PasswordConfig, Secret, TokenLocation,
+    VerificationKeyConfig,
 };
 use crate::core::{Core, Hooks, TokenEvent};
 use crate::error::{Error, Result};
@@ -44,6 +45,7 @@ use crate::user_cache::UserCache;
 /// | [`token_locations`](Self::token_locations) | `token_locations` |
 /// | [`cookies`](Self::cookies) | `cookies`, and adds `cookies` to `token_locations` |
 /// | [`query_parameter`](Self::query_parameter) | `query_parameter`, and adds `query` to `token_locations` |
+/// | [`legacy_tokens`](Self::legacy_tokens) | `legacy` |
 ///
 /// | plug-in method | what | default |
 /// | --- | --- | --- |
@@ -338,6 +340,24 @@ impl<U: AuthUser> CenturionBuilder<U> {
             self.config.token_locations.push(TokenLocation::Query);
         }
         name.clone_into(&mut self.config.query_parameter);
+        self
+    }
+
+    /// Accepts the tokens of flask-praetorian and/or flask-jwt-extended services signing
+    /// with the same HS256 secret, while they are being replaced (feature `legacy`); see
+    /// [`LegacyConfig`] for everything it changes.
+    ///
+    /// ```
+    /// use centurion::{Centurion, LegacyConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .legacy_tokens(LegacyConfig { praetorian: true, ..LegacyConfig::default() })
+    ///     .build();
+    /// assert_eq!(auth.is_ok(), cfg!(feature = "legacy"));
+    /// ```
+    pub fn legacy_tokens(mut self, legacy: LegacyConfig) -> Self {
+        self.config.legacy = legacy;
         self
     }
 

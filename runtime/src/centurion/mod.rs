@@ -15,7 +15,7 @@ use crate::core::{Core, TokenEvent};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jwt::{self, Claims, ExpectKind, TokenKind};
 use crate::password::PasswordHasher;
-use crate::store::{DynUserStore, NewUser};
+use crate::store::{DynUserStore, ImportedUser, NewUser};
 use crate::transport::{ClearSessionCookies, SessionCookies};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
@@ -290,7 +290,18 @@ impl<U: AuthUser> Centurion<U> {
     /// one [`ErrorKind::InvalidUserError`], and the new access token carries the user's
     /// current roles. A refresh token presented a second time revokes its whole family and
     /// answers [`ErrorKind::RefreshReuseError`].
+    ///
+    /// With [legacy tokens](CenturionBuilder::legacy_tokens) on, it also takes a
+    /// flask-praetorian token whose `rf_exp` has not passed (even when its `exp` has) or a
+    /// flask-jwt-extended refresh token, once: the answer is a pair of a new session that
+    /// ends no later than the legacy token's refresh deadline, the legacy token is spent
+    /// (and refused as an access token from then on), and presenting it again ends that
+    /// session with [`ErrorKind::RefreshReuseError`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        #[cfg(feature = "legacy")]
+        if jwt::looks_legacy(refresh_token, self.core.settings()) {
+            return self.exchange_legacy(refresh_token).await;
+        }
         let claims = self
             .core
             .verify_claims(refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
@@ -317,6 +328,44 @@ impl<U: AuthUser> Centurion<U> {
             claims.expires_at(),
             false,
             claims.custom_map().clone(),
+        )?;
+        core.emit(TokenEvent::Refreshed {
+            subject: claims.subject().to_owned(),
+            family,
+            spent_jti: claims.jti().to_owned(),
+        });
+        Ok(pair)
+    }
+
+    /// The one-time exchange of a Flask token at refresh (see [`refresh`](Self::refresh)).
+    #[cfg(feature = "legacy")]
+    async fn exchange_legacy(&self, token: &str) -> Result<TokenPair> {
+        let core = &self.core;
+        let claims = core.verify_claims(token, ExpectKind::LegacyExchange)?;
+        // The session this exchange starts is named by the legacy jti, so a second
+        // presentation ends exactly it, as reuse of one of our refresh tokens does.
+        let family = jwt::exchange_family(claims.jti());
+        if !core.mark_spent(&claims).await? {
+            core.revoke_reused_family(&claims, family).await?;
+            return Err(Error::new(ErrorKind::RefreshReuseError));
+        }
+        core.check_revoked(&claims).await?;
+        let user = self.load_valid(claims.subject()).await?;
+        // A praetorian token is its own access token: refused from now on.
+        core.revoke_token(&claims).await?;
+        let lifespan_end = core
+            .draft(
+                user.id(),
+                TokenKind::Refresh,
+                core.settings().refresh_lifespan(),
+            )?
+            .expires_at();
+        let pair = self.pair(
+            &user,
+            family.clone(),
+            claims.expires_at().min(lifespan_end),
+            false,
+            Map::new(),
         )?;
         core.emit(TokenEvent::Refreshed {
             subject: claims.subject().to_owned(),
@@ -401,6 +450,65 @@ impl<U: AuthUser> Centurion<U> {
         self.forget_user(&user.id());
         let token = self.issue_registration_token(&user)?;
         Ok((user, token))
+    }
+
+    /// Upserts users brought from another system, by id, with the hashes it stored
+    /// (argon2 PHC; with feature `legacy` also passlib's and werkzeug's formats). Every
+    /// hash is checked first, without hashing: one of an unknown format, malformed or
+    /// above the cost caps stops the import before any write, with an
+    /// [`ErrorKind::InvalidRequest`] naming the entry (its position, id and username) and
+    /// the format. A legacy hash is replaced by argon2id at the user's next successful
+    /// login. Returns the users as stored.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, ImportedUser, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let hash = auth.hasher().hash("correct horse battery staple").await?;
+    /// let users: Vec<ImportedUser> = serde_json::from_value(serde_json::json!([
+    ///     {"id": 41, "username": "ada", "email": "ada@example.com",
+    ///      "password_hash": hash, "roles": ["admin"], "active": true}
+    /// ])).unwrap();
+    /// auth.import_users(users).await?;
+    /// assert!(auth.identify("41").await?.is_some());
+    /// auth.login("ada", "correct horse battery staple").await?;
+    ///
+    /// let bad: Vec<ImportedUser> = serde_json::from_value(serde_json::json!([
+    ///     {"id": 42, "username": "bob", "password_hash": "$6$rounds=5000$salt$hash"}
+    /// ])).unwrap();
+    /// let err = auth.import_users(bad).await.unwrap_err();
+    /// assert!(err.message().contains("entry 1 (id 42, username bob)"), "{}", err.message());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn import_users(&self, users: Vec<ImportedUser>) -> Result<Vec<U>> {
+        let name = |n: usize, u: &ImportedUser| {
+            format!("entry {} (id {}, username {})", n + 1, u.id, u.username)
+        };
+        for (n, user) in users.iter().enumerate() {
+            self.core
+                .hasher()
+                .check_stored_hash(&user.password_hash)
+                .map_err(|e| {
+                    Error::new(ErrorKind::InvalidRequest)
+                        .with_message(format!("{}: {}", name(n, user), e.message()))
+                })?;
+        }
+        let mut stored = Vec::with_capacity(users.len());
+        for (n, user) in users.into_iter().enumerate() {
+            let what = name(n, &user);
+            let id = user.id.clone();
+            let upserted = self.core.bounded(self.users.upsert(user)).await;
+            self.forget_user(&id);
+            stored.push(upserted.map_err(|e| {
+                let message = format!("{what}: {}", e.message());
+                Error::new(e.kind()).with_message(message)
+            })?);
+        }
+        Ok(stored)
     }
 
     /// Spends a registration token and activates its user.

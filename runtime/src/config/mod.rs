@@ -27,11 +27,13 @@ use serde::Deserialize;
 
 mod cookies;
 mod duration;
+mod legacy;
 mod password;
 mod secret;
 
 pub use self::cookies::{CookieConfig, SameSite, TokenLocation};
 pub use self::duration::parse_duration;
+pub use self::legacy::LegacyConfig;
 pub use self::password::PasswordConfig;
 pub use self::secret::Secret;
 
@@ -131,6 +133,9 @@ pub struct Config {
     /// How the session cookies are made, and CSRF protection; used when `cookies` is a
     /// token location.
     pub cookies: CookieConfig,
+    /// Flask services whose tokens are accepted during a migration (feature `legacy`).
+    /// Default: none.
+    pub legacy: LegacyConfig,
 }
 
 impl Default for Config {
@@ -160,6 +165,7 @@ impl Default for Config {
             token_locations: vec![TokenLocation::Header],
             query_parameter: "access_token".to_owned(),
             cookies: CookieConfig::default(),
+            legacy: LegacyConfig::default(),
         }
     }
 }
@@ -177,6 +183,9 @@ pub(crate) struct Settings {
     audience: Option<String>,
     max_token_bytes: usize,
     store_timeout: Option<Duration>,
+    /// `Some` when a legacy token source is on.
+    #[cfg_attr(not(feature = "legacy"), allow(dead_code))]
+    legacy: Option<LegacyConfig>,
 }
 
 impl Settings {
@@ -230,6 +239,12 @@ impl Settings {
         self.store_timeout
     }
 
+    /// The legacy (Flask) token sources, when any is on.
+    #[cfg_attr(not(feature = "legacy"), allow(dead_code))]
+    pub(crate) fn legacy(&self) -> Option<&LegacyConfig> {
+        self.legacy.as_ref()
+    }
+
     /// The longest any token can live: how long a per-user revocation must be remembered.
     pub(crate) fn longest_lifespan(&self) -> u64 {
         self.refresh_lifespan
@@ -281,7 +296,39 @@ impl Config {
                 )));
             }
         }
+        let legacy = self.legacy.enabled().then(|| self.legacy.clone());
+        if let Some(legacy) = &legacy {
+            if cfg!(not(feature = "legacy")) {
+                return Err(Error::config(
+                    "`legacy` token sources need centurion's `legacy` feature",
+                ));
+            }
+            if self.algorithm != "HS256" || self.secret.is_none() {
+                return Err(Error::config(
+                    "`legacy` tokens are HS256 with the Flask services' secret: set `algorithm` \
+                     to HS256 and `secret` to their SECRET_KEY / JWT_SECRET_KEY",
+                ));
+            }
+            if legacy.praetorian && self.audience.is_some() {
+                return Err(Error::config(
+                    "`legacy.praetorian` cannot be combined with `audience`: flask-praetorian \
+                     refuses every token that carries `aud`",
+                ));
+            }
+            let claim = legacy.roles_claim.trim();
+            const TAKEN: &[&str] = &[
+                "sub", "iat", "iat_ms", "nbf", "exp", "jti", "type", "fresh", "fam", "iss", "aud",
+                "id", "rls", "rf_exp", "csrf",
+            ];
+            if claim.is_empty() || TAKEN.contains(&claim) {
+                return Err(Error::config(
+                    "`legacy.roles_claim` must name a claim other than centurion's own \
+                     (e.g. `roles`)",
+                ));
+            }
+        }
         Ok(Settings {
+            legacy,
             access_lifespan: access,
             refresh_lifespan: refresh,
             registration_lifespan: whole_seconds(

@@ -136,6 +136,9 @@ pub(crate) struct KeySet {
     by_kid: HashMap<String, VerifyingKey>,
     allowed: Vec<Algorithm>,
     jwks: JwkSet,
+    /// While legacy (Flask) tokens are on: the keys derived for our non-access kinds.
+    #[cfg(feature = "legacy")]
+    pub(super) legacy: Option<super::legacy::LegacyKeys>,
 }
 
 /// Installs jsonwebtoken's process-wide crypto provider for the backend centurion was
@@ -170,6 +173,8 @@ impl KeySet {
     pub(crate) fn from_config(config: &Config) -> Result<Self, Error> {
         install_crypto_provider();
         let alg = parse_algorithm(&config.algorithm)?;
+        #[cfg(feature = "legacy")]
+        let mut legacy = None;
         let (signing_key, primary) = if is_hmac(alg) {
             if config.private_key_pem.is_some() {
                 return Err(Error::config(format!(
@@ -179,6 +184,10 @@ impl KeySet {
                 )));
             }
             let secret = hmac_secret(alg, config.secret.as_ref(), "the signing key")?;
+            #[cfg(feature = "legacy")]
+            if config.legacy.enabled() {
+                legacy = Some(super::legacy::LegacyKeys::new(&secret, &config.legacy)?);
+            }
             (
                 EncodingKey::from_secret(&secret),
                 DecodingKey::from_secret(&secret),
@@ -277,6 +286,8 @@ impl KeySet {
             by_kid,
             allowed,
             jwks,
+            #[cfg(feature = "legacy")]
+            legacy,
         })
     }
 

@@ -27,6 +27,8 @@
 mod cache;
 mod claims;
 mod keys;
+#[cfg(feature = "legacy")]
+mod legacy;
 mod sign;
 mod verify;
 
@@ -37,3 +39,5 @@ pub(crate) use self::cache::VerifiedTokens;
 pub(crate) use self::keys::KeySet;
 pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
 pub(crate) use self::verify::{ExpectKind, check_times, verify};
+#[cfg(feature = "legacy")]
+pub(crate) use self::legacy::{exchange_family, looks_legacy};

@@ -132,11 +132,21 @@ impl Draft {
 
     /// Signs the claims with the signing key: the token, and its claims.
     pub(crate) fn sign(self, keys: &KeySet) -> Result<(String, Claims), Error> {
+        #[allow(unused_mut)]
+        let (mut data, mut key) = (self.0, &keys.signing.key);
+        // Legacy (Flask) tokens on: our access tokens carry what those services read, our
+        // other kinds are signed with derived keys they do not have.
+        #[cfg(feature = "legacy")]
+        if let Some(legacy) = &keys.legacy {
+            legacy.add_crossing_claims(&mut data)?;
+            if let Some(derived) = legacy.signing_key(data.kind) {
+                key = derived;
+            }
+        }
         let mut header = jsonwebtoken::Header::new(keys.signing.alg);
         header.kid = keys.signing.kid.clone();
-        let token =
-            jsonwebtoken::encode(&header, &self.0, &keys.signing.key).map_err(signing_failed)?;
-        Ok((token, Claims::from_data(self.0)))
+        let token = jsonwebtoken::encode(&header, &data, key).map_err(signing_failed)?;
+        Ok((token, Claims::from_data(data)))
     }
 
     /// The claims without signing them, for tests that plant them in a cache.

@@ -113,6 +113,10 @@ pub(crate) enum ExpectKind {
     /// Access or service token.
     Authenticating,
     Exactly(TokenKind),
+    /// A flask-praetorian token or a flask-jwt-extended refresh token, exchanged once at
+    /// refresh (feature `legacy`).
+    #[cfg(feature = "legacy")]
+    LegacyExchange,
 }
 
 fn misuse_error(expected: ExpectKind, got: TokenKind) -> Error {
@@ -193,17 +197,72 @@ pub(crate) fn verify(
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
     let valid = jsonwebtoken::crypto::verify(sig_b64, signed.as_bytes(), &key.key, alg)
         .map_err(|_| invalid("the token signature is malformed"))?;
+    // While legacy (Flask) tokens are on, our other kinds are signed with derived keys:
+    // `signed_as` is the kind the key allows, `None` for the secret itself (access only).
+    #[cfg(feature = "legacy")]
+    let signed_as = match (&keys.legacy, valid) {
+        (_, true) => None,
+        (Some(legacy), false) => Some(
+            legacy
+                .derived_signer(sig_b64, signed.as_bytes(), alg)
+                .ok_or_else(|| invalid("the token signature does not verify"))?,
+        ),
+        (None, false) => return Err(invalid("the token signature does not verify")),
+    };
+    #[cfg(not(feature = "legacy"))]
     if !valid {
         return Err(invalid("the token signature does not verify"));
     }
 
     let payload = b64(payload_b64)?;
+    #[cfg(feature = "legacy")]
+    if let Some(config) = settings.legacy() {
+        // A Flask token: signed with the secret itself, then checked by its own rules.
+        if let Some((shape, map)) = super::legacy::route(&payload, config)? {
+            if signed_as.is_some() {
+                return Err(invalid("the token signature does not verify"));
+            }
+            let purpose = match expect {
+                ExpectKind::Authenticating => super::legacy::Purpose::Access,
+                ExpectKind::LegacyExchange => super::legacy::Purpose::Exchange,
+                ExpectKind::Exactly(_) => {
+                    return Err(invalid(
+                        "a Flask token is accepted as an access token only (or once at refresh)",
+                    ));
+                }
+            };
+            let data = super::legacy::claims(shape, map, config, purpose, settings, now)?;
+            return Ok(Claims::from_data(data));
+        }
+    }
     let claims: ClaimsData =
         serde_json::from_slice(&payload).map_err(|_| invalid("the token claims are malformed"))?;
+    // A flask-jwt-extended token has every claim ours have, but never `fam` nor `iat_ms`,
+    // which every access and refresh token of ours carries: refused unless turned on.
+    if claims.fam.is_none()
+        && claims.iat_ms.is_none()
+        && matches!(claims.kind, TokenKind::Access | TokenKind::Refresh)
+    {
+        return Err(invalid(
+            "a token without `fam` and `iat_ms` (flask-jwt-extended's shape) is not accepted",
+        ));
+    }
+    #[cfg(feature = "legacy")]
+    if settings.legacy().is_some() {
+        let key_fits = match signed_as {
+            None => claims.kind == TokenKind::Access,
+            Some(kind) => claims.kind == kind,
+        };
+        if !key_fits {
+            return Err(invalid("the token is not signed with the key of its kind"));
+        }
+    }
 
     let kind_ok = match expect {
         ExpectKind::Authenticating => claims.kind.authenticates(),
         ExpectKind::Exactly(kind) => claims.kind == kind,
+        #[cfg(feature = "legacy")]
+        ExpectKind::LegacyExchange => false,
     };
     if !kind_ok {
         return Err(misuse_error(expect, claims.kind));

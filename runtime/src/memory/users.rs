@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::poisoned;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{NewUser, UserStore};
+use crate::store::{ImportedUser, NewUser, UserStore};
 use crate::user::{UserParts, UserRecord};
 
 #[derive(Default)]
@@ -146,5 +146,48 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
     async fn lookup_by_email(&self, email: &str) -> Result<Option<U>> {
         let key = email.to_lowercase();
         self.find(|u| u.by_email.get(&key).copied())
+    }
+
+    async fn upsert(&self, new: ImportedUser) -> Result<U> {
+        let id = new.id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidRequest)
+                .with_message("this store's user ids are positive integers")
+        })?;
+        let mut users = self.users.write().map_err(|_| poisoned())?;
+        let email_key = new.email.as_deref().map(str::to_lowercase);
+        let taken_by_other = |held: Option<&i64>| held.is_some_and(|holder| *holder != id);
+        if taken_by_other(users.by_username.get(&new.username))
+            || email_key
+                .as_ref()
+                .is_some_and(|e| taken_by_other(users.by_email.get(e)))
+        {
+            return Err(Error::new(ErrorKind::UserExists));
+        }
+        let parts = UserParts {
+            id,
+            username: new.username,
+            email: new.email,
+            password_hash: new.password_hash,
+            roles: new.roles,
+            active: new.active,
+        };
+        let user = U::from_parts(parts.clone()).ok_or_else(|| {
+            Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
+        })?;
+        if let Some(old) = users.by_id.remove(&id) {
+            users.by_username.remove(&old.username);
+            if let Some(e) = old.email.as_deref() {
+                users.by_email.remove(&e.to_lowercase());
+            }
+        }
+        users.by_username.insert(parts.username.clone(), id);
+        if let Some(e) = email_key {
+            users.by_email.insert(e, id);
+        }
+        users.by_id.insert(id, parts);
+        // Ids handed out later stay above every imported one.
+        self.next_id
+            .fetch_max(id.unsigned_abs().saturating_add(1), Ordering::Relaxed);
+        Ok(user)
     }
 }

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::{SqlOptions, SqlPool, SqlRevocationStore};
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{NewUser, UserStore};
+use crate::store::{ImportedUser, NewUser, UserStore};
 use crate::user::{UserParts, UserRecord};
 
 /// Unique violations are the one database error with a meaning of its own (409).
@@ -318,5 +318,77 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
             email,
         )
         .await
+    }
+
+    async fn upsert(&self, new: ImportedUser) -> Result<U> {
+        let id = new.id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidRequest)
+                .with_message("the SQL store's user ids are positive integers")
+        })?;
+        let roles = encode_roles(&new.roles);
+        let parts = UserParts {
+            id,
+            username: new.username,
+            email: new.email,
+            password_hash: new.password_hash,
+            roles: new.roles,
+            active: new.active,
+        };
+        let user = U::from_parts(parts.clone()).ok_or_else(|| {
+            Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
+        })?;
+        // One statement per backend: PostgreSQL's identity column takes a given id only with
+        // OVERRIDING SYSTEM VALUE, and its sequence is moved past it; SQLite's AUTOINCREMENT
+        // moves by itself.
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            SqlPool::Sqlite(p) => {
+                sqlx::query(
+                    "INSERT INTO centurion_users (id, username, email, password_hash, roles, active) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET username = excluded.username, \
+                     email = excluded.email, password_hash = excluded.password_hash, \
+                     roles = excluded.roles, active = excluded.active",
+                )
+                .bind(id)
+                .bind(parts.username.as_str())
+                .bind(parts.email.as_deref())
+                .bind(parts.password_hash.as_str())
+                .bind(roles.as_str())
+                .bind(parts.active)
+                .execute(p)
+                .await
+                .map_err(create_error)?;
+            }
+            #[cfg(feature = "postgres")]
+            SqlPool::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(Error::store)?;
+                sqlx::query(
+                    "INSERT INTO centurion_users (id, username, email, password_hash, roles, active) \
+                     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET username = excluded.username, \
+                     email = excluded.email, password_hash = excluded.password_hash, \
+                     roles = excluded.roles, active = excluded.active",
+                )
+                .bind(id)
+                .bind(parts.username.as_str())
+                .bind(parts.email.as_deref())
+                .bind(parts.password_hash.as_str())
+                .bind(roles.as_str())
+                .bind(parts.active)
+                .execute(&mut *tx)
+                .await
+                .map_err(create_error)?;
+                sqlx::query(
+                    "SELECT setval(pg_get_serial_sequence('centurion_users', 'id'), \
+                     GREATEST((SELECT max(id) FROM centurion_users), 1))",
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::store)?;
+                tx.commit().await.map_err(create_error)?;
+            }
+        }
+        Ok(user)
     }
 }
