@@ -134,13 +134,14 @@ impl Worker {
         };
         // An argon2-cffi hash of a Flask app (m=102400 before 21.2) may ask for more, up to
         // the legacy caps.
+        // The legacy caps also bound passes and lanes, which a stored hash could otherwise
+        // raise without limit.
         #[cfg(feature = "legacy")]
-        let within = params.m_cost() <= memory_ceiling(&self.params)
-            || crate::legacy::hashes::argon2_within_caps(
-                params.m_cost(),
-                params.t_cost(),
-                params.p_cost(),
-            );
+        let within = crate::legacy::hashes::argon2_within_caps_of(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (self.params.m_cost(), self.params.t_cost(), self.params.p_cost()),
+            memory_ceiling(&self.params),
+        );
         #[cfg(not(feature = "legacy"))]
         let within = params.m_cost() <= memory_ceiling(&self.params);
         if !within {

@@ -142,10 +142,10 @@ fn head(s: &str, n: usize) -> &str {
     }
 }
 
-/// Whether a hash is one of the legacy formats this module verifies itself (argon2 is
-/// verified by the pool's worker).
+/// Whether this module answers for a hash: every format but argon2id and argon2i, which
+/// the pool's worker verifies (so argon2d, not a password hash, is refused here).
 pub(crate) fn is_legacy_format(hash: &str) -> bool {
-    !hash.starts_with("$argon2")
+    !(hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$"))
 }
 
 /// Checks that `hash` is a format centurion verifies, well formed and within the caps,
@@ -295,6 +295,21 @@ pub(crate) fn argon2_within_caps(m_kib: u32, t: u32, p: u32) -> bool {
         && t <= ARGON2_MAX_T
         && p <= ARGON2_MAX_P
         && u64::from(m_kib) * u64::from(t) <= ARGON2_MAX_MT
+}
+
+/// The pool worker's check of a stored argon2 hash `(m, t, p)` against its own
+/// parameters `own` and memory ceiling: within the legacy caps (or the instance's own
+/// costs, when they are higher), and within the ceiling or the legacy memory cap.
+pub(crate) fn argon2_within_caps_of(
+    (m, t, p): (u32, u32, u32),
+    (own_m, own_t, own_p): (u32, u32, u32),
+    own_ceiling: u32,
+) -> bool {
+    m <= own_ceiling.max(ARGON2_MAX_M_KIB)
+        && t <= own_t.max(ARGON2_MAX_T)
+        && p <= own_p.max(ARGON2_MAX_P)
+        && u64::from(m) * u64::from(t)
+            <= (u64::from(own_m) * u64::from(own_t)).max(ARGON2_MAX_MT)
 }
 
 /// werkzeug: `pbkdf2:<digest>:<iterations>$<salt text>$<hex>` or
