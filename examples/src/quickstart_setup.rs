@@ -13,7 +13,9 @@ use centurion::memory::MemoryRevocationStore;
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
 use centurion::throttle::{RedisThrottleStore, Throttle, ThrottleConfig};
-use centurion::{Centurion, Config, ErrorKind, NewUser, Secret, UserStore};
+use centurion::{
+    Centurion, Config, ErrorKind, ImportedUser, LegacyConfig, NewUser, Secret, UserStore,
+};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -35,6 +37,11 @@ pub(crate) struct Settings {
     pub(crate) admin: Option<(String, String)>,
     pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
     pub(crate) public_url: String,
+    /// `CENTURION_LEGACY_TOKENS` and `CENTURION_LEGACY_ROLES_CLAIM`: the Flask services
+    /// whose tokens are accepted during a migration.
+    pub(crate) legacy: LegacyConfig,
+    /// `CENTURION_IMPORT_USERS`: a JSON file of users to upsert at start.
+    pub(crate) import_users: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -83,7 +90,29 @@ impl Settings {
                 .collect();
             seed_users.push((name.to_owned(), password.to_owned(), roles));
         }
+        let mut legacy = LegacyConfig::default();
+        for source in var("CENTURION_LEGACY_TOKENS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match source {
+                "praetorian" => legacy.praetorian = true,
+                "jwt-extended" => legacy.jwt_extended = true,
+                other => {
+                    return Err(format!(
+                        "CENTURION_LEGACY_TOKENS: `{other}` is not `praetorian` or `jwt-extended`"
+                    ));
+                }
+            }
+        }
+        if let Some(claim) = var("CENTURION_LEGACY_ROLES_CLAIM") {
+            legacy.roles_claim = claim.trim().to_owned();
+        }
         Ok(Self {
+            legacy,
+            import_users: var("CENTURION_IMPORT_USERS"),
             addr: var("CENTURION_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()),
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://centurion-quickstart.db".into()),
@@ -154,6 +183,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         user_cache_ttl: settings.user_cache,
         token_locations: crate::quickstart_session::TOKEN_LOCATIONS.to_vec(),
         cookies: crate::quickstart_session::cookie_config(&settings.public_url)?,
+        legacy: settings.legacy.clone(),
         ..Config::default()
     };
 
@@ -195,11 +225,33 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
     for (name, password, roles) in &settings.seed_users {
         seed(&auth, &users, name, password, roles, false).await?;
     }
+    if let Some(path) = &settings.import_users {
+        import_users(&auth, path).await?;
+    }
     Ok(Parts {
         auth,
         mailer,
         throttle,
     })
+}
+
+/// Upserts the users of `CENTURION_IMPORT_USERS` by id; any mistake stops the start with a
+/// message naming the file and the entry.
+async fn import_users(auth: &Centurion<User>, path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("CENTURION_IMPORT_USERS: cannot read {path}: {e}"))?;
+    let users: Vec<ImportedUser> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "CENTURION_IMPORT_USERS: {path} is not a JSON list of \
+             {{\"id\", \"username\", \"email\", \"password_hash\", \"roles\", \"active\"}}: {e}"
+        )
+    })?;
+    let count = users.len();
+    auth.import_users(users)
+        .await
+        .map_err(|e| format!("CENTURION_IMPORT_USERS: {path}: {}", e.message()))?;
+    tracing::info!(count, "imported users");
+    Ok(())
 }
 
 /// Creates an active user; an existing one keeps its roles and, when `update` is set,

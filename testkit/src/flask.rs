@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::servers::{free_port, skip};
+use crate::servers::{free_port, skip, unique};
 
 /// `tests/flask/` of the workspace.
 pub fn flask_dir() -> PathBuf {
@@ -68,6 +68,7 @@ pub enum FlaskKind {
 pub struct FlaskApp {
     child: Child,
     port: u16,
+    log: PathBuf,
 }
 
 impl FlaskApp {
@@ -91,6 +92,8 @@ impl FlaskApp {
             FlaskKind::JwtExtended => "jwt_extended_app.py",
         };
         let port = free_port();
+        // werkzeug logs every request on stderr: kept in a file, shown if the app fails.
+        let log = std::env::temp_dir().join(format!("{}.log", unique("flask")));
         let mut child = Command::new(python)
             .arg(flask_dir().join(script))
             .args(["--port", &port.to_string(), "--secret-env", "FLASK_SHARED_SECRET"])
@@ -98,7 +101,7 @@ impl FlaskApp {
             .env("FLASK_SHARED_SECRET", secret)
             .current_dir(flask_dir())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(&log).expect("a log file for the Flask app"))
             .spawn()
             .expect("start the Flask app");
         let mut line = String::new();
@@ -107,9 +110,10 @@ impl FlaskApp {
             .expect("read the READY line");
         assert!(
             line.starts_with("READY "),
-            "the {script} app did not start: {line:?}"
+            "the {script} app did not start: {line:?}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
         );
-        Some(Self { child, port })
+        Some(Self { child, port, log })
     }
 
     /// The port on 127.0.0.1.
@@ -122,5 +126,6 @@ impl Drop for FlaskApp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
