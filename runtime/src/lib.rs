@@ -113,6 +113,9 @@ mod centurion;
 pub mod dangerous;
 pub mod http;
 pub mod mail;
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub mod serve;
 pub mod throttle;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
