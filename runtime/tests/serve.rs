@@ -391,16 +391,29 @@ async fn past_the_per_address_cap_a_connection_is_closed_at_once() {
 
 /// On shutdown: an idle connection is closed at once, a request in flight finishes, and a
 /// stalled request (request timeout off), a half-sent head and a stalled HTTP/2 stream are
-/// closed at the deadline; the listener is closed.
+/// closed at the deadline, their handlers dropped; the listener is closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_what_is_in_flight_and_meets_the_deadline() {
-    let mut server = start(|s| {
+    // Every stalled handler holds a clone: none may outlive the deadline.
+    let held = std::sync::Arc::new(());
+    let handlers = std::sync::Arc::clone(&held);
+    let router = app().route(
+        "/held",
+        get(move || {
+            let held = std::sync::Arc::clone(&handlers);
+            async move {
+                let _held = held;
+                std::future::pending::<&'static str>().await
+            }
+        }),
+    );
+    let mut server = Serving::start(router, |s| {
         s.request_timeout(None)
             .shutdown_deadline(secs(1))
             .header_read_timeout(secs(10))
     })
     .await;
-    let mut stalled = send_get(server.addr, "/hang").await;
+    let mut stalled = send_get(server.addr, "/held").await;
     let mut in_flight = send_get(server.addr, "/slow/400").await;
     let mut idle = send_get(server.addr, "/").await;
     read_response(&mut idle, secs(2)).await.unwrap();
@@ -409,13 +422,18 @@ async fn shutdown_finishes_what_is_in_flight_and_meets_the_deadline() {
     let mut h2: H2 = h2_connect(server.addr, None).await;
     let addr = server.addr;
     let h2_hang = tokio::spawn(async move {
-        let request = http::Request::get(format!("http://{addr}/hang"))
+        let request = http::Request::get(format!("http://{addr}/held"))
             .body(http_body_util::Empty::<Bytes>::new())
             .unwrap();
         h2.send.send_request(request).await.map(|r| r.status())
     });
     tokio::time::sleep(ms(100)).await;
     assert_eq!(server.stats.open_connections(), 5);
+    assert_eq!(
+        std::sync::Arc::strong_count(&held),
+        4,
+        "this test, the router and the two stalled handlers hold it"
+    );
 
     let signalled = server.shutdown();
     let (idle_rest, idle_closed) = read_until_closed(&mut idle, secs(3)).await;
@@ -427,6 +445,9 @@ async fn shutdown_finishes_what_is_in_flight_and_meets_the_deadline() {
         .expect("serve returns")
         .unwrap();
     let returned = signalled.elapsed();
+    // Checked at once: serve returns only when every handler, HTTP/2 streams' included, is
+    // gone (and the router with the last of them).
+    let holders_left = std::sync::Arc::strong_count(&held);
     let (_, stalled_closed) = read_until_closed(&mut stalled, secs(1)).await;
     let (_, half_closed) = read_until_closed(&mut half, secs(1)).await;
     let h2_result = tokio::time::timeout(secs(1), h2_hang).await;
@@ -456,6 +477,10 @@ async fn shutdown_finishes_what_is_in_flight_and_meets_the_deadline() {
         "the stalled h2 stream did not end: {h2_result:?}"
     );
     assert_eq!(server.stats.open_connections(), 0);
+    assert_eq!(
+        holders_left, 1,
+        "a stalled handler (or the router) outlived the shutdown"
+    );
     assert!(
         TcpStream::connect(server.addr).await.is_err(),
         "the listener is closed"

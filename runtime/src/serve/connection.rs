@@ -165,9 +165,10 @@ fn note_connection_error(
     }
 }
 
-/// Spawns hyper's HTTP/2 stream tasks where the shutdown can wait for them and the deadline
-/// can stop them (with `TokioExecutor` they would outlive a connection dropped at the
-/// deadline, and keep running their handlers).
+/// Spawns hyper's HTTP/2 stream tasks (one per request, running its handler) where the
+/// shutdown can wait for them and the deadline can stop them. With `TokioExecutor` they
+/// are detached: `serve` would return while handlers still run, and they would end only
+/// when hyper next notices that their connection is gone.
 #[derive(Clone)]
 pub(super) struct TrackedExecutor {
     tracker: TaskTracker,
