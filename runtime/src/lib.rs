@@ -72,6 +72,8 @@
 //!   (feature `redis`) the production ones.
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
+//! - `serve` (feature `serve`): serving the application with a header-read, idle and
+//!   request timeout, a connection cap and a shutdown deadline, which `axum::serve` lacks.
 //! - [`Error`]: one error type whose [`ErrorKind`] fixes status and JSON body.
 //!
 //! ## Token kinds

@@ -1,7 +1,7 @@
 //! Serving an axum application with a deadline on everything a client controls (feature
 //! `serve`).
 //!
-//! [`axum::serve`] runs hyper without a timer: hyper's HTTP/1 header-read timeout is then
+//! [`axum::serve`](axum::serve()) runs hyper without a timer: hyper's HTTP/1 header-read timeout is then
 //! silently off, idle keep-alive connections are never closed, nothing caps the number of
 //! connections, and a graceful shutdown waits for the slowest client for ever. A client that
 //! opens connections and sends half a request head on each takes every file descriptor of
@@ -208,7 +208,7 @@ impl<S> Server<S> {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let app = axum::Router::new();
+    /// let app: axum::Router = axum::Router::new();
     /// let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 1024)?;
     /// let server = centurion::serve::Server::new(listener, app);
     /// println!("{server:?}"); // the address, the settings and the counters
@@ -240,8 +240,9 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
+    /// # let app: axum::Router = axum::Router::new();
     /// use std::time::Duration;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new())
+    /// let server = centurion::serve::Server::new(listener, app)
     ///     .header_read_timeout(Duration::from_secs(5));
     /// # Ok(())
     /// # }
@@ -268,8 +269,9 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
+    /// # let app: axum::Router = axum::Router::new();
     /// use std::time::Duration;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new())
+    /// let server = centurion::serve::Server::new(listener, app)
     ///     .idle_timeout(Duration::from_secs(30));
     /// # Ok(())
     /// # }
@@ -303,8 +305,9 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
+    /// # let app: axum::Router = axum::Router::new();
     /// use std::time::Duration;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new())
+    /// let server = centurion::serve::Server::new(listener, app)
     ///     .request_timeout(Some(Duration::from_secs(10)));
     /// # Ok(())
     /// # }
@@ -335,7 +338,8 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new())
+    /// # let app: axum::Router = axum::Router::new();
+    /// let server = centurion::serve::Server::new(listener, app)
     ///     .max_connections(4096);
     /// # Ok(())
     /// # }
@@ -363,7 +367,8 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new())
+    /// # let app: axum::Router = axum::Router::new();
+    /// let server = centurion::serve::Server::new(listener, app)
     ///     .max_connections_per_address(Some(64));
     /// # Ok(())
     /// # }
@@ -385,8 +390,9 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
+    /// # let app: axum::Router = axum::Router::new();
     /// use std::time::Duration;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new())
+    /// let server = centurion::serve::Server::new(listener, app)
     ///     .shutdown_deadline(Duration::from_secs(10));
     /// # Ok(())
     /// # }
@@ -404,7 +410,8 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new()).http2(false);
+    /// # let app: axum::Router = axum::Router::new();
+    /// let server = centurion::serve::Server::new(listener, app).http2(false);
     /// # Ok(())
     /// # }
     /// ```
@@ -422,7 +429,8 @@ impl<S> Server<S> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
-    /// let server = centurion::serve::Server::new(listener, axum::Router::new());
+    /// # let app: axum::Router = axum::Router::new();
+    /// let server = centurion::serve::Server::new(listener, app);
     /// let stats = server.stats();
     /// assert_eq!(stats.open_connections(), 0);
     /// # Ok(())

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// # let listener = centurion::serve::bind("127.0.0.1:0".parse().unwrap(), 128)?;
-/// let server = centurion::serve::Server::new(listener, axum::Router::new());
+/// # let app: axum::Router = axum::Router::new();
+/// let server = centurion::serve::Server::new(listener, app);
 /// let stats = server.stats();
 /// // … serve, then read them from another task:
 /// println!("{} open, {} closed for idleness", stats.open_connections(), stats.idle_closed());
