@@ -104,6 +104,10 @@ pub(super) async fn run_connection<S>(
         shared.stats.clone(),
     );
     let mut conn = pin!(shared.builder.serve_connection_with_upgrades(io, service));
+    // Tokens of this connection's own: every wake-up polls them, and polling the shared
+    // ones would take the same lock from every connection.
+    let force = shared.force.child_token();
+    let drain = shared.draining.child_token();
     let limits = &shared.limits;
     let first_request = limits.header_read_timeout.min(limits.idle_timeout);
     let mut check_at = Instant::now() + first_request;
@@ -114,7 +118,7 @@ pub(super) async fn run_connection<S>(
             // The deadline first: it also cancels the HTTP/2 stream tasks, which can let
             // the connection end "normally" in the same wake-up and go uncounted.
             biased;
-            () = shared.force.cancelled() => {
+            () = force.cancelled() => {
                 shared.stats.record_forced();
                 break;
             }
@@ -124,7 +128,7 @@ pub(super) async fn run_connection<S>(
                 }
                 break;
             }
-            () = shared.draining.cancelled(), if !draining => {
+            () = drain.cancelled(), if !draining => {
                 draining = true;
                 conn.as_mut().graceful_shutdown();
             }
@@ -187,7 +191,7 @@ where
     F::Output: Send + 'static,
 {
     fn execute(&self, fut: F) {
-        let force = self.force.clone();
+        let force = self.force.child_token();
         self.tracker.spawn(async move {
             tokio::select! {
                 _ = fut => {}

@@ -72,9 +72,8 @@ where
         let http1 = request.version() < Version::HTTP_2;
         RequestFuture {
             inner: self.inner.clone().oneshot(request),
-            // Registered with the timer only when first polled, i.e. only for requests
-            // that are not answered on their first poll.
-            deadline: self.request_timeout.map(sleep),
+            timeout: self.request_timeout,
+            deadline: None,
             handler: Some(handler),
             http1,
             stats: self.stats.clone(),
@@ -87,6 +86,9 @@ pin_project_lite::pin_project! {
     pub(super) struct RequestFuture<F> {
         #[pin]
         inner: F,
+        timeout: Option<Duration>,
+        // Made when the application first waits (hyper polls right after `call`): a
+        // request answered on its first poll costs no timer.
         #[pin]
         deadline: Option<Sleep>,
         handler: Option<HandlerGuard>,
@@ -102,20 +104,27 @@ where
     type Output = Result<http::Response<GuardedBody>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         // The application first: a deadline is only looked at (and armed) while it waits.
         let response = match this.inner.poll(cx) {
             Poll::Ready(Ok(response)) => response,
-            Poll::Pending => match this.deadline.as_pin_mut().map(|d| d.poll(cx)) {
-                Some(Poll::Ready(())) => {
-                    this.stats.record_request_timeout();
-                    tracing::debug!("request not completed in time; answering 408");
-                    // hyper drops this future, and with it the handler and the half-read
-                    // body, once it is ready.
-                    timeout_response(*this.http1)
+            Poll::Pending => {
+                if this.deadline.is_none()
+                    && let Some(timeout) = *this.timeout
+                {
+                    this.deadline.set(Some(sleep(timeout)));
                 }
-                _ => return Poll::Pending,
-            },
+                match this.deadline.as_pin_mut().map(|d| d.poll(cx)) {
+                    Some(Poll::Ready(())) => {
+                        this.stats.record_request_timeout();
+                        tracing::debug!("request not completed in time; answering 408");
+                        // hyper drops this future, and with it the handler and the half-read
+                        // body, once it is ready.
+                        timeout_response(*this.http1)
+                    }
+                    _ => return Poll::Pending,
+                }
+            }
         };
         let guard = this.handler.take().map(HandlerGuard::into_body_guard);
         Poll::Ready(Ok(response.map(|inner| GuardedBody {
