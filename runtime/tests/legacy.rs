@@ -630,3 +630,94 @@ async fn the_exchange_reloads_the_user() {
     let err = auth.refresh(&sign(&auth, &p)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MissingUserError);
 }
+
+// ---------------------------------------------------------------------------------------
+// UserStore::upsert on every shipped store
+
+/// What `upsert` promises, on one store; `tag` keeps names and ids apart on a shared
+/// database.
+async fn upsert_contract<S: UserStore<TestUser>>(store: &S, tag: &str, base: i64) {
+    let imported = |id: i64, name: &str, email: &str, roles: &[&str], active: bool| ImportedUser {
+        id: id.to_string(),
+        username: format!("{tag}-{name}"),
+        email: Some(format!("{tag}-{email}")),
+        password_hash: "$2b$04$pL4DaBposYdorF39KypqI.vvPaXUcGn1ZP7b2xqSqDTMoChU3Qz6e".into(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        active,
+    };
+    let x = store
+        .upsert(imported(base, "ada", "ada@example.com", &["admin"], true))
+        .await
+        .unwrap();
+    assert_eq!(x.id, base);
+    let found = store.identify(&base.to_string()).await.unwrap().unwrap();
+    assert_eq!((found.username.as_str(), found.roles.len()), (format!("{tag}-ada").as_str(), 1));
+    assert!(found.password_hash.starts_with("$2b$04$"), "stored as given");
+    // Again, by id: every field replaced.
+    store
+        .upsert(imported(base, "ada2", "ada2@example.com", &[], false))
+        .await
+        .unwrap();
+    assert!(store.lookup(&format!("{tag}-ada")).await.unwrap().is_none());
+    let found = store.lookup(&format!("{tag}-ada2")).await.unwrap().unwrap();
+    assert_eq!(found.id, base);
+    assert!(!found.active && found.roles.is_empty());
+    // Another id may not take its username or (case-insensitively) its address.
+    let err = store
+        .upsert(imported(base + 1, "ada2", "other@example.com", &[], true))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserExists);
+    let mut shouting = imported(base + 1, "bob", "x", &[], true);
+    shouting.email = Some(format!("{tag}-ADA2@example.com"));
+    let err = store.upsert(shouting).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserExists);
+    // Ids it cannot hold.
+    for id in ["abc", "0", "-3", ""] {
+        let mut bad = imported(0, "bad", "bad@example.com", &[], true);
+        bad.id = id.to_owned();
+        assert_eq!(
+            store.upsert(bad).await.unwrap_err().kind(),
+            ErrorKind::InvalidRequest,
+            "{id:?}"
+        );
+    }
+    // Ids handed out later stay above the imported one.
+    let created = store
+        .create(centurion::NewUser {
+            username: format!("{tag}-later"),
+            email: None,
+            password_hash: String::new(),
+            roles: vec![],
+            active: true,
+        })
+        .await
+        .unwrap();
+    assert!(created.id > base, "{} after {base}", created.id);
+}
+
+#[tokio::test]
+async fn memory_store_upserts_by_id() {
+    upsert_contract(&MemoryUserStore::<TestUser>::new(), "mem", 500).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_store_upserts_by_id() {
+    let dir = centurion_testkit::TempDir::new("legacy-upsert");
+    let url = format!("sqlite://{}", dir.path().join("users.db").display());
+    let store = centurion::sql::SqlUserStore::<TestUser>::connect(&url).await.unwrap();
+    upsert_contract(&store, "lite", 500).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_upserts_by_id() {
+    let Some(pg) = centurion_testkit::shared_postgres("postgres (legacy import)") else {
+        return;
+    };
+    let store = centurion::sql::SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
+    // A base no other test of the shared cluster reaches, different on every run.
+    let base = 1_000_000 + i64::from(std::process::id() % 100_000) * 10;
+    upsert_contract(&store, &format!("pg{base}"), base).await;
+}
