@@ -237,7 +237,10 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
 
 /// Upserts the users of `CENTURION_IMPORT_USERS` by id; any mistake stops the start with a
 /// message naming the file and the entry.
-async fn import_users(auth: &Centurion<User>, path: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn import_users(
+    auth: &Centurion<User>,
+    path: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("CENTURION_IMPORT_USERS: cannot read {path}: {e}"))?;
     let users: Vec<ImportedUser> = serde_json::from_str(&text).map_err(|e| {

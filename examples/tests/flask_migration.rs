@@ -40,8 +40,10 @@ fn import_file(dir: &TempDir) -> (String, Vec<(String, String)>) {
             0 => (1, "alice".to_owned(), json!(["admin", "editor"])),
             _ => (100 + n, format!("u{n}"), json!(["editor"])),
         };
-        users.push(json!({"id": id, "username": name, "email": format!("{name}@example.com"),
-                          "password_hash": e["hash"], "roles": roles, "active": true}));
+        users.push(
+            json!({"id": id, "username": name, "email": format!("{name}@example.com"),
+                          "password_hash": e["hash"], "roles": roles, "active": true}),
+        );
         logins.push((name, e["password"].as_str().unwrap().to_owned()));
     }
     let bob = samples["hashes"]
@@ -50,8 +52,10 @@ fn import_file(dir: &TempDir) -> (String, Vec<(String, String)>) {
         .iter()
         .find(|e| e["scheme"] == "werkzeug default")
         .unwrap();
-    users.push(json!({"id": 2, "username": "bob", "email": "bob@example.com",
-                      "password_hash": bob["hash"], "roles": [], "active": true}));
+    users.push(
+        json!({"id": 2, "username": "bob", "email": "bob@example.com",
+                      "password_hash": bob["hash"], "roles": [], "active": true}),
+    );
     logins.push(("bob".into(), bob["password"].as_str().unwrap().to_owned()));
     let path = dir.path().join("import_users.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&users).unwrap()).unwrap();
@@ -73,7 +77,11 @@ fn flask_get(app: &FlaskApp, path: &str, token: &str) -> Response {
 }
 
 fn flask_login(app: &FlaskApp, name: &str, password: &str) -> Value {
-    let answer = flask_post(app, "/login", &json!({"username": name, "password": password}));
+    let answer = flask_post(
+        app,
+        "/login",
+        &json!({"username": name, "password": password}),
+    );
     assert_eq!(answer.status, 200, "{name} at Flask: {}", answer.text());
     answer.json()
 }
@@ -179,7 +187,10 @@ fn flask_tokens_are_accepted_with_their_roles_and_ours_by_them() {
     assert_eq!(claims["id"], 1);
     assert_eq!(claims["rls"], "admin,editor");
     assert_eq!(claims["rf_exp"], claims["exp"]);
-    assert_eq!(flask_get(&praetorian, "/protected", &ours.access).status, 200);
+    assert_eq!(
+        flask_get(&praetorian, "/protected", &ours.access).status,
+        200
+    );
     assert_eq!(flask_get(&praetorian, "/admin", &ours.access).status, 200);
     assert_eq!(flask_get(&praetorian, "/editor", &ours.access).status, 200);
     assert_eq!(flask_get(&jwt_ext, "/protected", &ours.access).status, 200);
@@ -191,11 +202,17 @@ fn flask_tokens_are_accepted_with_their_roles_and_ours_by_them() {
         .send();
     assert_eq!(theirs.status, 422, "{}", theirs.text());
     assert_eq!(flask_get(&jwt_ext, "/protected", &ours.refresh).status, 422);
-    assert_eq!(flask_get(&praetorian, "/protected", &ours.refresh).status, 401);
+    assert_eq!(
+        flask_get(&praetorian, "/protected", &ours.refresh).status,
+        401
+    );
     // A refreshed (not fresh) access token of ours is not fresh to jwt-extended either.
     let renewed = Pair::from_answer(&qs.refresh_answer(&ours.refresh));
     assert_eq!(flask_get(&jwt_ext, "/fresh", &renewed.access).status, 401);
-    assert_eq!(flask_get(&praetorian, "/admin", &renewed.access).status, 200);
+    assert_eq!(
+        flask_get(&praetorian, "/admin", &renewed.access).status,
+        200
+    );
 }
 
 #[test]
@@ -218,7 +235,11 @@ fn flask_tokens_are_refused_without_the_legacy_option() {
         assert_eq!(qs.me(token).status, 401);
         assert_eq!(qs.refresh_answer(token).status, 401);
     }
-    assert_eq!(qs.refresh_answer(j["refresh_token"].as_str().unwrap()).status, 401);
+    assert_eq!(
+        qs.refresh_answer(j["refresh_token"].as_str().unwrap())
+            .status,
+        401
+    );
 }
 
 #[test]
@@ -271,7 +292,11 @@ fn their_refresh_is_exchanged_once_for_a_session_ending_at_their_deadline() {
     );
     assert_eq!(qs.refresh_answer(j_refresh).status, 401);
     // Their access token is no refresh token.
-    assert_eq!(qs.refresh_answer(j["access_token"].as_str().unwrap()).status, 401);
+    assert_eq!(
+        qs.refresh_answer(j["access_token"].as_str().unwrap())
+            .status,
+        401
+    );
 }
 
 #[test]

@@ -139,7 +139,11 @@ impl Worker {
         #[cfg(feature = "legacy")]
         let within = crate::legacy::hashes::argon2_within_caps_of(
             (params.m_cost(), params.t_cost(), params.p_cost()),
-            (self.params.m_cost(), self.params.t_cost(), self.params.p_cost()),
+            (
+                self.params.m_cost(),
+                self.params.t_cost(),
+                self.params.p_cost(),
+            ),
             memory_ceiling(&self.params),
         );
         #[cfg(not(feature = "legacy"))]

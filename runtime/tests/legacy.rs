@@ -31,16 +31,17 @@ fn legacy_both() -> LegacyConfig {
 async fn store_with(users: &[(i64, &str, &[&str])]) -> MemoryUserStore<TestUser> {
     let store = MemoryUserStore::new();
     for (id, name, roles) in users {
-        store.upsert(ImportedUser {
-            id: id.to_string(),
-            username: (*name).to_owned(),
-            email: None,
-            password_hash: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            active: true,
-        })
-        .await
-        .unwrap();
+        store
+            .upsert(ImportedUser {
+                id: id.to_string(),
+                username: (*name).to_owned(),
+                email: None,
+                password_hash: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                active: true,
+            })
+            .await
+            .unwrap();
     }
     store
 }
@@ -100,11 +101,16 @@ async fn every_passlib_and_werkzeug_sample_verifies_and_wrong_passwords_do_not()
         let (hash, scheme) = (e["hash"].as_str().unwrap(), e["scheme"].as_str().unwrap());
         let good = e["password"].as_str().unwrap();
         let wrong = e["wrong"].as_str().unwrap();
-        hasher.check_stored_hash(hash).unwrap_or_else(|e| panic!("{scheme}: {e}"));
+        hasher
+            .check_stored_hash(hash)
+            .unwrap_or_else(|e| panic!("{scheme}: {e}"));
         assert!(hasher.verify(good, hash).await.unwrap(), "{scheme} {hash}");
         assert!(!hasher.verify(wrong, hash).await.unwrap(), "{scheme} wrong");
         if let Some(also) = e["also_verifies"].as_str() {
-            assert!(hasher.verify(also, hash).await.unwrap(), "{scheme}: 72-byte rule");
+            assert!(
+                hasher.verify(also, hash).await.unwrap(),
+                "{scheme}: 72-byte rule"
+            );
         }
         // (The cheap argon2id sample has exactly the test suite's parameters.)
         if !hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$") {
@@ -122,7 +128,12 @@ async fn unknown_and_malformed_formats_fail_with_an_error_naming_the_format() {
         let hash = e["hash"].as_str().unwrap();
         if e["expect"] == "verifies" {
             // passlib's $pbkdf2$ (SHA-1): one of ours.
-            assert!(hasher.verify(e["password"].as_str().unwrap(), hash).await.unwrap());
+            assert!(
+                hasher
+                    .verify(e["password"].as_str().unwrap(), hash)
+                    .await
+                    .unwrap()
+            );
             continue;
         }
         let err = hasher.check_stored_hash(hash).unwrap_err();
@@ -132,7 +143,12 @@ async fn unknown_and_malformed_formats_fail_with_an_error_naming_the_format() {
             err.message()
         );
         assert!(!err.message().contains(hash), "the hash is never echoed");
-        assert!(!hasher.verify(e["password"].as_str().unwrap(), hash).await.unwrap());
+        assert!(
+            !hasher
+                .verify(e["password"].as_str().unwrap(), hash)
+                .await
+                .unwrap()
+        );
     }
     for e in samples["malformed"].as_array().unwrap() {
         let hash = e["hash"].as_str().unwrap();
@@ -154,7 +170,11 @@ async fn hostile_costs_are_refused_before_any_work() {
     for e in samples["hostile"].as_array().unwrap() {
         let hash = e["hash"].as_str().unwrap();
         let err = hasher.check_stored_hash(hash).unwrap_err();
-        assert!(err.message().contains("above the cost cap"), "{}", err.message());
+        assert!(
+            err.message().contains("above the cost cap"),
+            "{}",
+            err.message()
+        );
         let start = Instant::now();
         assert!(!hasher.verify("x", hash).await.unwrap());
         assert!(
@@ -196,16 +216,31 @@ async fn an_imported_flask_hash_logs_in_and_is_replaced_by_argon2id() {
     auth.import_users(users).await.unwrap();
     for (n, e) in picks.iter().enumerate() {
         let name = format!("u{n}");
-        let err = auth.login(&name, e["wrong"].as_str().unwrap()).await.unwrap_err();
+        let err = auth
+            .login(&name, e["wrong"].as_str().unwrap())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AuthenticationError);
         let before = store.lookup(&name).await.unwrap().unwrap().password_hash;
-        assert_eq!(before, e["hash"].as_str().unwrap(), "a failed login keeps the hash");
-        let pair = auth.login(&name, e["password"].as_str().unwrap()).await.unwrap();
+        assert_eq!(
+            before,
+            e["hash"].as_str().unwrap(),
+            "a failed login keeps the hash"
+        );
+        let pair = auth
+            .login(&name, e["password"].as_str().unwrap())
+            .await
+            .unwrap();
         let claims = auth.verify_access(&pair.access_token).await.unwrap();
         assert_eq!(claims.subject(), (100 + n).to_string());
         let after = store.lookup(&name).await.unwrap().unwrap().password_hash;
-        assert!(after.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{after}");
-        auth.login(&name, e["password"].as_str().unwrap()).await.unwrap();
+        assert!(
+            after.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{after}"
+        );
+        auth.login(&name, e["password"].as_str().unwrap())
+            .await
+            .unwrap();
     }
     // Ids handed out later stay above the imported ones.
     let (user, _) = auth
@@ -247,23 +282,30 @@ async fn an_import_run_twice_updates_by_id() {
         .user_store(store.clone())
         .build()
         .unwrap();
-    let hash = auth.hasher().hash("correct horse battery staple").await.unwrap();
+    let hash = auth
+        .hasher()
+        .hash("correct horse battery staple")
+        .await
+        .unwrap();
     let user = |name: &str, roles: Value| -> ImportedUser {
         serde_json::from_value(json!({"id": 7, "username": name, "password_hash": hash,
                                       "roles": roles, "active": true}))
         .unwrap()
     };
-    auth.import_users(vec![user("ada", json!(["admin"]))]).await.unwrap();
-    auth.import_users(vec![user("ada2", json!([]))]).await.unwrap();
+    auth.import_users(vec![user("ada", json!(["admin"]))])
+        .await
+        .unwrap();
+    auth.import_users(vec![user("ada2", json!([]))])
+        .await
+        .unwrap();
     assert!(store.lookup("ada").await.unwrap().is_none());
     let ada = store.identify("7").await.unwrap().unwrap();
     assert_eq!(ada.username, "ada2");
     assert!(ada.roles.is_empty());
     // A username held by another id is refused.
-    let other: ImportedUser = serde_json::from_value(
-        json!({"id": 8, "username": "ada2", "password_hash": hash}),
-    )
-    .unwrap();
+    let other: ImportedUser =
+        serde_json::from_value(json!({"id": 8, "username": "ada2", "password_hash": hash}))
+            .unwrap();
     let err = auth.import_users(vec![other]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UserExists);
     assert!(err.message().starts_with("entry 1 (id 8, username ada2)"));
@@ -322,16 +364,56 @@ async fn praetorian_tokens_pass_the_same_strict_checks_as_ours() {
         sign(&auth, &p)
     };
     let cases: Vec<(&str, String, ErrorKind)> = vec![
-        ("no jti", refused(&|p| drop(p.as_object_mut().unwrap().remove("jti"))), ErrorKind::InvalidTokenError),
-        ("jti not a string", refused(&|p| p["jti"] = json!(5)), ErrorKind::InvalidTokenError),
-        ("no exp", refused(&|p| drop(p.as_object_mut().unwrap().remove("exp"))), ErrorKind::InvalidTokenError),
-        ("expired", refused(&|p| p["exp"] = json!(now - 1)), ErrorKind::ExpiredAccessError),
-        ("iat ahead", refused(&|p| p["iat"] = json!(now + 30)), ErrorKind::EarlyTokenError),
-        ("aud", refused(&|p| p["aud"] = json!("x")), ErrorKind::InvalidTokenError),
-        ("id an object", refused(&|p| p["id"] = json!({"a": 1})), ErrorKind::InvalidTokenError),
-        ("rls a list", refused(&|p| p["rls"] = json!(["admin"])), ErrorKind::InvalidTokenError),
-        ("registration", refused(&|p| p["is_ert"] = json!(true)), ErrorKind::MisusedRegistrationToken),
-        ("reset", refused(&|p| p["is_prt"] = json!(true)), ErrorKind::MisusedResetToken),
+        (
+            "no jti",
+            refused(&|p| drop(p.as_object_mut().unwrap().remove("jti"))),
+            ErrorKind::InvalidTokenError,
+        ),
+        (
+            "jti not a string",
+            refused(&|p| p["jti"] = json!(5)),
+            ErrorKind::InvalidTokenError,
+        ),
+        (
+            "no exp",
+            refused(&|p| drop(p.as_object_mut().unwrap().remove("exp"))),
+            ErrorKind::InvalidTokenError,
+        ),
+        (
+            "expired",
+            refused(&|p| p["exp"] = json!(now - 1)),
+            ErrorKind::ExpiredAccessError,
+        ),
+        (
+            "iat ahead",
+            refused(&|p| p["iat"] = json!(now + 30)),
+            ErrorKind::EarlyTokenError,
+        ),
+        (
+            "aud",
+            refused(&|p| p["aud"] = json!("x")),
+            ErrorKind::InvalidTokenError,
+        ),
+        (
+            "id an object",
+            refused(&|p| p["id"] = json!({"a": 1})),
+            ErrorKind::InvalidTokenError,
+        ),
+        (
+            "rls a list",
+            refused(&|p| p["rls"] = json!(["admin"])),
+            ErrorKind::InvalidTokenError,
+        ),
+        (
+            "registration",
+            refused(&|p| p["is_ert"] = json!(true)),
+            ErrorKind::MisusedRegistrationToken,
+        ),
+        (
+            "reset",
+            refused(&|p| p["is_prt"] = json!(true)),
+            ErrorKind::MisusedResetToken,
+        ),
     ];
     for (what, token, kind) in cases {
         let err = auth.verify_access(&token).await.unwrap_err();
@@ -357,7 +439,10 @@ async fn praetorian_tokens_pass_the_same_strict_checks_as_ours() {
     let mut big = praetorian_payload(now);
     big["pad"] = json!("x".repeat(9000));
     assert_eq!(
-        auth.verify_access(&sign(&auth, &big)).await.unwrap_err().kind(),
+        auth.verify_access(&sign(&auth, &big))
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::TokenTooLarge
     );
 }
@@ -374,8 +459,11 @@ async fn a_revoked_legacy_jti_is_refused() {
         assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
     }
     // A per-user revocation reaches legacy tokens through their `iat`.
-    let token = sign(&auth, &json!({"id": 2, "jti": "j-bob", "exp": now + 900,
-                                    "rf_exp": now + 9000, "iat": now}));
+    let token = sign(
+        &auth,
+        &json!({"id": 2, "jti": "j-bob", "exp": now + 900,
+                                    "rf_exp": now + 9000, "iat": now}),
+    );
     auth.verify_access(&token).await.unwrap();
     auth.revoke_user("2").await.unwrap();
     assert_eq!(
@@ -409,12 +497,21 @@ async fn jwt_extended_tokens_are_accepted_as_access_tokens_only() {
     assert!(claims.is_fresh());
     assert_eq!(claims.subject(), "2");
     p["fresh"] = json!(now - 1);
-    assert!(!auth.verify_access(&sign(&auth, &p)).await.unwrap().is_fresh());
+    assert!(
+        !auth
+            .verify_access(&sign(&auth, &p))
+            .await
+            .unwrap()
+            .is_fresh()
+    );
     // No jti: refused (revocation needs it); no exp: refused (it would never expire).
     for missing in ["jti", "exp"] {
         let mut p = jwt_extended_payload(now, "access");
         p.as_object_mut().unwrap().remove(missing);
-        assert!(auth.verify_access(&sign(&auth, &p)).await.is_err(), "{missing}");
+        assert!(
+            auth.verify_access(&sign(&auth, &p)).await.is_err(),
+            "{missing}"
+        );
     }
     // Another type (reset tokens of some app) is refused.
     let mut p = jwt_extended_payload(now, "access");
@@ -428,7 +525,8 @@ async fn the_jwt_extended_roles_claim_is_configurable() {
         jwt_extended: true,
         roles_claim: "perms".into(),
         ..LegacyConfig::default()
-    }).await;
+    })
+    .await;
     let now = secs_on(&clock);
     let mut p = jwt_extended_payload(now, "access");
     p.as_object_mut().unwrap().remove("roles");
@@ -436,7 +534,11 @@ async fn the_jwt_extended_roles_claim_is_configurable() {
     let claims = auth.verify_access(&sign(&auth, &p)).await.unwrap();
     assert_eq!(claims.roles(), ["admin", "editor"]);
     // praetorian is off here: its tokens are refused.
-    assert!(auth.verify_access(&sign(&auth, &praetorian_payload(now))).await.is_err());
+    assert!(
+        auth.verify_access(&sign(&auth, &praetorian_payload(now)))
+            .await
+            .is_err()
+    );
     // Our access tokens carry the roles under that name too.
     let user = TestUser::new(1, "alice", &["admin"]);
     let pair = auth.issue_pair(&user).await.unwrap();
@@ -467,11 +569,19 @@ async fn only_our_access_tokens_are_signed_with_the_shared_secret() {
     let pair = auth.issue_pair(&user).await.unwrap();
     assert!(verifies_with_secret(&pair.access_token));
     assert!(!verifies_with_secret(&pair.refresh_token));
-    assert!(!verifies_with_secret(&auth.issue_registration_token(&user).unwrap()));
-    assert!(!verifies_with_secret(&auth.issue_reset_token(&user).unwrap()));
-    assert!(!verifies_with_secret(&auth.issue_service_token(&user, None).unwrap()));
+    assert!(!verifies_with_secret(
+        &auth.issue_registration_token(&user).unwrap()
+    ));
+    assert!(!verifies_with_secret(
+        &auth.issue_reset_token(&user).unwrap()
+    ));
+    assert!(!verifies_with_secret(
+        &auth.issue_service_token(&user, None).unwrap()
+    ));
     // They still work here, each only where it belongs.
-    auth.verify_access(&auth.issue_service_token(&user, None).unwrap()).await.unwrap();
+    auth.verify_access(&auth.issue_service_token(&user, None).unwrap())
+        .await
+        .unwrap();
     let err = auth.verify_access(&pair.refresh_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MisusedRefreshToken);
     auth.refresh(&pair.refresh_token).await.unwrap();
@@ -497,7 +607,11 @@ async fn a_token_signed_with_the_secret_is_never_one_of_our_other_kinds() {
         p["type"] = json!(kind);
         let token = sign(&auth, &p);
         assert!(auth.confirm_registration(&token).await.is_err());
-        assert!(auth.reset_password(&token, "a long new password").await.is_err());
+        assert!(
+            auth.reset_password(&token, "a long new password")
+                .await
+                .is_err()
+        );
     }
 }
 
@@ -509,7 +623,10 @@ async fn praetorian_crossing_claims_are_in_access_tokens_only() {
     let access = payload_of(&pair.access_token);
     assert_eq!(access["id"], json!(1));
     assert_eq!(access["rls"], json!("admin,editor"));
-    assert_eq!(access["rf_exp"], access["exp"], "rf_exp = exp: praetorian cannot extend it");
+    assert_eq!(
+        access["rf_exp"], access["exp"],
+        "rf_exp = exp: praetorian cannot extend it"
+    );
     assert!(access.get("aud").is_none());
     let refresh = payload_of(&pair.refresh_token);
     assert!(refresh.get("id").is_none() && refresh.get("rf_exp").is_none());
@@ -561,7 +678,11 @@ async fn an_expired_praetorian_token_is_exchanged_once_for_a_session_ending_at_r
     assert_eq!(claims.roles(), ["admin", "editor"]);
     assert!(!claims.is_fresh());
     let refresh = payload_of(&pair.refresh_token);
-    assert_eq!(refresh["exp"], json!(now + 3600), "the session ends at rf_exp");
+    assert_eq!(
+        refresh["exp"],
+        json!(now + 3600),
+        "the session ends at rf_exp"
+    );
     // Our rotation goes on within that session, never past rf_exp.
     let next = auth.refresh(&pair.refresh_token).await.unwrap();
     assert_eq!(payload_of(&next.refresh_token)["exp"], json!(now + 3600));
@@ -651,8 +772,14 @@ async fn upsert_contract<S: UserStore<TestUser>>(store: &S, tag: &str, base: i64
         .unwrap();
     assert_eq!(x.id, base);
     let found = store.identify(&base.to_string()).await.unwrap().unwrap();
-    assert_eq!((found.username.as_str(), found.roles.len()), (format!("{tag}-ada").as_str(), 1));
-    assert!(found.password_hash.starts_with("$2b$04$"), "stored as given");
+    assert_eq!(
+        (found.username.as_str(), found.roles.len()),
+        (format!("{tag}-ada").as_str(), 1)
+    );
+    assert!(
+        found.password_hash.starts_with("$2b$04$"),
+        "stored as given"
+    );
     // Again, by id: every field replaced.
     store
         .upsert(imported(base, "ada2", "ada2@example.com", &[], false))
@@ -706,7 +833,9 @@ async fn memory_store_upserts_by_id() {
 async fn sqlite_store_upserts_by_id() {
     let dir = centurion_testkit::TempDir::new("legacy-upsert");
     let url = format!("sqlite://{}", dir.path().join("users.db").display());
-    let store = centurion::sql::SqlUserStore::<TestUser>::connect(&url).await.unwrap();
+    let store = centurion::sql::SqlUserStore::<TestUser>::connect(&url)
+        .await
+        .unwrap();
     upsert_contract(&store, "lite", 500).await;
 }
 
@@ -716,7 +845,9 @@ async fn postgres_store_upserts_by_id() {
     let Some(pg) = centurion_testkit::shared_postgres("postgres (legacy import)") else {
         return;
     };
-    let store = centurion::sql::SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
+    let store = centurion::sql::SqlUserStore::<TestUser>::connect(&pg.url())
+        .await
+        .unwrap();
     // A base no other test of the shared cluster reaches, different on every run.
     let base = 1_000_000 + i64::from(std::process::id() % 100_000) * 10;
     upsert_contract(&store, &format!("pg{base}"), base).await;

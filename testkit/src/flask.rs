@@ -47,10 +47,12 @@ pub fn flask_python() -> Result<PathBuf, String> {
                     return Ok(python.clone());
                 }
             }
-            Err("no python with flask-praetorian and flask-jwt-extended (python3 -m venv \
+            Err(
+                "no python with flask-praetorian and flask-jwt-extended (python3 -m venv \
                  tests/flask/.venv && tests/flask/.venv/bin/pip install -r \
                  tests/flask/requirements.txt, or set CENTURION_FLASK_PYTHON)"
-                .to_owned())
+                    .to_owned(),
+            )
         })
         .clone()
 }
@@ -96,7 +98,12 @@ impl FlaskApp {
         let log = std::env::temp_dir().join(format!("{}.log", unique("flask")));
         let mut child = Command::new(python)
             .arg(flask_dir().join(script))
-            .args(["--port", &port.to_string(), "--secret-env", "FLASK_SHARED_SECRET"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--secret-env",
+                "FLASK_SHARED_SECRET",
+            ])
             .args(args)
             .env("FLASK_SHARED_SECRET", secret)
             .current_dir(flask_dir())

@@ -493,8 +493,11 @@ impl<U: AuthUser> Centurion<U> {
                 .hasher()
                 .check_stored_hash(&user.password_hash)
                 .map_err(|e| {
-                    Error::new(ErrorKind::InvalidRequest)
-                        .with_message(format!("{}: {}", name(n, user), e.message()))
+                    Error::new(ErrorKind::InvalidRequest).with_message(format!(
+                        "{}: {}",
+                        name(n, user),
+                        e.message()
+                    ))
                 })?;
         }
         let mut stored = Vec::with_capacity(users.len());

@@ -78,7 +78,12 @@ impl LegacyKeys {
     }
 
     /// The kind whose derived key verifies this signature, if any.
-    pub(super) fn derived_signer(&self, sig: &str, signed: &[u8], alg: Algorithm) -> Option<TokenKind> {
+    pub(super) fn derived_signer(
+        &self,
+        sig: &str,
+        signed: &[u8],
+        alg: Algorithm,
+    ) -> Option<TokenKind> {
         if alg != Algorithm::HS256 {
             return None;
         }
@@ -113,9 +118,11 @@ impl LegacyKeys {
         }
         for (name, value) in extra {
             if claims.custom.insert(name.clone(), value).is_some() {
-                return Err(Error::new(ErrorKind::ClaimCollisionError).with_message(format!(
-                    "the custom claim `{name}` collides with a claim the Flask services read"
-                )));
+                return Err(
+                    Error::new(ErrorKind::ClaimCollisionError).with_message(format!(
+                        "the custom claim `{name}` collides with a claim the Flask services read"
+                    )),
+                );
             }
         }
         Ok(())
@@ -137,6 +144,9 @@ pub(super) enum Purpose {
     /// The one-time exchange at refresh.
     Exchange,
 }
+
+/// A legacy token's source and its claims.
+pub(super) type Routed = (Shape, Map<String, Value>);
 
 /// A payload as a map, duplicate names refused (as for our own claims).
 struct StrictMap(Map<String, Value>);
@@ -177,7 +187,7 @@ fn shape_of(map: &Map<String, Value>, config: &LegacyConfig) -> Option<Shape> {
 }
 
 /// The legacy shape of a decoded payload, when that source is on; `None` for ours.
-pub(super) fn route(payload: &[u8], config: &LegacyConfig) -> Result<Option<(Shape, Map<String, Value>)>, Error> {
+pub(super) fn route(payload: &[u8], config: &LegacyConfig) -> Result<Option<Routed>, Error> {
     let StrictMap(map) =
         serde_json::from_slice(payload).map_err(|_| invalid("the token claims are malformed"))?;
     Ok(shape_of(&map, config).map(|shape| (shape, map)))
@@ -211,7 +221,7 @@ fn seconds(value: &Value, name: &'static str) -> Result<u64, Error> {
         return Ok(n);
     }
     match value.as_f64() {
-        Some(f) if f.is_finite() && f >= 0.0 && f < 1e15 => Ok(f.floor() as u64),
+        Some(f) if (0.0..1e15).contains(&f) => Ok(f.floor() as u64),
         _ => Err(bad()),
     }
 }
@@ -255,8 +265,8 @@ fn role_list(value: Option<&Value>) -> Result<Vec<String>, Error> {
 
 /// Claims a legacy token carries that are not handed on as custom claims.
 const CONSUMED: &[&str] = &[
-    "id", "rls", "rf_exp", "is_ert", "is_prt", "sub", "type", "fresh", "jti", "exp", "iat",
-    "nbf", "iss", "aud", "csrf",
+    "id", "rls", "rf_exp", "is_ert", "is_prt", "sub", "type", "fresh", "jti", "exp", "iat", "nbf",
+    "iss", "aud", "csrf",
 ];
 
 /// The claims of a legacy token whose signature verified with the secret, checked as

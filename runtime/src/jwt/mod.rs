@@ -37,7 +37,7 @@ pub use self::keys::install_crypto_provider;
 
 pub(crate) use self::cache::VerifiedTokens;
 pub(crate) use self::keys::KeySet;
-pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
-pub(crate) use self::verify::{ExpectKind, check_times, verify};
 #[cfg(feature = "legacy")]
 pub(crate) use self::legacy::{exchange_family, looks_legacy};
+pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
+pub(crate) use self::verify::{ExpectKind, check_times, verify};

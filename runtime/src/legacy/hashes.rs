@@ -18,8 +18,8 @@ use std::fmt;
 
 use base64::Engine;
 use base64::alphabet::Alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -308,8 +308,7 @@ pub(crate) fn argon2_within_caps_of(
     m <= own_ceiling.max(ARGON2_MAX_M_KIB)
         && t <= own_t.max(ARGON2_MAX_T)
         && p <= own_p.max(ARGON2_MAX_P)
-        && u64::from(m) * u64::from(t)
-            <= (u64::from(own_m) * u64::from(own_t)).max(ARGON2_MAX_MT)
+        && u64::from(m) * u64::from(t) <= (u64::from(own_m) * u64::from(own_t)).max(ARGON2_MAX_MT)
 }
 
 /// werkzeug: `pbkdf2:<digest>:<iterations>$<salt text>$<hex>` or
@@ -336,7 +335,13 @@ fn parse_werkzeug(hash: &str) -> Result<Parsed, HashError> {
     let expected =
         hex::decode(hex_digest).map_err(|_| HashError::Malformed("werkzeug", "digest hex"))?;
     let mut args = method.split(':');
-    match (args.next(), args.next(), args.next(), args.next(), args.next()) {
+    match (
+        args.next(),
+        args.next(),
+        args.next(),
+        args.next(),
+        args.next(),
+    ) {
         (Some("pbkdf2"), Some(digest), Some(iterations), None, None) => {
             let digest = match digest {
                 "sha256" => Digest::Sha256,
@@ -495,7 +500,10 @@ mod tests {
             ("sha256$salt$00", "'sha256$…'"),
             ("hunter2", "no recognisable prefix"),
             ("", "empty"),
-            ("$2x$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "bcrypt $2x$"),
+            (
+                "$2x$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234",
+                "bcrypt $2x$",
+            ),
             ("$argon2d$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA", "argon2d"),
         ];
         for (hash, name) in cases {

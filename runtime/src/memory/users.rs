@@ -149,10 +149,15 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
     }
 
     async fn upsert(&self, new: ImportedUser) -> Result<U> {
-        let id = new.id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidRequest)
-                .with_message("this store's user ids are positive integers")
-        })?;
+        let id = new
+            .id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                Error::new(ErrorKind::InvalidRequest)
+                    .with_message("this store's user ids are positive integers")
+            })?;
         let mut users = self.users.write().map_err(|_| poisoned())?;
         let email_key = new.email.as_deref().map(str::to_lowercase);
         let taken_by_other = |held: Option<&i64>| held.is_some_and(|holder| *holder != id);

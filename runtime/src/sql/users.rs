@@ -321,10 +321,15 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     }
 
     async fn upsert(&self, new: ImportedUser) -> Result<U> {
-        let id = new.id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidRequest)
-                .with_message("the SQL store's user ids are positive integers")
-        })?;
+        let id = new
+            .id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                Error::new(ErrorKind::InvalidRequest)
+                    .with_message("the SQL store's user ids are positive integers")
+            })?;
         let roles = encode_roles(&new.roles);
         let parts = UserParts {
             id,
