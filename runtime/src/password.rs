@@ -367,7 +367,9 @@ impl PasswordHasher {
     /// let hasher = PasswordHasher::new(&PasswordConfig::default()).unwrap();
     /// assert!(hasher.check_stored_hash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo").is_ok());
     /// let err = hasher.check_stored_hash("$6$rounds=656000$salt$hash").unwrap_err();
-    /// assert!(err.message().contains("sha512_crypt"), "{}", err.message());
+    /// assert!(err.message().starts_with("unknown password hash format: "), "{}", err.message());
+    /// # #[cfg(feature = "legacy")]
+    /// assert!(err.message().contains("sha512_crypt ($6$)"), "{}", err.message());
     /// ```
     pub fn check_stored_hash(&self, hash: &str) -> Result<(), Error> {
         #[cfg(feature = "legacy")]
