@@ -16,9 +16,12 @@ use centurion::clock::ManualClock;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::testing::TestUser;
-use centurion::{Centurion, Claims, ErrorKind, NewUser, RevocationStore, TokenRef, UserStore};
-use centurion_testkit::RedisServer;
+use centurion::{
+    Centurion, Claims, ClientInfo, ErrorKind, NewUser, RevocationStore, SessionLimits, TokenRef,
+    UserStore,
+};
 use centurion_testkit::contracts::StoreTime;
+use centurion_testkit::{RedisServer, now_ms};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 
@@ -57,6 +60,18 @@ async fn redis_revocation_semantics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_session_semantics() {
+    let Some(server) = RedisServer::start(GROUP) else {
+        return;
+    };
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    centurion_testkit::contracts::session_semantics(Arc::new(store), "redis", &StoreTime::Real)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     let Some(server) = RedisServer::start(GROUP) else {
         return;
@@ -69,8 +84,22 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
         .unwrap();
     let now = centurion_testkit::now_secs();
     a.revoke_token("j1", now + 100).await.unwrap();
-    a.revoke_family("f1", now + 200).await.unwrap();
+    a.create_session(
+        &centurion_testkit::contracts::session("f1", "7", now_ms(), now + 200),
+        &SessionLimits::default(),
+    )
+    .await
+    .unwrap();
     a.revoke_user("7", 1_700_000_000_123, now + 300)
+        .await
+        .unwrap();
+    a.create_session(
+        &centurion_testkit::contracts::session("f2", "8", now_ms(), now + 200),
+        &SessionLimits::default(),
+    )
+    .await
+    .unwrap();
+    a.end_sessions_of("8", Some("f2"), 1_700_000_000_456, now + 300)
         .await
         .unwrap();
     assert!(a.mark_spent("s1", now + 400).await.unwrap());
@@ -84,12 +113,23 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     keys.sort();
     assert_eq!(
         keys,
-        ["a:family:f1", "a:spent:s1", "a:token:j1", "a:user:7"]
+        [
+            "a:live-sessions",
+            "a:session:f2",
+            "a:sessions:8",
+            "a:snb:8",
+            "a:spent:s1",
+            "a:token:j1",
+            "a:user:7"
+        ],
+        "the user's revocation deleted its session f1 and its index"
     );
     for (key, lifetime) in [
         ("a:token:j1", 100),
-        ("a:family:f1", 200),
+        ("a:session:f2", 200),
+        ("a:sessions:8", 200),
         ("a:user:7", 300),
+        ("a:snb:8", 300),
         ("a:spent:s1", 400),
     ] {
         let ttl: i64 = redis::cmd("TTL")
@@ -115,7 +155,7 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     // Another prefix sees none of it.
     let token = TokenRef {
         jti: "j1",
-        family: Some("f1"),
+        family: None,
         subject: "7",
         issued_at_ms: 0,
     };
@@ -148,6 +188,13 @@ async fn redis_is_revoked_costs_one_round_trip() {
         .revoke_user("9", 10, centurion_testkit::now_secs() + 60)
         .await
         .unwrap();
+    store
+        .create_session(
+            &centurion_testkit::contracts::session("f", "9", now_ms(), now_ms() / 1000 + 60),
+            &SessionLimits::default(),
+        )
+        .await
+        .unwrap();
     let token = TokenRef {
         jti: "j",
         family: Some("f"),
@@ -173,14 +220,15 @@ async fn redis_is_revoked_costs_one_round_trip() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let calls: Vec<_> = command_calls(&info)
+    let mut calls: Vec<_> = command_calls(&info)
         .into_iter()
         .filter(|(name, _)| !name.starts_with("config") && !name.starts_with("info"))
         .collect();
+    calls.sort();
     assert_eq!(
         calls,
-        [("mget".to_owned(), 2)],
-        "two checks, two commands:\n{info}"
+        [("hmget".to_owned(), 2), ("mget".to_owned(), 2)],
+        "two checks of a session's token, two pipelines of MGET + HMGET:\n{info}"
     );
 }
 
@@ -254,10 +302,27 @@ async fn two_instances_sharing_redis_see_each_others_revocations() {
     let err = b.auth.verify_access(&pair.access_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
 
-    // Refresh rotation across instances: spent on B, reused on A, the family dies on both.
-    let pair = b.auth.issue_pair(&user).await.unwrap();
-    let next = b.auth.refresh(&pair.refresh_token).await.unwrap();
-    let err = a.auth.refresh(&pair.refresh_token).await.unwrap_err();
+    // Refresh rotation across instances: spent on B, within the grace window replayed by
+    // the same client on A, reused by another client on A: the session dies on both.
+    let firefox = ClientInfo::new(Some("Firefox"), None);
+    let curl = ClientInfo::new(Some("curl"), None);
+    let pair = b.auth.issue_pair_from(&user, &firefox).await.unwrap();
+    let next = b
+        .auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .unwrap();
+    let again = a
+        .auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .unwrap();
+    assert_eq!(again, next, "the same pair, from the other instance");
+    let err = a
+        .auth
+        .refresh_from(&pair.refresh_token, &curl)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RefreshReuseError);
     assert_eq!(
         get_me(&b.app, &next.access_token).await,
@@ -309,6 +374,10 @@ async fn redis_outage_answers_503_then_service_resumes() {
         .unwrap();
     let pair = a.auth.issue_pair(&user).await.unwrap();
     assert_eq!(get_me(&b.app, &pair.access_token).await.0, StatusCode::OK);
+    // Sessions live in Redis, and this one has no persistence: after the restart below,
+    // the pair's session is gone (its tokens are refused: fail closed). A service token
+    // has no session and shows that service resumes.
+    let service = a.auth.issue_service_token(&user, None).unwrap();
 
     server.stop();
     let token = TokenRef {
@@ -336,7 +405,8 @@ async fn redis_outage_answers_503_then_service_resumes() {
         for result in [
             store.is_revoked(&token).await.map(drop),
             store.revoke_token("j", u64::MAX).await,
-            store.revoke_family("f", u64::MAX).await,
+            store.end_session("f").await.map(drop),
+            store.sessions("1").await.map(drop),
             store.revoke_user("1", 1, u64::MAX).await,
             store.mark_spent("s", u64::MAX).await.map(drop),
             store.ping().await,
@@ -352,7 +422,7 @@ async fn redis_outage_answers_503_then_service_resumes() {
     server.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match get_me(&b.app, &pair.access_token).await {
+        match get_me(&b.app, &service).await {
             (StatusCode::OK, _) => break,
             (StatusCode::SERVICE_UNAVAILABLE, _) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -360,13 +430,20 @@ async fn redis_outage_answers_503_then_service_resumes() {
             other => panic!("service did not resume after Redis came back: {other:?}"),
         }
     }
-    // Both instances and the direct store work again, and share revocations again.
-    let claims = a.auth.verify_access(&pair.access_token).await.unwrap();
-    a.auth.revoke_token(&claims).await.unwrap();
     assert_eq!(
         get_me(&b.app, &pair.access_token).await,
+        (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into())),
+        "the session was lost with Redis's data: refused, not accepted"
+    );
+    // Both instances and the direct store work again, and share revocations again.
+    let claims = a.auth.verify_access(&service).await.unwrap();
+    a.auth.revoke_token(&claims).await.unwrap();
+    assert_eq!(
+        get_me(&b.app, &service).await,
         (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into()))
     );
+    let pair = a.auth.issue_pair(&user).await.unwrap();
+    assert_eq!(get_me(&b.app, &pair.access_token).await.0, StatusCode::OK);
     store.ping().await.unwrap();
     assert!(store.mark_spent("after", u64::MAX).await.unwrap());
 }

@@ -45,6 +45,17 @@ async fn memory_revocation_semantics() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_session_semantics() {
+    let clock = ManualClock::new();
+    centurion_testkit::contracts::session_semantics(
+        Arc::new(MemoryRevocationStore::new().with_clock(clock.clone())),
+        "memory",
+        &StoreTime::Manual(clock),
+    )
+    .await;
+}
+
 /// Counts the rows of a table through the store's own pool.
 async fn count(pool: &SqlPool, table: &str) -> i64 {
     let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
@@ -86,9 +97,13 @@ async fn fetch_string(pool: &SqlPool, sql: String) -> Option<String> {
 /// rows written by hand, purging of expired revocations.
 async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
     let pool = users.pool();
-    assert_eq!(count(pool, "_centurion_migrations").await, 1);
+    let applied = count(pool, "_centurion_migrations").await;
+    assert!(
+        applied >= 2,
+        "0001 init and 0002 sessions at least: {applied}"
+    );
     pool.migrate().await.expect("migrations are idempotent");
-    assert_eq!(count(pool, "_centurion_migrations").await, 1);
+    assert_eq!(count(pool, "_centurion_migrations").await, applied);
 
     let name = centurion_testkit::unique(&format!("json-{tag}"));
     let user = users
@@ -189,6 +204,19 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_session_semantics() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlRevocationStore::connect(&file_url(&dir)).await.unwrap();
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::session_semantics(
+            Arc::new(store.with_clock(clock.clone())),
+            "sqlite",
+            &StoreTime::Manual(clock),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_in_memory_semantics() {
         let users = SqlUserStore::<TestUser>::connect("sqlite::memory:")
             .await
@@ -202,6 +230,12 @@ mod sqlite {
         .await;
         let clock = ManualClock::new();
         centurion_testkit::contracts::revocation_semantics(
+            Arc::new(users.revocation_store().with_clock(clock.clone())),
+            "sqlite-mem",
+            &StoreTime::Manual(clock.clone()),
+        )
+        .await;
+        centurion_testkit::contracts::session_semantics(
             Arc::new(users.revocation_store().with_clock(clock.clone())),
             "sqlite-mem",
             &StoreTime::Manual(clock),
@@ -244,6 +278,7 @@ mod sqlite {
             .revoke_token("kept-jti", u64::MAX)
             .await
             .unwrap();
+        let applied = count(store.pool(), "_centurion_migrations").await;
         store.pool().close().await;
         drop((store, revocations));
 
@@ -253,7 +288,7 @@ mod sqlite {
             store.identify(&user.id.to_string()).await.unwrap(),
             Some(user)
         );
-        assert_eq!(count(store.pool(), "_centurion_migrations").await, 1);
+        assert_eq!(count(store.pool(), "_centurion_migrations").await, applied);
         let token = TokenRef {
             jti: "kept-jti",
             family: None,
@@ -338,6 +373,21 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_session_semantics() {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlRevocationStore::connect(&pg.url()).await.unwrap();
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::session_semantics(
+            Arc::new(store.with_clock(clock.clone())),
+            "pg",
+            &StoreTime::Manual(clock),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_sixteen_concurrent_registrations() {
         let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
@@ -358,6 +408,7 @@ mod postgres {
         };
         let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
         schema_checks(&store, "pg").await;
+        let applied = count(store.pool(), "_centurion_migrations").await;
         // Two stores starting at once on one database: migrations run once.
         let url = pg.url();
         let (a, b) = tokio::join!(
@@ -366,7 +417,7 @@ mod postgres {
         );
         a.unwrap();
         b.unwrap();
-        assert_eq!(count(store.pool(), "_centurion_migrations").await, 1);
+        assert_eq!(count(store.pool(), "_centurion_migrations").await, applied);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

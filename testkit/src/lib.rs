@@ -11,12 +11,14 @@
 //! | [`assert`](mod@assert) | the error-body assertions |
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
 //! | [`contracts`] | the store contracts, written once and run against every store |
+//! | [`hooked`] | stores with a hook around every call: failing, hanging, pausing at a chosen call |
 //! | [`prelude`] | what the runtime's integration tests glob-import |
 
 #![allow(missing_docs, unreachable_pub)]
 
 pub mod assert;
 pub mod contracts;
+pub mod hooked;
 pub mod http;
 pub mod prelude;
 pub mod routes;
