@@ -848,3 +848,43 @@ async fn oversized_token_in_the_header_is_401_token_too_large() {
         .await
         .assert_error("TokenTooLarge", 401);
 }
+
+/// A middleware that reads the claims under the outer instance (and so verifies and
+/// caches them for the request).
+async fn peek_claims(
+    claims: std::result::Result<Claims, centurion::Error>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _ = claims;
+    next.run(request).await
+}
+
+/// Two instances with different keys, one layer inside the other: the inner instance's
+/// extractors do not take the outer one's verification for theirs (issue 12.7). Before the
+/// fix the request's verified claims were shared, and a token of A passed B's extractors.
+#[tokio::test]
+async fn an_inner_instance_does_not_trust_the_verification_of_an_outer_one() {
+    let (a, _) = setup();
+    let (b_builder, b_users) = shared_builder();
+    b_users.insert(ada());
+    let b = b_builder.secret(OTHER_SECRET).build().unwrap();
+    let inner = Router::new()
+        .route("/b/claims", get(claims_handler))
+        .route("/b/user", get(user_twice))
+        .layer(b.layer());
+    let app = inner
+        .layer(axum::middleware::from_fn(peek_claims))
+        .layer(a.layer());
+    let token_of_a = access_token(&a).await;
+    let bearer = format!("Bearer {token_of_a}");
+    for path in ["/b/claims", "/b/user"] {
+        send(app.clone(), get_with(path, Some(&bearer)))
+            .await
+            .assert_error("InvalidTokenError", 401);
+    }
+    // B's own tokens pass B's extractors (A's middleware refused nothing: it only peeked).
+    let bearer = format!("Bearer {}", access_token(&b).await);
+    let reply = send(app, get_with("/b/claims", Some(&bearer))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}

@@ -531,3 +531,214 @@ async fn hung_redis_times_out_quickly_then_recovers() {
     }
     store.ping().await.unwrap();
 }
+
+/// After a Redis restart, the first call on the pooled connection finds it dropped and is
+/// made once more on a new one: no 503 (issue 20.6; before, the first request after a
+/// restart answered 503 even after quiet seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_call_after_a_redis_restart_succeeds() {
+    let Some(mut server) = RedisServer::start(GROUP) else {
+        return;
+    };
+    let (a, user) = instance(&server.url()).await;
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    let service = a.auth.issue_service_token(&user, None).unwrap();
+    assert_eq!(get_me(&a.app, &service).await.0, StatusCode::OK);
+    store.revoke_token("before", u64::MAX / 2).await.unwrap();
+    for round in 0..3 {
+        server.stop();
+        server.restart();
+        // Quiet seconds change nothing: the connection is dead until a call finds out.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            get_me(&a.app, &service).await,
+            (StatusCode::OK, None),
+            "round {round}: the first request after the restart"
+        );
+        store
+            .revoke_token(&format!("after-{round}"), u64::MAX / 2)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the first direct call: {e:?}"));
+    }
+}
+
+/// `INFO stats`' `evicted_keys`.
+async fn evicted_keys(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("evicted_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+/// Writes throttle-like keys (with a TTL, under the throttle's prefix) until Redis refuses
+/// a write or `limit` bytes went in; whether it refused.
+async fn flood(conn: &mut redis::aio::MultiplexedConnection, limit: usize) -> bool {
+    let value = "x".repeat(200);
+    let mut written = 0;
+    let mut n = 0u64;
+    while written < limit {
+        let mut pipe = redis::pipe();
+        for _ in 0..500 {
+            n += 1;
+            pipe.cmd("SET")
+                .arg(format!("centurion:{{throttle}}:ip:198.51.{n}"))
+                .arg(&value)
+                .arg("PX")
+                .arg(600_000)
+                .ignore();
+        }
+        if let Err(e) = pipe.exec_async(conn).await {
+            assert!(e.to_string().contains("OOM"), "{e}");
+            return true;
+        }
+        written += 500 * 240;
+    }
+    false
+}
+
+/// The audit's reproduction (issue 20.4): under `maxmemory` with an evicting policy, a
+/// throttle flood evicts revocations and revoked tokens become valid again. Such a Redis
+/// is now refused at connection (before the fix it was accepted), unless the application
+/// says it accepts the risk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_evicting_redis_is_refused_unless_allowed() {
+    for policy in [
+        "volatile-lru",
+        "allkeys-lru",
+        "volatile-ttl",
+        "allkeys-random",
+    ] {
+        let args = ["--maxmemory", "10mb", "--maxmemory-policy", policy];
+        let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+            return;
+        };
+        let err = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+            .await
+            .expect_err(policy);
+        assert_eq!(
+            err.kind(),
+            ErrorKind::ConfigurationError,
+            "{policy}: {err:?}"
+        );
+        assert!(err.message().contains("noeviction"), "{err:?}");
+        // Built lazily, it refuses at its first call, with 503, and keeps refusing.
+        let lazy =
+            RedisRevocationStore::connect_lazy(&server.url(), RedisOptions::default()).unwrap();
+        for _ in 0..2 {
+            let err = lazy.revoke_token("j", u64::MAX / 2).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{policy}");
+        }
+        let allowed = RedisRevocationStore::connect(
+            &server.url(),
+            RedisOptions::default().allow_eviction(true),
+        )
+        .await
+        .unwrap();
+        allowed.revoke_token("j", u64::MAX / 2).await.unwrap();
+    }
+    // What the refusal prevents: accepted anyway, a flood evicts revocations.
+    let args = ["--maxmemory", "10mb", "--maxmemory-policy", "volatile-lru"];
+    let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+        return;
+    };
+    let store =
+        RedisRevocationStore::connect(&server.url(), RedisOptions::default().allow_eviction(true))
+            .await
+            .unwrap();
+    let far = centurion_testkit::now_secs() + 3600;
+    for i in 0..100 {
+        store
+            .revoke_token(&format!("revoked-{i}"), far)
+            .await
+            .unwrap();
+    }
+    let mut conn = raw(&server).await;
+    assert!(
+        !flood(&mut conn, 40 << 20).await,
+        "an evicting Redis takes every write"
+    );
+    assert!(evicted_keys(&mut conn).await > 0);
+    let mut still_revoked = 0;
+    for i in 0..100 {
+        let token = TokenRef {
+            jti: &format!("revoked-{i}"),
+            family: None,
+            subject: "1",
+            issued_at_ms: 0,
+        };
+        still_revoked += usize::from(store.is_revoked(&token).await.unwrap());
+    }
+    assert!(
+        still_revoked < 100,
+        "the flood evicted revocations: {still_revoked} left"
+    );
+
+    // Accepted: no limit, or no eviction.
+    for args in [
+        &["--maxmemory", "0", "--maxmemory-policy", "volatile-lru"][..],
+        &["--maxmemory", "10mb", "--maxmemory-policy", "noeviction"][..],
+    ] {
+        let Some(server) = RedisServer::start_with_args(GROUP, args) else {
+            return;
+        };
+        RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{args:?}: {e:?}"));
+    }
+}
+
+/// With `noeviction`, a throttle flood that fills Redis makes writes fail (503), never
+/// evicts: a logged-out session, a revoked token and a revoked user stay refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_throttle_flood_under_noeviction_fails_closed() {
+    let args = ["--maxmemory", "10mb", "--maxmemory-policy", "noeviction"];
+    let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+        return;
+    };
+    let (a, user) = instance(&server.url()).await;
+    let logged_out = a.auth.issue_pair(&user).await.unwrap();
+    let claims = a
+        .auth
+        .verify_access(&logged_out.access_token)
+        .await
+        .unwrap();
+    a.auth.logout(&claims, None).await.unwrap();
+    let service = a.auth.issue_service_token(&user, None).unwrap();
+    let service_claims = a.auth.verify_access(&service).await.unwrap();
+    a.auth.revoke_token(&service_claims).await.unwrap();
+
+    let mut conn = raw(&server).await;
+    assert!(
+        flood(&mut conn, 40 << 20).await,
+        "a full Redis refuses writes"
+    );
+    assert_eq!(evicted_keys(&mut conn).await, 0, "nothing was evicted");
+
+    for token in [&logged_out.access_token, &service] {
+        assert_eq!(
+            get_me(&a.app, token).await,
+            (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into()))
+        );
+    }
+    // Writes that grow fail closed: no new session while Redis is full…
+    let err = a.auth.issue_pair(&user).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err:?}");
+    // …but revocations are still recorded: a password change cuts the user's tokens off.
+    let old = a.auth.issue_service_token(&user, None).unwrap();
+    assert_eq!(get_me(&a.app, &old).await.0, StatusCode::OK);
+    a.auth.revoke_user(&user.id.to_string()).await.unwrap();
+    assert_eq!(
+        get_me(&a.app, &old).await,
+        (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into()))
+    );
+    let another = a.auth.issue_service_token(&user, None).unwrap();
+    let another = a.auth.verify_access(&another).await.unwrap();
+    a.auth.revoke_token(&another).await.unwrap();
+}

@@ -47,11 +47,7 @@ async fn race<S: RevocationStore>(revocations: S, configure: impl FnOnce(&mut Op
     let mut ada = TestUser::new(fresh_id(), &centurion_testkit::unique("ada"), &["editor"]);
     ada.password_hash = auth.hasher().hash(PASSWORD).await.unwrap();
     users.insert(ada.clone());
-    Race {
-        auth,
-        pause,
-        ada,
-    }
+    Race { auth, pause, ada }
 }
 
 struct Options {
@@ -158,7 +154,9 @@ async fn scenario_login_in_flight_during_a_password_reset<S: RevocationStore>(st
 
 /// The same with `revoke_user` (a reset, an administrator) landing after the session was
 /// stored but before the login answered.
-async fn scenario_login_in_flight_during_a_revocation_after_its_session_is_stored<S: RevocationStore>(
+async fn scenario_login_in_flight_during_a_revocation_after_its_session_is_stored<
+    S: RevocationStore,
+>(
     store: S,
 ) {
     let r = race(store, |_| {}).await;
@@ -222,7 +220,9 @@ async fn scenario_refresh_rotated_during_a_revocation<S: RevocationStore>(store:
 
 /// `DELETE /api/sessions/{id}` of a session whose refresh is in flight, before and after
 /// its rotation: nothing of the session survives.
-async fn scenario_session_ended_while_its_refresh_is_in_flight<S: RevocationStore + Clone>(store: S) {
+async fn scenario_session_ended_while_its_refresh_is_in_flight<S: RevocationStore + Clone>(
+    store: S,
+) {
     for when in [When::Before, When::After] {
         let r = race(store.clone(), |_| {}).await;
         let pair = r.auth.issue_pair(&r.ada).await.unwrap();

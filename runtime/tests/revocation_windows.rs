@@ -73,7 +73,9 @@ async fn a_spent_reset_token_stays_spent_until_the_leeway_has_passed() {
     store.insert(user.clone());
     let token = auth.issue_reset_token(&user).unwrap();
     let exp = payload_of(&token)["exp"].as_u64().unwrap();
-    auth.reset_password(&token, "second password!").await.unwrap();
+    auth.reset_password(&token, "second password!")
+        .await
+        .unwrap();
     for at in [exp - 1, exp + 1, exp + LEEWAY - 1] {
         set(&clock, at);
         assert_eq!(

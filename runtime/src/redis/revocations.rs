@@ -22,6 +22,13 @@ const MAX_EXAT: u64 = 253_402_300_799;
 /// Lua shared by the scripts: `raise(key, nb, exp_s, now_ms)` moves a not-before and its
 /// expiry forward only (never back); `nb_of(k1, k2)` the larger of two not-befores;
 /// `drop(...)` deletes a session and its index entries.
+///
+/// Memory: under `maxmemory` with `noeviction`, Redis refuses a script's first write that
+/// could grow memory (`SET`, `HSET`) but lets the writes after it through. Revocations
+/// must be recorded even in a full Redis (a password change that could not revoke would
+/// leave stolen tokens valid), so `raise` and `REVOKE_TOKEN_LUA` delete the key before
+/// they set it (a delete is never refused): they get through, a few bytes over the limit.
+/// New sessions and spent marks start with a growing write, and are refused (503).
 const LUA_LIB: &str = r"
 local function raise(key, nb, exp_s, now_ms)
   local exp_ms = tonumber(exp_s) * 1000
@@ -38,6 +45,7 @@ local function raise(key, nb, exp_s, now_ms)
   if exp_ms <= tonumber(now_ms) then
     return 0
   end
+  redis.call('DEL', key)
   redis.call('SET', key, nb, 'PXAT', string.format('%.0f', exp_ms))
   return 1
 end
@@ -63,12 +71,19 @@ end
 /// KEYS: user nb, user index, global index. ARGV: nb (ms), expiry (s), now (ms), session
 /// key prefix.
 const REVOKE_USER_LUA: &str = r"
-raise(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 for _, fam in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   redis.call('DEL', ARGV[4] .. fam)
   redis.call('ZREM', KEYS[3], fam)
 end
 redis.call('DEL', KEYS[2])
+raise(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return 1
+";
+
+/// KEYS: token key. ARGV: expiry (s). Deletes first: recorded even in a full Redis.
+const REVOKE_TOKEN_LUA: &str = r"
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1])
 return 1
 ";
 
@@ -82,7 +97,8 @@ return 0
 
 /// KEYS: session, user index, global index, user nb, sessions nb. ARGV: session key prefix,
 /// family, keep (per-user limit - 1), global limit, now (s), created (ms), live (s), id,
-/// then the hash's field/value pairs.
+/// then the hash's field/value pairs. Reads and decides first; its first write is the
+/// `HSET` of the new session, so a full Redis refuses the whole script.
 const CREATE_LUA: &str = r"
 local skey, index, global = KEYS[1], KEYS[2], KEYS[3]
 local prefix, family = ARGV[1], ARGV[2]
@@ -93,21 +109,29 @@ if existing then
   return -2
 end
 local nb = nb_of(KEYS[4], KEYS[5])
-local live = {}
+local live, gone = {}, {}
 for _, fam in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   local f = redis.call('HMGET', prefix .. fam, 'stamp', 'live')
   if f[1] and tonumber(f[1]) >= nb and tonumber(f[2]) > now then
     table.insert(live, fam)
   else
-    drop(prefix .. fam, index, global, fam)
+    table.insert(gone, fam)
   end
 end
 for i = 1, #live - keep do
-  drop(prefix .. live[i], index, global, live[i])
+  table.insert(gone, live[i])
+end
+local count = redis.call('ZCOUNT', global, '(' .. now, '+inf')
+for _, fam in ipairs(gone) do
+  local score = redis.call('ZSCORE', global, fam)
+  if score and tonumber(score) > now then count = count - 1 end
+end
+if count >= limit then return -1 end
+redis.call('HSET', skey, unpack(ARGV, 9))
+for _, fam in ipairs(gone) do
+  drop(prefix .. fam, index, global, fam)
 end
 redis.call('ZREMRANGEBYSCORE', global, '-inf', now)
-if redis.call('ZCARD', global) >= limit then return -1 end
-redis.call('HSET', skey, unpack(ARGV, 9))
 redis.call('EXPIREAT', skey, ARGV[7])
 redis.call('ZADD', index, ARGV[6], family)
 redis.call('ZADD', global, ARGV[7], family)
@@ -266,6 +290,7 @@ pub struct RedisRevocationStore {
 }
 
 struct Scripts {
+    revoke_token: Script,
     revoke_user: Script,
     mark_spent: Script,
     create: Script,
@@ -280,6 +305,7 @@ impl Scripts {
     fn new() -> Self {
         let lib = |body: &str| Script::new(&format!("{LUA_LIB}{body}"));
         Self {
+            revoke_token: Script::new(REVOKE_TOKEN_LUA),
             revoke_user: lib(REVOKE_USER_LUA),
             mark_spent: Script::new(MARK_SPENT_LUA),
             create: lib(CREATE_LUA),
@@ -335,6 +361,7 @@ impl RedisRevocationStore {
     /// ```
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self> {
         let store = Self::connect_lazy(url, options)?;
+        store.check_eviction().await?;
         store.ping().await?;
         Ok(store)
     }
@@ -465,20 +492,13 @@ impl RedisRevocationStore {
     }
 
     /// `SET key 1 EXAT expires_at` (a later write replaces the expiry, as the in-memory
-    /// store does).
+    /// store does), also in a full Redis.
     async fn revoke(&self, key: String, expires_at: u64) -> Result<()> {
         let at = clamp_exat(expires_at);
-        let key = &key;
-        self.run(|mut c| async move {
-            ::redis::cmd("SET")
-                .arg(key)
-                .arg(1)
-                .arg("EXAT")
-                .arg(at)
-                .exec_async(&mut c)
-                .await
-        })
-        .await
+        let (key, script) = (&key, &self.inner.scripts.revoke_token);
+        self.run(|mut c| async move { script.key(key).arg(at).invoke_async::<i64>(&mut c).await })
+            .await
+            .map(drop)
     }
 }
 
