@@ -742,3 +742,41 @@ async fn a_throttle_flood_under_noeviction_fails_closed() {
     let another = a.auth.verify_access(&another).await.unwrap();
     a.auth.revoke_token(&another).await.unwrap();
 }
+
+/// Refresh does not accumulate (issue 20.1): many refreshes of one session (10 000, or
+/// `CENTURION_GROWTH_REFRESHES`; 100 000 for the figure in SECURITY.md) leave
+/// Redis's key count as it was after the first (before: one key per refresh, each with a
+/// 30-day TTL). Prints the figure:
+/// `cargo test -p centurion --all-features --test redis_store refreshes -- --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_refreshes_leave_the_key_count_unchanged() {
+    let Some(server) = RedisServer::start(GROUP) else {
+        return;
+    };
+    let (a, user) = instance(&server.url()).await;
+    let mut conn = raw(&server).await;
+    let keys = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut conn = conn.clone();
+        async move {
+            redis::cmd("DBSIZE")
+                .query_async::<u64>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    let mut pair = a.auth.issue_pair(&user).await.unwrap();
+    pair = a.auth.refresh(&pair.refresh_token).await.unwrap();
+    let before = keys(&mut conn).await;
+    let started = Instant::now();
+    let n = centurion_testkit::growth_refreshes();
+    for _ in 1..n {
+        pair = a.auth.refresh(&pair.refresh_token).await.unwrap();
+    }
+    let after = keys(&mut conn).await;
+    eprintln!(
+        "redis: {n} refreshes of one session in {:?}: keys {before} -> {after}",
+        started.elapsed()
+    );
+    assert_eq!(after, before);
+    a.auth.verify_access(&pair.access_token).await.unwrap();
+}

@@ -95,6 +95,15 @@ pub fn secs_on(clock: &impl centurion::clock::Clock) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// How many refreshes the storage-growth tests make: `CENTURION_GROWTH_REFRESHES`, or
+/// 10 000 (a store that kept one entry per refresh would show 10 000 more).
+pub fn growth_refreshes() -> usize {
+    std::env::var("CENTURION_GROWTH_REFRESHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
 /// Milliseconds since the Unix epoch, on the system clock.
 pub fn now_ms() -> u64 {
     SystemTime::now()
