@@ -660,9 +660,15 @@ fn reusing_a_spent_refresh_token_revokes_its_family() {
     expect_json(&qs.me(&pairs[0].access), 200);
     Pair::from_answer(&qs.refresh_answer(&pairs[0].refresh));
 
-    // Within the window, another client (another user agent) is a thief: reuse.
-    let owned = qs.login(ED.0, ED.1);
-    let next = Pair::from_answer(&qs.refresh_answer(&owned.refresh));
+    // Within the window, another client (another user agent than the one that refreshed)
+    // is a thief: reuse.
+    let owned = login_from(&qs, "Owner/1.0");
+    let next = Pair::from_answer(
+        &qs.post("/auth/refresh")
+            .header("user-agent", "Owner/1.0")
+            .json(&json!({"refresh_token": owned.refresh}))
+            .send(),
+    );
     let thief = qs
         .post("/auth/refresh")
         .header("user-agent", "thief/1.0")
@@ -1932,8 +1938,14 @@ fn the_core_flow_on_postgresql_and_redis() {
 
     // Rotation, the grace window and reuse detection in Redis.
     let first = qs.login("pia", "pia-password-1");
-    let second = Pair::from_answer(&qs.refresh_answer(&first.refresh));
-    let replayed = Pair::from_answer(&qs.refresh_answer(&first.refresh));
+    let refresh = |token: &str| {
+        qs.post("/auth/refresh")
+            .header("user-agent", "Owner/1.0")
+            .json(&json!({"refresh_token": token}))
+            .send()
+    };
+    let second = Pair::from_answer(&refresh(&first.refresh));
+    let replayed = Pair::from_answer(&refresh(&first.refresh));
     assert_eq!(
         replayed.access, second.access,
         "the same pair within the window"
