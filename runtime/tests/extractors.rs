@@ -852,7 +852,7 @@ async fn oversized_token_in_the_header_is_401_token_too_large() {
 /// A middleware that reads the claims under the outer instance (and so verifies and
 /// caches them for the request).
 async fn peek_claims(
-    claims: std::result::Result<Claims, centurion::Error>,
+    claims: Result<Claims, Error>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

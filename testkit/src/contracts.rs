@@ -583,6 +583,7 @@ fn of_session<'a>(family: &'a str, subject: &'a str) -> TokenRef<'a> {
 }
 
 /// A rotation of `family`'s session from generation `presented`, minting `successor`.
+#[allow(clippy::too_many_arguments)]
 fn rotation<'a>(
     family: &'a str,
     subject: &'a str,

@@ -355,7 +355,7 @@ impl RevocationStore for MemoryRevocationStore {
             .filter(|s| s.is_live_after(now, nb))
             .cloned()
             .collect();
-        out.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms));
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at_ms));
         Ok(out)
     }
 
