@@ -2043,5 +2043,24 @@ fn the_core_flow_on_postgresql_and_redis() {
     );
     qs.assert_healthy();
     pg.restart();
-    qs.login("pia", "pia-password-1");
+    let last = qs.login("pia", "pia-password-1");
+
+    // Redis gone: every request fails (503), but the logs get a line per 10 s, not one or
+    // two per request (issue 20.6; before: a warning and an error for each).
+    let mut redis = redis;
+    redis.stop();
+    let before = qs.stdout();
+    for _ in 0..40 {
+        assert_error_named(&qs.me(&last.access), 503, "StoreUnavailable");
+    }
+    let logged = qs.stdout()[before.len()..].to_owned();
+    let lines = logged
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .count();
+    assert!(
+        lines <= 4,
+        "40 failed requests wrote {lines} warning or error lines:\n{logged}"
+    );
+    redis.restart();
 }

@@ -297,8 +297,13 @@ impl RevocationStore for MemoryRevocationStore {
         self.write(|r, now| {
             let nb = r.not_before(&record.subject, now);
             let sessions = &mut r.sessions;
-            if sessions.by_family.get(&record.family) == Some(record) {
-                return Ok(()); // the same call again
+            match sessions.by_family.get(&record.family) {
+                Some(existing) if existing == record => return Ok(()), // the same call again
+                Some(_) => {
+                    return Err(Error::new(ErrorKind::InternalError)
+                        .with_message("a session with this family exists already"));
+                }
+                None => {}
             }
             // The user's oldest sessions end to make room for this one.
             let mine = sessions.of_user(&record.subject, now, nb);
@@ -312,7 +317,6 @@ impl RevocationStore for MemoryRevocationStore {
                     return Err(too_many_sessions());
                 }
             }
-            sessions.remove(&record.family, now, nb);
             sessions
                 .by_family
                 .insert(record.family.clone(), record.clone());
