@@ -1734,7 +1734,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_data_survives_a_restart() {
     assert!(status.success(), "exit status 0: {status}\n{}", qs.stderr());
     assert!(qs.stdout().contains("server stopped"), "{}", qs.stdout());
 
-    // The SQLite file keeps the users; the same secret keeps the tokens valid.
+    // The SQLite file keeps the users. Sessions live with the revocations, in memory
+    // without REDIS_URL: a restart ends them (their tokens are refused, never accepted
+    // unchecked), and a new login works.
     assert!(
         std::fs::read_dir(qs.dir())
             .expect("the working directory")
@@ -1743,8 +1745,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_data_survives_a_restart() {
         "the SQLite file lives in the working directory"
     );
     qs.restart_stopped();
-    expect_json(&qs.me(&before.access), 200);
-    qs.login("eve", "eve-password-1");
+    assert_error_named(&qs.me(&before.access), 401, "RevokedTokenError");
+    let after = qs.login("eve", "eve-password-1");
+    expect_json(&qs.me(&after.access), 200);
 
     // The administrator's password follows the environment at each start; seeded users
     // that exist are kept.

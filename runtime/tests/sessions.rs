@@ -14,7 +14,11 @@ fn ada() -> TestUser {
     TestUser::new(7, "ada", &["editor"])
 }
 
-fn instance(configure: impl FnOnce(centurion::CenturionBuilder<TestUser>) -> centurion::CenturionBuilder<TestUser>) -> Centurion<TestUser> {
+fn instance(
+    configure: impl FnOnce(
+        centurion::CenturionBuilder<TestUser>,
+    ) -> centurion::CenturionBuilder<TestUser>,
+) -> Centurion<TestUser> {
     let (builder, store) = shared_builder();
     store.insert(ada());
     store.insert(TestUser::new(8, "bob", &[]));
@@ -28,12 +32,17 @@ async fn sessions_are_listed_newest_first_with_their_clients() {
     let laptop = ClientInfo::new(Some("Laptop/1"), Some("192.0.2.1".parse().unwrap()));
     let phone = ClientInfo::new(Some("Phone/2"), Some("198.51.100.2".parse().unwrap()));
     let first = auth
-        .start_session(&ada(), SessionStart::new().client(laptop.clone()).label("work"))
+        .start_session(
+            &ada(),
+            SessionStart::new().client(laptop.clone()).label("work"),
+        )
         .await
         .unwrap();
     clock.advance(Duration::from_secs(1));
     let second = auth.issue_pair_from(&ada(), &phone).await.unwrap();
-    auth.issue_pair(&TestUser::new(8, "bob", &[])).await.unwrap();
+    auth.issue_pair(&TestUser::new(8, "bob", &[]))
+        .await
+        .unwrap();
 
     let claims = auth.verify_access(&second.access_token).await.unwrap();
     let sessions = auth.sessions(&claims).await.unwrap();
@@ -49,12 +58,17 @@ async fn sessions_are_listed_newest_first_with_their_clients() {
     // A refresh moves last_used_at and the last client, and keeps the login's.
     clock.advance(Duration::from_secs(1));
     let moved = ClientInfo::new(Some("Laptop/1"), Some("203.0.113.9".parse().unwrap()));
-    auth.refresh_from(&first.refresh_token, &moved).await.unwrap();
+    auth.refresh_from(&first.refresh_token, &moved)
+        .await
+        .unwrap();
     let sessions = auth.sessions_of("7").await.unwrap();
     let laptop_session = sessions.iter().find(|s| s.login == laptop).unwrap();
     assert_eq!(laptop_session.last, moved);
     assert!(laptop_session.last_used_at > laptop_session.created_at);
-    assert!(sessions.iter().all(|s| !s.current), "no token, no current session");
+    assert!(
+        sessions.iter().all(|s| !s.current),
+        "no token, no current session"
+    );
 
     // The JSON shape the quickstart serves.
     let json = serde_json::to_value(&sessions[0]).unwrap();
@@ -74,7 +88,10 @@ async fn sessions_are_listed_newest_first_with_their_clients() {
     assert!(json["created_at"].as_str().unwrap().ends_with('Z'));
     // Debug output holds no family, no successor.
     let debug = format!("{:?}", sessions);
-    let family = payload_of(&first.refresh_token)["fam"].as_str().unwrap().to_owned();
+    let family = payload_of(&first.refresh_token)["fam"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(!debug.contains(&family), "{debug}");
 }
 
@@ -83,7 +100,9 @@ async fn ending_one_the_others_or_all() {
     let (events, listener) = {
         let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = std::sync::Arc::clone(&events);
-        (events, move |e: &TokenEvent| sink.lock().unwrap().push(e.clone()))
+        (events, move |e: &TokenEvent| {
+            sink.lock().unwrap().push(e.clone())
+        })
     };
     let auth = instance(|b| b.on_event(listener));
     let pairs = [
@@ -92,7 +111,10 @@ async fn ending_one_the_others_or_all() {
         auth.issue_pair(&ada()).await.unwrap(),
         auth.issue_pair(&ada()).await.unwrap(),
     ];
-    let bob = auth.issue_pair(&TestUser::new(8, "bob", &[])).await.unwrap();
+    let bob = auth
+        .issue_pair(&TestUser::new(8, "bob", &[]))
+        .await
+        .unwrap();
     let claims = auth.verify_access(&pairs[0].access_token).await.unwrap();
     let bob_claims = auth.verify_access(&bob.access_token).await.unwrap();
 
@@ -105,13 +127,21 @@ async fn ending_one_the_others_or_all() {
         .find(|s| !s.current)
         .unwrap()
         .id;
-    assert!(!auth.revoke_session("8", &id).await.unwrap(), "bob cannot end ada's");
+    assert!(
+        !auth.revoke_session("8", &id).await.unwrap(),
+        "bob cannot end ada's"
+    );
     assert!(auth.revoke_session("7", &id).await.unwrap());
     assert!(!auth.revoke_session("7", &id).await.unwrap(), "once");
-    assert!(events.lock().unwrap().contains(&TokenEvent::SessionRevoked {
-        subject: "7".into(),
-        session: id.clone()
-    }));
+    assert!(
+        events
+            .lock()
+            .unwrap()
+            .contains(&TokenEvent::SessionRevoked {
+                subject: "7".into(),
+                session: id.clone()
+            })
+    );
     let live = auth.sessions(&claims).await.unwrap();
     assert_eq!(live.len(), 3);
     assert!(live.iter().all(|s| s.id != id));
@@ -120,7 +150,10 @@ async fn ending_one_the_others_or_all() {
     assert_eq!(auth.revoke_other_sessions(&claims).await.unwrap(), 2);
     for pair in &pairs[1..] {
         assert_eq!(
-            auth.verify_access(&pair.access_token).await.unwrap_err().kind(),
+            auth.verify_access(&pair.access_token)
+                .await
+                .unwrap_err()
+                .kind(),
             ErrorKind::RevokedTokenError
         );
         assert_eq!(
@@ -131,10 +164,15 @@ async fn ending_one_the_others_or_all() {
     auth.verify_access(&pairs[0].access_token).await.unwrap();
     let next = auth.refresh(&pairs[0].refresh_token).await.unwrap();
     auth.verify_access(&bob.access_token).await.unwrap();
-    assert!(events.lock().unwrap().contains(&TokenEvent::SessionsRevoked {
-        subject: "7".into(),
-        count: 2
-    }));
+    assert!(
+        events
+            .lock()
+            .unwrap()
+            .contains(&TokenEvent::SessionsRevoked {
+                subject: "7".into(),
+                count: 2
+            })
+    );
 
     // A new login right after is live (the not-before is behind it).
     let fresh = auth.issue_pair(&ada()).await.unwrap();
@@ -158,7 +196,10 @@ async fn the_per_user_limit_ends_the_oldest_session() {
         clock.advance(Duration::from_millis(10));
     }
     assert_eq!(
-        auth.verify_access(&pairs[0].access_token).await.unwrap_err().kind(),
+        auth.verify_access(&pairs[0].access_token)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::RevokedTokenError,
         "the oldest ended"
     );
@@ -172,7 +213,9 @@ async fn the_per_user_limit_ends_the_oldest_session() {
 async fn the_global_limit_fails_closed() {
     let auth = instance(|b| b.session_limits(64, 2));
     auth.issue_pair(&ada()).await.unwrap();
-    auth.issue_pair(&TestUser::new(8, "bob", &[])).await.unwrap();
+    auth.issue_pair(&TestUser::new(8, "bob", &[]))
+        .await
+        .unwrap();
     let err = auth.issue_pair(&ada()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Overloaded);
     assert_eq!(err.status().as_u16(), 503);
@@ -198,7 +241,10 @@ async fn an_idle_session_ends() {
     // Not refreshed for longer: ended, its (unexpired) access token with it.
     clock.advance(Duration::from_secs(11));
     assert_eq!(
-        auth.verify_access(&next.access_token).await.unwrap_err().kind(),
+        auth.verify_access(&next.access_token)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::RevokedTokenError
     );
     assert_eq!(
