@@ -22,6 +22,7 @@ fn rss() -> i64 {
 }
 
 const REFRESHES: usize = 100_000;
+const WARM_UP: usize = 1_000;
 
 #[test]
 fn a_hundred_thousand_refreshes_of_one_session_cost_what_one_does() {
@@ -42,9 +43,13 @@ fn a_hundred_thousand_refreshes_of_one_session_cost_what_one_does() {
             .issue_pair(&TestUser::new(7, "ada", &[]))
             .await
             .unwrap();
-        pair = auth.refresh(&pair.refresh_token).await.unwrap();
+        // Warm up first (the allocator's pools, the store's map, the runtime), so that the
+        // figure is what refreshing costs, not what starting costs.
+        for _ in 0..WARM_UP {
+            pair = auth.refresh(&pair.refresh_token).await.unwrap();
+        }
         let (entries, held) = (store.len(), rss());
-        for _ in 1..REFRESHES {
+        for _ in 0..REFRESHES {
             pair = auth.refresh(&pair.refresh_token).await.unwrap();
         }
         let grown = rss() - held;
@@ -56,9 +61,10 @@ fn a_hundred_thousand_refreshes_of_one_session_cost_what_one_does() {
         );
         assert_eq!(store.len(), entries, "one entry: the session");
         assert_eq!(entries, 1);
-        // Before the fix: about 160 bytes per refresh, 16 MB here.
+        // Before the fix: about 160 bytes per refresh, 16 MB here. After it, a few KB; the
+        // bound leaves room for the allocator taking a new pool (seen once: +2 MiB).
         assert!(
-            grown < 2 << 20,
+            grown < 4 << 20,
             "resident memory grew by {grown} bytes over {REFRESHES} refreshes"
         );
         auth.verify_access(&pair.access_token).await.unwrap();
