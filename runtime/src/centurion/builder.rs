@@ -249,6 +249,12 @@ impl<U: AuthUser> CenturionBuilder<U> {
     /// flaky network that retries, no longer look like theft, so the defence does not have
     /// to be turned off in production. Every hit is a [`TokenEvent::RefreshReplayed`].
     ///
+    /// "The same pair": the session keeps the claims of the pair its last rotation minted
+    /// (not the tokens), and a replay signs them again. With HMAC, EdDSA and RSA
+    /// (PKCS#1 v1.5) signatures that gives byte-identical tokens; `ES256` signatures are
+    /// randomised, so the replay gets tokens with the same claims (the same `jti`s:
+    /// revoking one revokes both) and another signature.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
