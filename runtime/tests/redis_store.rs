@@ -694,6 +694,29 @@ async fn an_evicting_redis_is_refused_unless_allowed() {
     }
 }
 
+/// A Redis that does not allow `CONFIG GET` (a managed Redis, `CONFIG` renamed or denied by
+/// an ACL) cannot be checked: it is accepted, with a warning naming what to check, and
+/// works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_that_hides_its_config_is_accepted() {
+    let args = ["--rename-command", "CONFIG", ""];
+    let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+        return;
+    };
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    let far = centurion_testkit::now_secs() + 3600;
+    store.revoke_token("hidden-config", far).await.unwrap();
+    let token = TokenRef {
+        jti: "hidden-config",
+        family: None,
+        subject: "1",
+        issued_at_ms: 0,
+    };
+    assert!(store.is_revoked(&token).await.unwrap());
+}
+
 /// With `noeviction`, a throttle flood that fills Redis makes writes fail (503), never
 /// evicts: a logged-out session, a revoked token and a revoked user stay refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

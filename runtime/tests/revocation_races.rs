@@ -204,8 +204,11 @@ async fn scenario_refresh_in_flight_during_a_revocation<S: RevocationStore>(stor
     r.assert_dead(&pair).await;
 }
 
-/// A refresh whose rotation is done when the user is revoked: the pair it minted is
-/// stamped with the refresh's start, before the revocation.
+/// A refresh whose rotation is done when the user is revoked: the revocation ends the
+/// session (whose tokens all name it), and the pair the refresh minted is stamped with the
+/// refresh's start, before the revocation. Either refuses the pair; the session is what
+/// this test sees fail first (with the refresh's stamp taken at issue instead, it still
+/// passes: the stamp is the second layer here, the first for a login).
 async fn scenario_refresh_rotated_during_a_revocation<S: RevocationStore>(store: S) {
     let r = race(store, |_| {}).await;
     let pair = r.auth.issue_pair(&r.ada).await.unwrap();
