@@ -399,6 +399,7 @@ pub(super) fn claims(
         fresh: Some(fresh),
         roles: Some(roles),
         fam: None,
+        generation: None,
         iss,
         aud: None,
         custom: map,
