@@ -315,7 +315,8 @@ impl<U: AuthUser> Centurion<U> {
             .custom(start.custom.clone());
         // The session ends when its first refresh token does, and never later.
         let expires_at = refresh.expires_at();
-        let access = self.access_draft(user, &family, expires_at, true, start.custom, stamp)?;
+        let fresh = !start.by_refresh;
+        let access = self.access_draft(user, &family, expires_at, fresh, start.custom, stamp)?;
         let now_ms = core.clock().ms();
         let record = SessionRecord {
             id: jwt::random_id()?,

@@ -129,6 +129,9 @@ pub struct SessionStart {
     pub(super) family: Option<String>,
     /// The latest end of the session (a legacy token's refresh deadline).
     pub(super) ends_by: Option<u64>,
+    /// Started by a refresh (a legacy token's exchange), not a login: the access token is
+    /// not fresh.
+    pub(super) by_refresh: bool,
 }
 
 /// The longest label kept, in bytes.
@@ -164,6 +167,7 @@ impl SessionStart {
     pub(super) fn exchanged(mut self, family: String, ends_by: u64) -> Self {
         self.family = Some(family);
         self.ends_by = Some(ends_by);
+        self.by_refresh = true;
         self
     }
 
