@@ -7,7 +7,7 @@
 //! | source | shape |
 //! | --- | --- |
 //! | flask-praetorian | `id` and `rf_exp`, no `type`, no `sub` |
-//! | flask-jwt-extended | `sub` and `type`, no `fam`, no `iat_ms` |
+//! | flask-jwt-extended | `sub` and `type`, no `fam`, no `iat_ms`, and `csrf` or a UUID `jti` |
 //! | this instance | anything else (every token we issue has `iat_ms`) |
 //!
 //! While a legacy source is on, only our access tokens are signed with the secret itself;
@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::claims::{ClaimsData, TokenKind};
+use super::verify::is_uuid;
 use crate::config::{LegacyConfig, Settings};
 use crate::error::{Error, ErrorKind};
 
@@ -179,7 +180,13 @@ fn shape_of(map: &Map<String, Value>, config: &LegacyConfig) -> Option<Shape> {
     let has = |k: &str| map.contains_key(k);
     if config.praetorian && has("id") && has("rf_exp") && !has("type") && !has("sub") {
         Some(Shape::Praetorian)
-    } else if config.jwt_extended && has("sub") && has("type") && !has("fam") && !has("iat_ms") {
+    } else if config.jwt_extended
+        && has("sub")
+        && has("type")
+        && !has("fam")
+        && !has("iat_ms")
+        && (has("csrf") || map.get("jti").and_then(Value::as_str).is_some_and(is_uuid))
+    {
         Some(Shape::JwtExtended)
     } else {
         None

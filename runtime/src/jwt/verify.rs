@@ -237,14 +237,17 @@ pub(crate) fn verify(
     }
     let claims: ClaimsData =
         serde_json::from_slice(&payload).map_err(|_| invalid("the token claims are malformed"))?;
-    // A flask-jwt-extended token has every claim ours have, but never `fam` nor `iat_ms`,
-    // which every access and refresh token of ours carries: refused unless turned on.
+    // A flask-jwt-extended token has every claim ours have, but never `fam` nor `iat_ms`
+    // (which every access and refresh token of ours carries), and it has jwt-extended's
+    // marks: a `csrf` claim (written by default whatever the token location) or a UUID
+    // `jti` (ours are 22 base64url characters). Refused unless turned on.
     if claims.fam.is_none()
         && claims.iat_ms.is_none()
         && matches!(claims.kind, TokenKind::Access | TokenKind::Refresh)
+        && (claims.custom.contains_key("csrf") || is_uuid(&claims.jti))
     {
         return Err(invalid(
-            "a token without `fam` and `iat_ms` (flask-jwt-extended's shape) is not accepted",
+            "a flask-jwt-extended token is not accepted (see `legacy` in the configuration)",
         ));
     }
     #[cfg(feature = "legacy")]
@@ -280,6 +283,15 @@ pub(crate) fn verify(
         return Err(invalid("the token's audience is not accepted"));
     }
     Ok(Claims::from_data(claims))
+}
+
+/// Whether `s` is a UUID in its hyphenated form (what Python's `str(uuid4())` writes).
+pub(super) fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// The time claims against `now` (seconds): expired, not yet valid, issued in the future.
