@@ -87,6 +87,7 @@
 pub mod clock;
 mod error;
 mod expansion;
+pub mod identity;
 mod store;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
