@@ -116,7 +116,7 @@ pub mod http;
 pub mod mail;
 pub mod throttle;
 
-pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
+pub use crate::centurion::{Centurion, CenturionBuilder, Registration, TokenPair};
 pub use crate::config::{
     Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
 };
@@ -124,7 +124,7 @@ pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
-pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
+pub use crate::store::{NewUser, Registered, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
 pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
 

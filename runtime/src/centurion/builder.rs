@@ -14,6 +14,7 @@ use crate::config::{
 };
 use crate::core::{Core, Hooks, TokenEvent};
 use crate::error::{Error, Result};
+use crate::identity::UsernamePolicy;
 use crate::jwt::Claims;
 use crate::memory::MemoryRevocationStore;
 use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore};
@@ -35,7 +36,7 @@ use crate::user_cache::UserCache;
 /// | [`kid`](Self::kid) | `kid` |
 /// | [`verification_key`](Self::verification_key) | `verification_keys` (adds one) |
 /// | [`algorithms`](Self::algorithms) | `algorithms` |
-/// | [`access_lifespan`](Self::access_lifespan), [`refresh_lifespan`](Self::refresh_lifespan), [`registration_lifespan`](Self::registration_lifespan), [`reset_lifespan`](Self::reset_lifespan), [`service_lifespan`](Self::service_lifespan) | the field of the same name |
+/// | [`access_lifespan`](Self::access_lifespan), [`refresh_lifespan`](Self::refresh_lifespan), [`registration_lifespan`](Self::registration_lifespan), [`reset_lifespan`](Self::reset_lifespan), [`unconfirmed_lifespan`](Self::unconfirmed_lifespan), [`service_lifespan`](Self::service_lifespan) | the field of the same name |
 /// | [`leeway`](Self::leeway), [`issuer`](Self::issuer), [`audience`](Self::audience) | the field of the same name |
 /// | [`max_token_bytes`](Self::max_token_bytes), [`verified_cache_bytes`](Self::verified_cache_bytes) | the field of the same name |
 /// | [`user_cache`](Self::user_cache) | `user_cache_ttl`, `user_cache_capacity` |
@@ -49,6 +50,7 @@ use crate::user_cache::UserCache;
 /// | --- | --- | --- |
 /// | [`user_store`](Self::user_store) | where users live | none: required |
 /// | [`revocation_store`](Self::revocation_store) | where revocations live | [`MemoryRevocationStore`] on the instance's clock |
+/// | [`username_policy`](Self::username_policy) | what new usernames may hold | [`UsernamePolicy::default`] |
 /// | [`validate_claims`](Self::validate_claims) | checks run on every received token | none |
 /// | [`on_event`](Self::on_event) | listeners of [`TokenEvent`]s | none |
 /// | [`error_responder`](Self::error_responder) | the error response | the JSON body of [`Error`] |
@@ -80,6 +82,7 @@ pub struct CenturionBuilder<U> {
     revocations: Option<Arc<dyn DynRevocationStore>>,
     hooks: Hooks,
     clock: Option<SharedClock>,
+    username_policy: UsernamePolicy,
 }
 
 impl<U> fmt::Debug for CenturionBuilder<U> {
@@ -98,6 +101,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
             revocations: None,
             hooks: Hooks::default(),
             clock: None,
+            username_policy: UsernamePolicy::default(),
         }
     }
 
@@ -167,6 +171,41 @@ impl<U: AuthUser> CenturionBuilder<U> {
     /// Lifetime of password-reset tokens (default 15 minutes).
     pub fn reset_lifespan(mut self, lifespan: Duration) -> Self {
         self.config.reset_lifespan = lifespan;
+        self
+    }
+
+    /// How long an unconfirmed registration holds its username and e-mail address (default
+    /// 24 hours); see [`Config::unconfirmed_lifespan`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .unconfirmed_lifespan(Duration::from_secs(3600))
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn unconfirmed_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.unconfirmed_lifespan = lifespan;
+        self
+    }
+
+    /// What [`Centurion::register`] and [`Centurion::create_user`] accept as a new
+    /// username beyond the rules every name follows (see [`crate::identity`]).
+    ///
+    /// ```
+    /// use centurion::{Centurion, identity::UsernamePolicy, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .username_policy(UsernamePolicy::default().max_chars(32))
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn username_policy(mut self, policy: UsernamePolicy) -> Self {
+        self.username_policy = policy;
         self
     }
 
@@ -382,6 +421,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
         Ok(Centurion {
             core: Arc::new(core),
             users: users?,
+            username_policy: Arc::new(self.username_policy),
             user_cache: UserCache::new(
                 self.config.user_cache_ttl,
                 self.config.user_cache_capacity,

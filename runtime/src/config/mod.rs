@@ -89,6 +89,14 @@ pub struct Config {
     /// Lifetime of password-reset tokens. Default `15m`.
     #[serde(deserialize_with = "de_duration")]
     pub reset_lifespan: Duration,
+    /// How long an unconfirmed registration holds its username and e-mail address. Past
+    /// it, the registration can no longer be confirmed, a new registration may take the
+    /// name and address over, and [`Centurion::purge_unconfirmed_registrations`] deletes it.
+    /// Default `24h`.
+    ///
+    /// [`Centurion::purge_unconfirmed_registrations`]: crate::Centurion::purge_unconfirmed_registrations
+    #[serde(deserialize_with = "de_duration")]
+    pub unconfirmed_lifespan: Duration,
     /// Default lifetime of service tokens. Default `365d`.
     #[serde(deserialize_with = "de_duration")]
     pub service_lifespan: Duration,
@@ -147,6 +155,7 @@ impl Default for Config {
             refresh_lifespan: Duration::from_secs(30 * 24 * 3600),
             registration_lifespan: Duration::from_secs(15 * 60),
             reset_lifespan: Duration::from_secs(15 * 60),
+            unconfirmed_lifespan: Duration::from_secs(24 * 3600),
             service_lifespan: Duration::from_secs(365 * 24 * 3600),
             leeway: Duration::ZERO,
             issuer: None,
@@ -171,6 +180,7 @@ pub(crate) struct Settings {
     refresh_lifespan: u64,
     registration_lifespan: u64,
     reset_lifespan: u64,
+    unconfirmed_lifespan_ms: u64,
     service_lifespan: u64,
     leeway: u64,
     issuer: Option<String>,
@@ -198,6 +208,11 @@ impl Settings {
     /// Lifetime of reset tokens, in seconds.
     pub(crate) fn reset_lifespan(&self) -> u64 {
         self.reset_lifespan
+    }
+
+    /// How long an unconfirmed registration holds its name and address, in milliseconds.
+    pub(crate) fn unconfirmed_lifespan_ms(&self) -> u64 {
+        self.unconfirmed_lifespan_ms
     }
 
     /// Default lifetime of service tokens, in seconds.
@@ -289,6 +304,11 @@ impl Config {
                 self.registration_lifespan,
             )?,
             reset_lifespan: whole_seconds("reset_lifespan", self.reset_lifespan)?,
+            unconfirmed_lifespan_ms: whole_seconds(
+                "unconfirmed_lifespan",
+                self.unconfirmed_lifespan,
+            )?
+            .saturating_mul(1000),
             service_lifespan: whole_seconds("service_lifespan", self.service_lifespan)?,
             leeway: self.leeway.as_secs(),
             issuer: self.issuer.clone(),

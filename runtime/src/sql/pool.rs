@@ -13,18 +13,32 @@ use crate::error::{Error, ErrorKind, Result};
 pub const MIGRATIONS_TABLE: &str = "_centurion_migrations";
 
 #[cfg(feature = "sqlite")]
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "centurion init",
-    include_str!("../../migrations/sqlite/0001_centurion_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "centurion init",
+        include_str!("../../migrations/sqlite/0001_centurion_init.sql"),
+    ),
+    (
+        3,
+        "identity keys",
+        include_str!("../../migrations/sqlite/0003_identity_keys.sql"),
+    ),
+];
 
 #[cfg(feature = "postgres")]
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "centurion init",
-    include_str!("../../migrations/postgres/0001_centurion_init.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "centurion init",
+        include_str!("../../migrations/postgres/0001_centurion_init.sql"),
+    ),
+    (
+        3,
+        "identity keys",
+        include_str!("../../migrations/postgres/0003_identity_keys.sql"),
+    ),
+];
 
 /// A connection pool of one of the supported databases.
 ///
@@ -195,6 +209,7 @@ pub struct SqlOptions {
     acquire_timeout: Duration,
     connect_timeout: Duration,
     busy_timeout: Duration,
+    refuse_identity_conflicts: bool,
 }
 
 impl Default for SqlOptions {
@@ -204,6 +219,7 @@ impl Default for SqlOptions {
             acquire_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(5),
+            refuse_identity_conflicts: false,
         }
     }
 }
@@ -263,6 +279,25 @@ impl SqlOptions {
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
+    }
+
+    /// Whether [`SqlUserStore::connect_with`](super::SqlUserStore::connect_with) refuses to
+    /// start when users share a username or e-mail key (default `false`: the older user
+    /// keeps the key, the newer one is left without, logged at `error`; see
+    /// [`SqlUserStore`](super::SqlUserStore)). With `true`, connecting fails with the list,
+    /// for operators who fix the data first.
+    ///
+    /// ```
+    /// let options = centurion::sql::SqlOptions::default().refuse_identity_conflicts(true);
+    /// # let _ = options;
+    /// ```
+    pub fn refuse_identity_conflicts(mut self, refuse: bool) -> Self {
+        self.refuse_identity_conflicts = refuse;
+        self
+    }
+
+    pub(super) fn refuses_identity_conflicts(&self) -> bool {
+        self.refuse_identity_conflicts
     }
 }
 
