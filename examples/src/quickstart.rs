@@ -6,16 +6,13 @@
 //! PostgreSQL, Redis and SMTP.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use centurion::http::ClientAddr;
-use centurion::mail::{
-    MailTemplates, Mailer, SharedMailer, confirmation_mail, link_with_token, reset_mail,
-};
+use centurion::mail::AccountMail;
 use centurion::throttle::Throttle;
 use centurion::{
     AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, JsonBody, Role, secured,
@@ -59,10 +56,10 @@ pub struct User {
 /// What handlers share besides the `Centurion` the layer provides.
 #[derive(Clone)]
 struct App {
-    mailer: SharedMailer,
-    templates: Arc<MailTemplates>,
+    /// The account mails, always to the address stored for the account, through a bounded
+    /// queue.
+    mail: AccountMail,
     throttle: Throttle,
-    public_url: Arc<str>,
 }
 
 fn invalid(message: &'static str) -> Error {
@@ -79,51 +76,28 @@ struct Register {
     password: String,
 }
 
-fn check_username(name: &str) -> Result<(), Error> {
-    let ok = (1..=64).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-@+".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "the username must be 1–64 letters, digits or . _ - @ +",
-        ))
-    }
-}
-
-fn check_email(email: &str) -> Result<(), Error> {
-    let ok = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid("the e-mail address is not valid"))
-    }
-}
-
+/// Registers an unconfirmed user and mails the confirmation link to the address.
+///
+/// Usernames and addresses follow the library's identity rules (`centurion::identity`):
+/// compared in one normal form, refused when they hold invisible characters or mix
+/// scripts. An address that is already registered gets the same 201 (and the same body,
+/// which is why it holds no id) after the same work; its owner gets a mail saying someone
+/// tried. Limited per client address (429 past the limit).
 async fn register(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
     JsonBody(body): JsonBody<Register>,
 ) -> Result<impl IntoResponse, Error> {
-    check_username(&body.username)?;
-    check_email(&body.email)?;
-    let (user, token) = auth
+    app.throttle.registration(Some(client.ip())).await?;
+    let registration = auth
         .register(&body.username, Some(&body.email), &body.password, &[])
         .await?;
-    let link = link_with_token(&format!("{}/confirm", app.public_url), &token);
-    let mail = confirmation_mail(&app.templates, &body.email, &user.username, &link);
-    if let Err(e) = app.mailer.send(&mail).await {
-        tracing::error!(user_id = user.id, error = %e, "could not send the confirmation mail");
-    }
+    // Queued: the answer does not wait for the mail server, nor tell which mail it is.
+    app.mail.registration(&registration);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": user.id, "username": user.username, "active": false})),
+        Json(json!({"username": registration.username(), "active": false})),
     ))
 }
 
@@ -147,41 +121,22 @@ struct Forgot {
     email: String,
 }
 
-/// Answers 202 at once whatever the address; the look-up and the mail happen afterwards,
-/// so neither the answer nor its timing says whether the address is known.
+/// Answers 202 at once whatever the address; the look-up and the mail happen afterwards
+/// on the mail queue, so neither the answer nor its timing says whether the address is
+/// known. The mail goes to the address stored for the account (never to the address as
+/// typed), at most once per account every few minutes. Limited per client address.
 async fn forgot(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
     JsonBody(body): JsonBody<Forgot>,
-) -> impl IntoResponse {
-    tokio::spawn(async move {
-        let user = match auth.lookup_by_email(&body.email).await {
-            Ok(Some(user)) if user.active => user,
-            Ok(_) => return,
-            Err(e) => return tracing::error!(error = %e, "password reset look-up failed"),
-        };
-        let sent = match auth.issue_reset_token(&user) {
-            Ok(token) => {
-                let link = link_with_token(&format!("{}/reset", app.public_url), &token);
-                app.mailer
-                    .send(&reset_mail(
-                        &app.templates,
-                        &body.email,
-                        &user.username,
-                        &link,
-                    ))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = sent {
-            tracing::error!(user_id = user.id, error = %e, "could not send the reset mail");
-        }
-    });
-    (
+) -> Result<impl IntoResponse, Error> {
+    app.throttle.reset_request(Some(client.ip())).await?;
+    app.mail.password_reset(&auth, &body.email);
+    Ok((
         StatusCode::ACCEPTED,
         Json(json!({"message": "if the address is known, a reset link is on its way"})),
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -307,11 +262,15 @@ struct ChangePassword {
     password: String,
 }
 
-/// Needs a fresh token (straight from a login). Every other token of the user is revoked;
-/// the answer carries a new pair so this client stays logged in.
+/// Needs a fresh token (straight from a login). The old password is checked under the
+/// login throttle (a wrong one counts against the account and the client address). Every
+/// other token of the user is revoked; the answer carries a new pair so this client stays
+/// logged in.
 #[secured(fresh)]
 async fn change_password(
     auth: Centurion<User>,
+    axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
     user: CurrentUser<User>,
     JsonBody(body): JsonBody<ChangePassword>,
 ) -> Result<Json<Value>, Error> {
@@ -324,15 +283,13 @@ async fn change_password(
     if !stored.is_valid() {
         return Err(Error::new(ErrorKind::InvalidUserError));
     }
-    if !auth
-        .hasher()
-        .verify(&body.old_password, stored.password_hash())
-        .await?
-    {
-        return Err(
-            Error::new(ErrorKind::AuthenticationError).with_message("the old password is wrong")
-        );
-    }
+    app.throttle
+        .check_password(&auth, Some(client.ip()), &stored, &body.old_password)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::AuthenticationError => e.with_message("the old password is wrong"),
+            _ => e,
+        })?;
     auth.change_password(&stored, &body.password).await?;
     let pair = auth.issue_pair(&stored).await?;
     Ok(Json(
@@ -364,7 +321,7 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("quickstart.html"))
 }
 
-fn routes(app: App, auth: &Centurion<User>) -> Router {
+fn routes(app: App, auth: &Centurion<User>, trusted: centurion::http::TrustedProxies) -> Router {
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/confirm", post(confirm))
@@ -387,6 +344,7 @@ fn routes(app: App, auth: &Centurion<User>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(auth.layer())
+        .layer(axum::Extension(trusted))
 }
 
 #[tokio::main]
@@ -411,12 +369,15 @@ async fn main() -> std::process::ExitCode {
 async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let parts = quickstart_setup::build(&settings).await?;
     let app = App {
-        mailer: parts.mailer,
-        templates: Arc::new(MailTemplates::new("Centurion quickstart")),
+        mail: parts.mail,
         throttle: parts.throttle,
-        public_url: settings.public_url.clone().into(),
     };
-    let router = quickstart_setup::with_middleware(routes(app, &parts.auth));
+    quickstart_setup::purge_registrations_now_and_then(parts.auth.clone());
+    let router = quickstart_setup::with_middleware(routes(
+        app,
+        &parts.auth,
+        settings.trusted_proxies.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
     let addr = listener.local_addr()?;
     quickstart_setup::print_banner(addr, &settings);

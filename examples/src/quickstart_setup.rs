@@ -8,12 +8,14 @@ use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use centurion::mail::{ConsoleMailer, SharedMailer, SmtpMailer};
+use centurion::http::TrustedProxies;
+use centurion::identity::identity_key;
+use centurion::mail::{AccountMail, ConsoleMailer, MailQueue, MailTemplates, SharedMailer, SmtpMailer};
 use centurion::memory::MemoryRevocationStore;
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
 use centurion::throttle::{RedisThrottleStore, Throttle, ThrottleConfig};
-use centurion::{Centurion, Config, ErrorKind, NewUser, Secret, UserStore};
+use centurion::{Centurion, Config, ErrorKind, Secret, UserStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -32,6 +34,12 @@ pub(crate) struct Settings {
     pub(crate) refresh_lifespan: Duration,
     /// `CENTURION_USER_CACHE`: how long `CurrentUser` reuses a loaded user (`0s`: off).
     pub(crate) user_cache: Duration,
+    /// `CENTURION_UNCONFIRMED_LIFESPAN`: how long an unconfirmed registration holds its
+    /// username and address (default `24h`).
+    pub(crate) unconfirmed_lifespan: Duration,
+    /// `CENTURION_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed
+    /// (addresses and CIDR networks; default none: the client is the socket peer).
+    pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) admin: Option<(String, String)>,
     pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
     pub(crate) public_url: String,
@@ -104,6 +112,14 @@ impl Settings {
             // the cached copy, so the cache only delays changes made by other instances or
             // by hand in the database, by at most this long. Revocation is never cached.
             user_cache: duration_var("CENTURION_USER_CACHE", Duration::from_secs(2))?,
+            unconfirmed_lifespan: duration_var(
+                "CENTURION_UNCONFIRMED_LIFESPAN",
+                Duration::from_secs(24 * 3600),
+            )?,
+            trusted_proxies: TrustedProxies::parse(
+                &var("CENTURION_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| format!("CENTURION_TRUSTED_PROXIES: {}", e.message()))?,
             admin,
             seed_users,
             public_url: var("PUBLIC_URL")
@@ -127,7 +143,7 @@ pub(crate) fn init_tracing() {
 /// The pieces `run` needs.
 pub(crate) struct Parts {
     pub(crate) auth: Centurion<User>,
-    pub(crate) mailer: SharedMailer,
+    pub(crate) mail: AccountMail,
     pub(crate) throttle: Throttle,
 }
 
@@ -152,6 +168,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         access_lifespan: settings.access_lifespan,
         refresh_lifespan: settings.refresh_lifespan,
         user_cache_ttl: settings.user_cache,
+        unconfirmed_lifespan: settings.unconfirmed_lifespan,
         token_locations: crate::quickstart_session::TOKEN_LOCATIONS.to_vec(),
         cookies: crate::quickstart_session::cookie_config(&settings.public_url)?,
         ..Config::default()
@@ -189,6 +206,15 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         None => SharedMailer::new(ConsoleMailer::stdout()),
     };
 
+    // A fixed number of senders and a bounded queue: a slow or hanging mail server, or a
+    // flood of requests that mail, holds a bounded number of connections and tasks.
+    let mail = AccountMail::new(
+        MailQueue::new(mailer),
+        MailTemplates::new("Centurion quickstart"),
+        &settings.public_url,
+    )
+    .throttle(throttle.clone());
+
     if let Some((name, password)) = &settings.admin {
         seed(&auth, &users, name, password, &["admin".to_owned()], true).await?;
     }
@@ -197,9 +223,25 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
     }
     Ok(Parts {
         auth,
-        mailer,
+        mail,
         throttle,
     })
+}
+
+/// Deletes expired unconfirmed registrations every ten minutes (they already free their
+/// username and address when they expire; this removes their rows).
+pub(crate) fn purge_registrations_now_and_then(auth: Centurion<User>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match auth.purge_unconfirmed_registrations().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "purged expired unconfirmed registrations"),
+                Err(e) => tracing::warn!(error = %e, "could not purge expired registrations"),
+            }
+        }
+    });
 }
 
 /// Creates an active user; an existing one keeps its roles and, when `update` is set,
@@ -212,23 +254,16 @@ async fn seed(
     roles: &[String],
     update: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let hash = auth.hasher().hash(password).await?;
-    let created = users
-        .create(NewUser {
-            username: name.to_owned(),
-            email: None,
-            password_hash: hash.clone(),
-            roles: roles.to_vec(),
-            active: true,
-        })
-        .await;
-    match created {
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    match auth.create_user(name, None, password, &roles).await {
         Ok(_) => tracing::info!(username = name, "seeded a user"),
         Err(e) if e.kind() == ErrorKind::UserExists => {
-            if update && let Some(user) = users.lookup(name).await? {
+            if update && let Some(user) = users.lookup(&identity_key(name)).await? {
                 let id = centurion::AuthUser::id(&user);
+                let hash = auth.hasher().hash(password).await?;
                 users.update_password_hash(&id, &hash).await?;
                 users.activate(&id).await?;
+                auth.forget_user(&id);
                 tracing::info!(username = name, "updated the seeded user");
             }
         }
