@@ -219,13 +219,7 @@ fn authenticate(c: &mut Criterion) {
             .await
             .expect("hash");
         users
-            .create(NewUser {
-                username: "ada".into(),
-                email: None,
-                password_hash: hash,
-                roles: vec![],
-                active: true,
-            })
+            .create(NewUser::new("ada", hash))
             .await
             .expect("user");
     });

@@ -32,7 +32,7 @@ async fn console_mailer_prints_the_link_and_the_flow_completes() {
     let (user, token) = auth
         .register("ada", Some("ada@example.com"), PASSWORD, &[])
         .await
-        .unwrap();
+        .unwrap().created().expect("a new user");
     assert!(!user.active);
 
     let out = CaptureBuffer::new();
@@ -88,7 +88,7 @@ mod smtp {
         let (user, token) = auth
             .register("ada", Some("ada@example.com"), PASSWORD, &["author"])
             .await
-            .unwrap();
+            .unwrap().created().expect("a new user");
         assert!(!user.active);
         assert_eq!(
             auth.authenticate("ada", PASSWORD).await.unwrap_err().kind(),
@@ -145,7 +145,7 @@ mod smtp {
         let (_, token) = auth
             .register("bob", Some("bob@example.com"), PASSWORD, &[])
             .await
-            .unwrap();
+            .unwrap().created().expect("a new user");
         auth.confirm_registration(&token).await.unwrap();
         let before: TokenPair = auth.login("bob", PASSWORD).await.unwrap();
 

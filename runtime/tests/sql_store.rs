@@ -92,13 +92,7 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
 
     let name = centurion_testkit::unique(&format!("json-{tag}"));
     let user = users
-        .create(centurion::NewUser {
-            username: name.clone(),
-            email: None,
-            password_hash: "$argon2id$x".into(),
-            roles: vec!["admin".into(), "editor".into()],
-            active: true,
-        })
+        .create(centurion::NewUser::new(name, "$argon2id$x").with_roles(["admin", "editor"]))
         .await
         .unwrap();
     let stored = fetch_string(
@@ -230,13 +224,7 @@ mod sqlite {
         let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
         assert!(path.exists(), "connect creates the file");
         let user = store
-            .create(centurion::NewUser {
-                username: "kept".into(),
-                email: Some("kept@example.org".into()),
-                password_hash: "$argon2id$k".into(),
-                roles: vec!["admin".into()],
-                active: true,
-            })
+            .create(centurion::NewUser::new("kept", "$argon2id$k").with_email("kept@example.org").with_roles(["admin"]))
             .await
             .unwrap();
         let revocations = store.revocation_store();
@@ -408,13 +396,7 @@ mod postgres {
             .expect("the connect task")
             .expect("connects once the database is up");
         let user = users
-            .create(centurion::NewUser {
-                username: "late-start".into(),
-                email: None,
-                password_hash: "$argon2id$late".into(),
-                roles: vec![],
-                active: true,
-            })
+            .create(centurion::NewUser::new("late-start", "$argon2id$late"))
             .await
             .unwrap();
         assert_eq!(
@@ -498,13 +480,7 @@ mod postgres {
         let revocations = users.revocation_store();
         let auth = centurion_testkit::contracts::centurion_with(users.clone(), revocations.clone());
         let user = users
-            .create(centurion::NewUser {
-                username: "outage".into(),
-                email: None,
-                password_hash: "$argon2id$o".into(),
-                roles: vec![],
-                active: true,
-            })
+            .create(centurion::NewUser::new("outage", "$argon2id$o"))
             .await
             .unwrap();
         let pair = auth.issue_pair(&user).await.unwrap();

@@ -27,7 +27,7 @@ fn ms(n: u64) -> Duration {
 async fn auth_with_users(names: &[&str]) -> Centurion<TestUser> {
     let auth = centurion_testkit::auth();
     for name in names {
-        let (_, token) = auth.register(name, None, PASSWORD, &[]).await.unwrap();
+        let (_, token) = auth.register(name, None, PASSWORD, &[]).await.unwrap().created().expect("a new user");
         auth.confirm_registration(&token).await.unwrap();
     }
     auth

@@ -47,13 +47,7 @@ async fn builder_with(
 ) -> Centurion<TestUser> {
     use centurion::UserStore;
     store
-        .create(centurion::NewUser {
-            username: "ada".into(),
-            email: None,
-            password_hash: hash.into(),
-            roles: vec!["admin".into(), "editor".into()],
-            active: true,
-        })
+        .create(centurion::NewUser::new("ada", hash).with_roles(["admin", "editor"]))
         .await
         .unwrap();
     Centurion::<TestUser>::builder()

@@ -156,7 +156,7 @@ impl SharedStore {
 }
 
 impl UserStore<TestUser> for SharedStore {
-    async fn lookup(&self, username: &str) -> Result<Option<TestUser>> {
+    async fn lookup(&self, username_key: &str) -> Result<Option<TestUser>> {
         self.inner.lookup_calls.fetch_add(1, Ordering::SeqCst);
         Ok(self
             .inner
@@ -164,7 +164,7 @@ impl UserStore<TestUser> for SharedStore {
             .lock()
             .unwrap()
             .values()
-            .find(|u| u.username == username)
+            .find(|u| centurion::identity::identity_key(&u.username) == username_key)
             .cloned())
     }
 

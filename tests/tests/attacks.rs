@@ -123,13 +123,7 @@ impl App {
         let hash = auth.hasher().hash(PASSWORD).await.unwrap();
         let make = async |name: &str, roles: &[&str]| {
             users
-                .create(NewUser {
-                    username: name.to_owned(),
-                    email: Some(format!("{name}@example.com")),
-                    password_hash: hash.clone(),
-                    roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                    active: true,
-                })
+                .create(NewUser::new(name, hash.clone()).with_email(format!("{name}@example.com")).with_roles(roles.iter().copied()))
                 .await
                 .unwrap()
         };

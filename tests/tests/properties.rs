@@ -343,10 +343,7 @@ proptest! {
             .user_store(Arc::clone(&users))
             .build()
             .unwrap();
-        let ada = rt.block_on(centurion::UserStore::create(&*users, centurion::NewUser {
-            username: "ada".into(), email: None, password_hash: String::new(),
-            roles: vec![], active: true,
-        })).unwrap();
+        let ada = rt.block_on(centurion::UserStore::create(&*users, centurion::NewUser::new("ada", String::new()))).unwrap();
         let map: Map<String, Value> = custom.clone().into_iter().collect();
         let pair = rt.block_on(auth.issue_pair_with(&ada, &map)).unwrap();
         let check = |claims: &Claims| -> Result<(), TestCaseError> {
