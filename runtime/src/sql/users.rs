@@ -115,21 +115,19 @@ where
 /// ```
 /// # async fn demo() -> centurion::Result<()> {
 /// # #[cfg(feature = "sqlite")] {
+/// use centurion::identity::{email_key, identity_key};
 /// use centurion::{ErrorKind, NewUser, UserStore, sql::SqlUserStore, testing::TestUser};
 ///
 /// let store = SqlUserStore::<TestUser>::connect("sqlite::memory:").await?;
-/// let new = NewUser {
-///     username: "ada".into(),
-///     email: Some("Ada@Example.org".into()),
-///     password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
-///     roles: vec!["admin".into()],
-///     active: true,
-/// };
+/// let new = NewUser::new("Ada", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA")
+///     .with_email("Ada@Example.org")
+///     .with_roles(["admin"]);
 /// let ada = store.create(new.clone()).await?;
-/// assert_eq!(store.lookup("ada").await?.map(|u| u.id), Some(ada.id));
-/// assert_eq!(store.lookup_by_email("ada@example.org").await?.map(|u| u.id), Some(ada.id));
+/// assert_eq!(store.lookup(&identity_key("ADA")).await?.map(|u| u.id), Some(ada.id));
+/// assert_eq!(store.lookup_by_email(&email_key("ada@example.ORG")).await?.map(|u| u.id), Some(ada.id));
 /// assert_eq!(store.identify("not-a-number").await?, None);
 /// assert_eq!(store.create(new).await.unwrap_err().kind(), ErrorKind::UserExists);
+/// assert_eq!(store.create(NewUser::new("ada", "…")).await.unwrap_err().kind(), ErrorKind::UserExists);
 /// # }
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();

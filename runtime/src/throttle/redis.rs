@@ -55,13 +55,16 @@ local function index(key, held)
     redis.call('ZREM', held_idx, key)
     return
   end
+  local into = free_idx
   if held then
     redis.call('ZREM', free_idx, key)
-    redis.call('ZADD', held_idx, now + ttl, key)
+    into = held_idx
   else
     redis.call('ZREM', held_idx, key)
-    redis.call('ZADD', free_idx, now + ttl, key)
   end
+  redis.call('ZADD', into, now + ttl, key)
+  -- The index lives as long as its longest-lived member: nothing stays for good.
+  if redis.call('PTTL', into) < ttl then redis.call('PEXPIRE', into, ttl) end
 end
 ";
 
