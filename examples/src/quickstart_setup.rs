@@ -14,7 +14,7 @@ use centurion::mail::{AccountMail, ConsoleMailer, MailQueue, MailTemplates, Shar
 use centurion::memory::MemoryRevocationStore;
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
-use centurion::throttle::{RedisThrottleStore, Throttle, ThrottleConfig};
+use centurion::throttle::{RateLimit, RedisThrottleStore, Throttle, ThrottleConfig};
 use centurion::{Centurion, Config, ErrorKind, Secret, UserStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -37,6 +37,9 @@ pub(crate) struct Settings {
     /// `CENTURION_UNCONFIRMED_LIFESPAN`: how long an unconfirmed registration holds its
     /// username and address (default `24h`).
     pub(crate) unconfirmed_lifespan: Duration,
+    /// `CENTURION_RESET_MAIL_INTERVAL`: at most one reset mail per account per this long,
+    /// however many clients ask (default `5m`).
+    pub(crate) reset_mail_interval: Duration,
     /// `CENTURION_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed
     /// (addresses and CIDR networks; default none: the client is the socket peer).
     pub(crate) trusted_proxies: TrustedProxies,
@@ -116,6 +119,10 @@ impl Settings {
                 "CENTURION_UNCONFIRMED_LIFESPAN",
                 Duration::from_secs(24 * 3600),
             )?,
+            reset_mail_interval: duration_var(
+                "CENTURION_RESET_MAIL_INTERVAL",
+                Duration::from_secs(5 * 60),
+            )?,
             trusted_proxies: TrustedProxies::parse(
                 &var("CENTURION_TRUSTED_PROXIES").unwrap_or_default(),
             )
@@ -174,6 +181,9 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         ..Config::default()
     };
 
+    let mut limits = ThrottleConfig::default();
+    limits.reset_mails = RateLimit::new(1, settings.reset_mail_interval);
+
     let users = SqlUserStore::<User>::connect(&settings.database_url).await?;
     tracing::info!(backend = users.pool().backend(), "user store ready");
     let builder = Centurion::<User>::builder()
@@ -185,14 +195,14 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
             let store = RedisRevocationStore::connect(url, options.clone()).await?;
             let throttle = Throttle::new(
                 RedisThrottleStore::connect(url, options).await?,
-                ThrottleConfig::default(),
+                limits,
             )?;
             tracing::info!("revocations and throttling in Redis");
             (builder.revocation_store(store), throttle)
         }
         None => (
             builder.revocation_store(MemoryRevocationStore::new()),
-            Throttle::in_memory(ThrottleConfig::default())?,
+            Throttle::in_memory(limits)?,
         ),
     };
     let auth = builder.build()?;

@@ -105,6 +105,9 @@ struct Inner {
     /// was taken).
     #[cfg(any(test, feature = "test-util"))]
     stand_ins: AtomicU64,
+    /// Hashes made.
+    #[cfg(any(test, feature = "test-util"))]
+    hashes: AtomicU64,
     min_length: usize,
     max_length: usize,
     /// A hash of a random password with the current parameters: verified against when a
@@ -191,6 +194,8 @@ impl PasswordHasher {
                 verifications: AtomicU64::new(0),
                 #[cfg(any(test, feature = "test-util"))]
                 stand_ins: AtomicU64::new(0),
+                #[cfg(any(test, feature = "test-util"))]
+                hashes: AtomicU64::new(0),
                 min_length: config.min_length,
                 max_length: config.max_length,
                 dummy_hash,
@@ -257,6 +262,8 @@ impl PasswordHasher {
             .run(class, current, move |worker| worker.hash(&password))
             .await
             .map_err(refused)?;
+        #[cfg(any(test, feature = "test-util"))]
+        self.inner.hashes.fetch_add(1, Ordering::Relaxed);
         hash
     }
 
@@ -398,6 +405,24 @@ impl PasswordHasher {
     #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn stand_ins(&self) -> u64 {
         self.inner.stand_ins.load(Ordering::Relaxed)
+    }
+
+    /// How many hashes this hasher has made (feature `test-util`): how tests prove that
+    /// two requests did the same work.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{PasswordConfig, password::PasswordHasher};
+    /// let hasher = PasswordHasher::new(&PasswordConfig { memory_kib: 64, iterations: 1, ..PasswordConfig::default() })?;
+    /// hasher.hash("a password").await?;
+    /// assert_eq!(hasher.hashes(), 1);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+    pub fn hashes(&self) -> u64 {
+        self.inner.hashes.load(Ordering::Relaxed)
     }
 
     /// The pool's load: jobs admitted (running or waiting) and how many of them are
