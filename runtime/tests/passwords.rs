@@ -519,9 +519,10 @@ async fn stored_hash_asking_for_too_many_passes_is_refused_without_running() {
 /// An account whose stored hash is cheaper (older parameters) than the current ones is
 /// answered as slowly as an unknown user (whose dummy hash has the current parameters):
 /// timing does not tell such accounts from unknown names. Regression: the old hash
-/// verified about 60 times faster. Medians of 15 interleaved logins of each kind; the
-/// bound (within 35 %) is wide against scheduling noise on a shared machine and narrow
-/// against the unpadded ratio.
+/// verified about 50 times faster (ratio ≈ 0.02). Medians of 15 interleaved logins of
+/// each kind; the bound (a factor of two either way) is wide against scheduling noise on
+/// a loaded shared machine (0.85–1.21 measured at a load average of 7 on 2 cores) and
+/// still 25 times tighter than the unpadded ratio.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_hash_accounts_take_as_long_as_unknown_users() {
     let current = PasswordConfig {
@@ -557,7 +558,7 @@ async fn old_hash_accounts_take_as_long_as_unknown_users() {
     let ratio = known / unknown;
     eprintln!("median login: old-hash account {known:.4}s, unknown user {unknown:.4}s, ratio {ratio:.2}");
     assert!(
-        (0.65..=1.35).contains(&ratio),
+        (0.5..=2.0).contains(&ratio),
         "old-hash account {known:.4}s vs unknown user {unknown:.4}s (ratio {ratio:.2})"
     );
 }
