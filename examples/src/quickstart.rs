@@ -4,6 +4,21 @@
 //! uses an SQLite file in the working directory, in-memory revocations and throttling,
 //! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
 //! PostgreSQL, Redis and SMTP.
+//!
+//! Identity and anonymous limits (see `quickstart_setup.rs`):
+//!
+//! - `CENTURION_UNCONFIRMED_LIFESPAN` (default `24h`): how long an unconfirmed
+//!   registration holds its username and address.
+//! - `CENTURION_RESET_MAIL_INTERVAL` (default `5m`): at most one reset mail per account per
+//!   this long, however many clients ask.
+//! - `CENTURION_TRUSTED_PROXIES` (default none): the proxies whose `X-Forwarded-For` is
+//!   believed, for the per-address limits (30 registrations and 10 reset requests a
+//!   minute) and the login throttle.
+//!
+//! `POST /auth/register` answers 201 `{"username", "active": false}` whether or not the
+//! address was registered already (the owner of a taken address gets a mail instead of a
+//! confirmation), so the body carries no id. Mail links carry their token in the fragment
+//! (`/confirm#token=…`, `/reset#token=…`).
 
 use std::net::SocketAddr;
 
