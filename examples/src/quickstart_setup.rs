@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use centurion::http::TrustedProxies;
 use centurion::identity::identity_key;
-use centurion::mail::{AccountMail, ConsoleMailer, MailQueue, MailTemplates, SharedMailer, SmtpMailer};
+use centurion::mail::{
+    AccountMail, ConsoleMailer, MailQueue, MailTemplates, SharedMailer, SmtpMailer,
+};
 use centurion::memory::MemoryRevocationStore;
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
@@ -193,10 +195,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         Some(url) => {
             let options = RedisOptions::default();
             let store = RedisRevocationStore::connect(url, options.clone()).await?;
-            let throttle = Throttle::new(
-                RedisThrottleStore::connect(url, options).await?,
-                limits,
-            )?;
+            let throttle = Throttle::new(RedisThrottleStore::connect(url, options).await?, limits)?;
             tracing::info!("revocations and throttling in Redis");
             (builder.revocation_store(store), throttle)
         }

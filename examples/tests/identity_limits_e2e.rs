@@ -94,9 +94,27 @@ fn identity_rules(qs: &Quickstart) {
     // A reset for a look-alike domain selects nobody; one in another case selects alice,
     // and the mail goes to the address stored for her.
     let mails = qs.mails().len();
-    expect_json(&qs.post_json("/auth/password/forgot", &json!({"email": "alice@gİthub.com"})), 202);
-    expect_json(&qs.post_json("/auth/password/forgot", &json!({"email": "alice@gіthub.com"})), 202);
-    expect_json(&qs.post_json("/auth/password/forgot", &json!({"email": "ALICE@GitHub.COM"})), 202);
+    expect_json(
+        &qs.post_json(
+            "/auth/password/forgot",
+            &json!({"email": "alice@gİthub.com"}),
+        ),
+        202,
+    );
+    expect_json(
+        &qs.post_json(
+            "/auth/password/forgot",
+            &json!({"email": "alice@gіthub.com"}),
+        ),
+        202,
+    );
+    expect_json(
+        &qs.post_json(
+            "/auth/password/forgot",
+            &json!({"email": "ALICE@GitHub.COM"}),
+        ),
+        202,
+    );
     qs.wait_token("alice@github.com", "reset", 1);
     std::thread::sleep(Duration::from_millis(300));
     let new: Vec<_> = qs.mails().into_iter().skip(mails).collect();
@@ -114,15 +132,26 @@ fn identity_rules(qs: &Quickstart) {
     );
     assert_eq!(body["username"], "mallory");
     qs.wait_token("alice@xn--github-qyd.com", "confirm", 1);
-    assert!(qs.mails_to("alice@github.com").len() == 2, "nothing more to alice");
+    assert!(
+        qs.mails_to("alice@github.com").len() == 2,
+        "nothing more to alice"
+    );
 
     // The throttle counts the normal form: five failures spread over three spellings,
     // the sixth locks, and the account is locked under every spelling.
     for typed in ["alice", "Alice", "ＡＬＩＣＥ", "alice", "ALICE", "Alice"] {
-        assert_error_named(&qs.login_answer(typed, "wrong-password-1"), 401, "AuthenticationError");
+        assert_error_named(
+            &qs.login_answer(typed, "wrong-password-1"),
+            401,
+            "AuthenticationError",
+        );
     }
     for typed in ["alice", "ａｌｉｃｅ"] {
-        assert_error_named(&qs.login_answer(typed, "alice-password-1"), 429, "TooManyRequests");
+        assert_error_named(
+            &qs.login_answer(typed, "alice-password-1"),
+            429,
+            "TooManyRequests",
+        );
     }
 }
 
@@ -170,21 +199,36 @@ fn a_taken_address_registers_like_a_new_one() {
     );
     assert_eq!(new.status, 201);
     assert_eq!(taken.status, 201);
-    assert_eq!(expect_json(&new, 201), json!({"username": "fresh", "active": false}));
-    assert_eq!(expect_json(&taken, 201), json!({"username": "newbie", "active": false}));
+    assert_eq!(
+        expect_json(&new, 201),
+        json!({"username": "fresh", "active": false})
+    );
+    assert_eq!(
+        expect_json(&taken, 201),
+        json!({"username": "newbie", "active": false})
+    );
     assert_eq!(
         new.header("content-type"),
         taken.header("content-type"),
         "same headers"
     );
-    eventually("the owner's warning", || qs.mails_to("owner@example.com").len() == 2);
+    eventually("the owner's warning", || {
+        qs.mails_to("owner@example.com").len() == 2
+    });
     let warning = &qs.mails_to("owner@example.com")[1];
-    assert!(warning.subject.starts_with("Someone tried to register"), "{warning:?}");
+    assert!(
+        warning.subject.starts_with("Someone tried to register"),
+        "{warning:?}"
+    );
     assert!(warning.text.contains("Hello owner,"));
     assert_eq!(warning.token("confirm"), None);
     assert!(qs.mails_to("OWNER@example.com").is_empty());
     // Nothing was created: the name is free, and no one can log in as it.
-    assert_error_named(&qs.login_answer("newbie", "newbie-password-1"), 401, "AuthenticationError");
+    assert_error_named(
+        &qs.login_answer("newbie", "newbie-password-1"),
+        401,
+        "AuthenticationError",
+    );
     qs.register("newbie", "newbie@example.com", "newbie-password-2");
 }
 
@@ -242,10 +286,20 @@ fn unconfirmed_registrations_expire_and_free_their_name() {
     );
     std::thread::sleep(Duration::from_millis(1100));
     let token = qs.register("ann", "ann@example.com", "the-owners-pass-1");
-    assert_error(&qs.post_json("/auth/confirm", &json!({ "token": stale })), 401);
-    expect_json(&qs.post_json("/auth/confirm", &json!({ "token": token })), 200);
+    assert_error(
+        &qs.post_json("/auth/confirm", &json!({ "token": stale })),
+        401,
+    );
+    expect_json(
+        &qs.post_json("/auth/confirm", &json!({ "token": token })),
+        200,
+    );
     qs.login("ann", "the-owners-pass-1");
-    assert_error_named(&qs.login_answer("ann", "squatter-pass-1"), 401, "AuthenticationError");
+    assert_error_named(
+        &qs.login_answer("ann", "squatter-pass-1"),
+        401,
+        "AuthenticationError",
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -259,9 +313,13 @@ fn unconfirmed_registrations_expire_and_free_their_name() {
 fn registrations_and_reset_requests_are_limited_per_address() {
     let qs = behind_proxy().start();
     for n in 0..30 {
-        let response =
-            register_from(&qs, "203.0.113.1", &format!("flood{n}"), &format!("f{n}@example.com"))
-                .send();
+        let response = register_from(
+            &qs,
+            "203.0.113.1",
+            &format!("flood{n}"),
+            &format!("f{n}@example.com"),
+        )
+        .send();
         assert_eq!(response.status, 201, "registration {n}: {response:?}");
     }
     let refused = register_from(&qs, "203.0.113.1", "flood30", "f30@example.com").send();
@@ -272,12 +330,23 @@ fn registrations_and_reset_requests_are_limited_per_address() {
     assert_eq!(other.status, 201, "{other:?}");
 
     for n in 0..10 {
-        assert_eq!(forgot_from(&qs, "203.0.113.3", "x@example.com").send().status, 202, "{n}");
+        assert_eq!(
+            forgot_from(&qs, "203.0.113.3", "x@example.com")
+                .send()
+                .status,
+            202,
+            "{n}"
+        );
     }
     let refused = forgot_from(&qs, "203.0.113.3", "x@example.com").send();
     assert_error_named(&refused, 429, "TooManyRequests");
     assert!(refused.header("retry-after").is_some());
-    assert_eq!(forgot_from(&qs, "203.0.113.4", "x@example.com").send().status, 202);
+    assert_eq!(
+        forgot_from(&qs, "203.0.113.4", "x@example.com")
+            .send()
+            .status,
+        202
+    );
 }
 
 /// However many clients ask, one account gets one reset mail per interval (regression:
@@ -335,7 +404,11 @@ fn the_old_password_check_is_throttled() {
     for attempt in 1..=6 {
         let response = change("wrong-password-1");
         assert_error_named(&response, 401, "AuthenticationError");
-        assert_eq!(response.json()["message"], "the old password is wrong", "{attempt}");
+        assert_eq!(
+            response.json()["message"],
+            "the old password is wrong",
+            "{attempt}"
+        );
     }
     let locked = change(PLAIN.1);
     assert_error_named(&locked, 429, "TooManyRequests");
@@ -363,7 +436,7 @@ fn known_users_keep_logging_in_during_a_registration_flood() {
                 while !stop.load(Ordering::Relaxed) {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let response = Request::new(port, "POST", "/auth/register")
-                        .header("X-Forwarded-For", &address(50_000 + n))
+                        .header("X-Forwarded-For", address(50_000 + n))
                         .json(&json!({
                             "username": format!("flood{n}"),
                             "email": format!("flood{n}@example.com"),
@@ -409,7 +482,10 @@ fn known_users_keep_logging_in_during_a_registration_flood() {
         overloaded.load(Ordering::Relaxed) > 0,
         "the flood must exceed the anonymous share for the test to mean something"
     );
-    assert!(rate >= 0.95, "known-user logins: {ok}/{tries}; failures {statuses:?}");
+    assert!(
+        rate >= 0.95,
+        "known-user logins: {ok}/{tries}; failures {statuses:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,7 +528,10 @@ fn a_hanging_mail_server_holds_a_bounded_number_of_descriptors() {
         }
     });
     let qs = behind_proxy()
-        .env("SMTP_URL", &format!("smtp://127.0.0.1:{smtp_port}?timeout=60s"))
+        .env(
+            "SMTP_URL",
+            &format!("smtp://127.0.0.1:{smtp_port}?timeout=60s"),
+        )
         .env("MAIL_FROM", "Quickstart <noreply@example.com>")
         .start();
     qs.login(ED.0, ED.1); // warm
@@ -467,7 +546,12 @@ fn a_hanging_mail_server_holds_a_bounded_number_of_descriptors() {
             let requests: Vec<Request> = (0..25)
                 .map(|i| {
                     let n = t * 25 + i;
-                    register_from(&qs, &address(n), &format!("user{n}"), &format!("user{n}@example.com"))
+                    register_from(
+                        &qs,
+                        &address(n),
+                        &format!("user{n}"),
+                        &format!("user{n}@example.com"),
+                    )
                 })
                 .collect();
             let (barrier, slowest) = (barrier.clone(), slowest.clone());
@@ -493,7 +577,11 @@ fn a_hanging_mail_server_holds_a_bounded_number_of_descriptors() {
             let requests: Vec<Request> = (0..250)
                 .map(|i| {
                     let n = t * 250 + i;
-                    forgot_from(&qs, &address(10_000 + n), &format!("user{}@example.com", n % 200))
+                    forgot_from(
+                        &qs,
+                        &address(10_000 + n),
+                        &format!("user{}@example.com", n % 200),
+                    )
                 })
                 .collect();
             std::thread::spawn(move || {
@@ -515,8 +603,17 @@ fn a_hanging_mail_server_holds_a_bounded_number_of_descriptors() {
          descriptors {fds_before} → {fds_after}, RSS {rss_before} → {rss_after} KiB, slowest registration {slowest:?}"
     );
     assert!(connections <= 2, "one connection per sender: {connections}");
-    assert!(fds_after <= fds_before + 12, "descriptors {fds_before} → {fds_after}");
-    assert!(rss_after < rss_before + 64 * 1024, "RSS {rss_before} → {rss_after} KiB");
-    assert!(slowest < Duration::from_secs(5), "a registration waited for the mail server: {slowest:?}");
+    assert!(
+        fds_after <= fds_before + 12,
+        "descriptors {fds_before} → {fds_after}"
+    );
+    assert!(
+        rss_after < rss_before + 64 * 1024,
+        "RSS {rss_before} → {rss_after} KiB"
+    );
+    assert!(
+        slowest < Duration::from_secs(5),
+        "a registration waited for the mail server: {slowest:?}"
+    );
     qs.assert_healthy();
 }

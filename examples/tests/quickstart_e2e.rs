@@ -246,7 +246,10 @@ fn register_confirm_and_log_in() {
     }
     // A taken e-mail address (in any case) answers as a new registration would (the
     // identity rules: no enumeration of addresses); ada is told, nothing is created.
-    for (i, email) in ["ada@example.com", "ADA@Example.com"].into_iter().enumerate() {
+    for (i, email) in ["ada@example.com", "ADA@Example.com"]
+        .into_iter()
+        .enumerate()
+    {
         let name = format!("ada{}", i + 2);
         let response = qs.post_json(
             "/auth/register",
@@ -254,7 +257,11 @@ fn register_confirm_and_log_in() {
         );
         let body = expect_json(&response, 201);
         assert_eq!(body, json!({"username": name, "active": false}));
-        assert_error_named(&qs.login_answer(&name, "whatever-pass-1"), 401, "AuthenticationError");
+        assert_error_named(
+            &qs.login_answer(&name, "whatever-pass-1"),
+            401,
+            "AuthenticationError",
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while qs.mails_to("ada@example.com").len() < 3 && Instant::now() < deadline {
@@ -263,11 +270,21 @@ fn register_confirm_and_log_in() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(qs.mails_to("other@example.com").is_empty());
     assert!(qs.mails_to("ed@example.com").is_empty());
-    assert!(qs.mails_to("ADA@Example.com").is_empty(), "never the address as typed");
+    assert!(
+        qs.mails_to("ADA@Example.com").is_empty(),
+        "never the address as typed"
+    );
     let to_ada = qs.mails_to("ada@example.com");
-    assert_eq!(to_ada.len(), 3, "the confirmation and two warnings: {to_ada:#?}");
+    assert_eq!(
+        to_ada.len(),
+        3,
+        "the confirmation and two warnings: {to_ada:#?}"
+    );
     for warning in &to_ada[1..] {
-        assert!(warning.subject.starts_with("Someone tried to register"), "{warning:?}");
+        assert!(
+            warning.subject.starts_with("Someone tried to register"),
+            "{warning:?}"
+        );
         assert_eq!(warning.token("confirm"), None);
     }
     assert_eq!(qs.mails().len(), 3, "nothing else");

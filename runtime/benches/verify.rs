@@ -218,10 +218,7 @@ fn authenticate(c: &mut Criterion) {
             .hash("the right password")
             .await
             .expect("hash");
-        users
-            .create(NewUser::new("ada", hash))
-            .await
-            .expect("user");
+        users.create(NewUser::new("ada", hash)).await.expect("user");
     });
     let mut group = c.benchmark_group("authenticate");
     group.sample_size(20);

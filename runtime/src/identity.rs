@@ -264,7 +264,10 @@ impl fmt::Debug for UsernamePolicy {
         f.debug_struct("UsernamePolicy")
             .field("extra", &self.extra)
             .field("max_chars", &self.max_chars)
-            .field("identifier_characters_only", &self.identifier_characters_only)
+            .field(
+                "identifier_characters_only",
+                &self.identifier_characters_only,
+            )
             .field("single_script", &self.single_script)
             .field("check", &self.check.as_ref().map(|_| "…"))
             .finish()
@@ -511,7 +514,9 @@ mod tests {
         assert!(
             normalize_username(
                 &"\u{FDFA}".repeat(16),
-                &p.clone().identifier_characters_only(false).single_script(false)
+                &p.clone()
+                    .identifier_characters_only(false)
+                    .single_script(false)
             )
             .is_err()
         );
@@ -541,7 +546,10 @@ mod tests {
             e("Victim@GitHub.COM").unwrap(),
             ("Victim@github.com".into(), "victim@github.com".into())
         );
-        assert_eq!(e("victim@github\u{3002}com").unwrap().1, "victim@github.com");
+        assert_eq!(
+            e("victim@github\u{3002}com").unwrap().1,
+            "victim@github.com"
+        );
         assert_eq!(
             e("victim@gİthub.com").unwrap().1,
             "victim@xn--github-qyd.com"
@@ -562,7 +570,11 @@ mod tests {
             assert!(e(bad).is_err(), "{bad:?} must be refused");
         }
         assert!(e(&format!("{}@x.org", "a".repeat(65))).is_err());
-        for s in ["Victim@GitHub.COM", "victim@ｇｉｔｈｕｂ.com", "Ünï@Exämple.org"] {
+        for s in [
+            "Victim@GitHub.COM",
+            "victim@ｇｉｔｈｕｂ.com",
+            "Ünï@Exämple.org",
+        ] {
             assert_eq!(normalize_email(s).unwrap().key, email_key(s));
         }
     }

@@ -393,8 +393,11 @@ pub(crate) trait DynUserStore<U>: Send + Sync {
     fn identify<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
     fn update_password_hash<'a>(&'a self, id: &'a str, hash: &'a str) -> BoxFuture<'a, Result<()>>;
     fn create(&self, user: NewUser) -> BoxFuture<'_, Result<U>>;
-    fn register(&self, user: NewUser, expired_before_ms: u64)
-    -> BoxFuture<'_, Result<Registered<U>>>;
+    fn register(
+        &self,
+        user: NewUser,
+        expired_before_ms: u64,
+    ) -> BoxFuture<'_, Result<Registered<U>>>;
     fn confirm<'a>(&'a self, id: &'a str, registered_after_ms: u64) -> BoxFuture<'a, Result<bool>>;
     fn purge_unconfirmed(&self, expired_before_ms: u64) -> BoxFuture<'_, Result<u64>>;
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>>;

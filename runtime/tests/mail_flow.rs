@@ -32,7 +32,9 @@ async fn console_mailer_prints_the_link_and_the_flow_completes() {
     let (user, token) = auth
         .register("ada", Some("ada@example.com"), PASSWORD, &[])
         .await
-        .unwrap().created().expect("a new user");
+        .unwrap()
+        .created()
+        .expect("a new user");
     assert!(!user.active);
 
     let out = CaptureBuffer::new();
@@ -88,7 +90,9 @@ mod smtp {
         let (user, token) = auth
             .register("ada", Some("ada@example.com"), PASSWORD, &["author"])
             .await
-            .unwrap().created().expect("a new user");
+            .unwrap()
+            .created()
+            .expect("a new user");
         assert!(!user.active);
         assert_eq!(
             auth.authenticate("ada", PASSWORD).await.unwrap_err().kind(),
@@ -145,7 +149,9 @@ mod smtp {
         let (_, token) = auth
             .register("bob", Some("bob@example.com"), PASSWORD, &[])
             .await
-            .unwrap().created().expect("a new user");
+            .unwrap()
+            .created()
+            .expect("a new user");
         auth.confirm_registration(&token).await.unwrap();
         let before: TokenPair = auth.login("bob", PASSWORD).await.unwrap();
 
@@ -490,7 +496,11 @@ mod queue_and_account_mail {
             .senders(2)
             .timeout(Duration::from_secs(600))
             .build();
-        let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        let tasks = || {
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks()
+        };
         tokio::time::sleep(Duration::from_millis(50)).await;
         let before = tasks();
         let mut queued = 0;
@@ -501,7 +511,10 @@ mod queue_and_account_mail {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(server.most.load(Ordering::SeqCst), 2, "two sends at most");
-        assert!(queued <= 12, "{queued} accepted: 2 sending and 10 waiting at most");
+        assert!(
+            queued <= 12,
+            "{queued} accepted: 2 sending and 10 waiting at most"
+        );
         assert_eq!(queue.dropped(), 1000 - queued);
         assert_eq!(tasks(), before, "no task per mail");
         assert!(format!("{queue:?}").contains("dropped"));
@@ -554,7 +567,11 @@ mod queue_and_account_mail {
         let outbox = Outbox::default();
         let mail = account_mail(&outbox);
         confirmed(&auth, "victim", "victim@github.com").await;
-        for look_alike in ["victim@gİthub.com", "victim@gіthub.com", "victim@github.com.evil"] {
+        for look_alike in [
+            "victim@gİthub.com",
+            "victim@gіthub.com",
+            "victim@github.com.evil",
+        ] {
             assert!(mail.password_reset(&auth, look_alike));
         }
         mail.queue().flush().await;
@@ -563,8 +580,15 @@ mod queue_and_account_mail {
         mail.queue().flush().await;
         let sent = outbox.0.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].to, "victim@github.com", "the stored address, not the typed one");
-        assert!(sent[0].text.contains("https://shop.example/reset#token="), "{}", sent[0].text);
+        assert_eq!(
+            sent[0].to, "victim@github.com",
+            "the stored address, not the typed one"
+        );
+        assert!(
+            sent[0].text.contains("https://shop.example/reset#token="),
+            "{}",
+            sent[0].text
+        );
         assert!(!sent[0].text.contains("?token="), "never in the query");
     }
 
@@ -658,7 +682,11 @@ mod hanging_smtp {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = open_descriptors();
-        assert_eq!(accepted.load(Ordering::SeqCst), 2, "one connection per sender");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "one connection per sender"
+        );
         assert!(after <= before + 8, "descriptors {before} → {after}");
         assert!(queue.dropped() >= 898, "{} dropped", queue.dropped());
         eprintln!(

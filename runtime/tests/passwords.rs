@@ -449,7 +449,8 @@ async fn unknown_user_logins_past_the_share_answer_like_wrong_passwords() {
     // Two places, one anonymous.
     let (auth, _) = with_ada(small_pool(1), &cheap, "s3cret-pass").await;
     let (busy, unknown, known) = tokio::join!(
-        auth.hasher().hash_for("takes the anonymous place", Work::Anonymous),
+        auth.hasher()
+            .hash_for("takes the anonymous place", Work::Anonymous),
         auth.authenticate("nobody", "wrong-pass"),
         auth.authenticate("ada", "wrong-pass"),
     );
@@ -556,7 +557,9 @@ async fn old_hash_accounts_take_as_long_as_unknown_users() {
     unknown.sort();
     let (known, unknown) = (known[7].as_secs_f64(), unknown[7].as_secs_f64());
     let ratio = known / unknown;
-    eprintln!("median login: old-hash account {known:.4}s, unknown user {unknown:.4}s, ratio {ratio:.2}");
+    eprintln!(
+        "median login: old-hash account {known:.4}s, unknown user {unknown:.4}s, ratio {ratio:.2}"
+    );
     assert!(
         (0.5..=2.0).contains(&ratio),
         "old-hash account {known:.4}s vs unknown user {unknown:.4}s (ratio {ratio:.2})"

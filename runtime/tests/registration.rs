@@ -38,7 +38,10 @@ async fn sqlite() -> SqlUserStore<TestUser> {
 #[tokio::test]
 async fn usernames_in_another_case_or_form_are_taken_and_log_in_as_one() {
     let clock = ManualClock::new();
-    for auth in [on(MemoryUserStore::new(), &clock), on(sqlite().await, &clock)] {
+    for auth in [
+        on(MemoryUserStore::new(), &clock),
+        on(sqlite().await, &clock),
+    ] {
         let (alice, token) = auth
             .register("alice", None, PASSWORD, &[])
             .await
@@ -50,8 +53,17 @@ async fn usernames_in_another_case_or_form_are_taken_and_log_in_as_one() {
             let err = auth.register(taken, None, PASSWORD, &[]).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::UserExists, "{taken}");
         }
-        for refused in ["al\u{200B}ice", "\u{202E}ecila", "p\u{430}ypal", "bob😀", ""] {
-            let err = auth.register(refused, None, PASSWORD, &[]).await.unwrap_err();
+        for refused in [
+            "al\u{200B}ice",
+            "\u{202E}ecila",
+            "p\u{430}ypal",
+            "bob😀",
+            "",
+        ] {
+            let err = auth
+                .register(refused, None, PASSWORD, &[])
+                .await
+                .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{refused:?}");
         }
         for typed in ["alice", "ALICE", "ａｌｉｃｅ", "al\u{200B}ice"] {
@@ -75,7 +87,10 @@ async fn usernames_in_another_case_or_form_are_taken_and_log_in_as_one() {
 #[tokio::test]
 async fn a_taken_address_is_answered_as_a_new_registration() {
     let clock = ManualClock::new();
-    for auth in [on(MemoryUserStore::new(), &clock), on(sqlite().await, &clock)] {
+    for auth in [
+        on(MemoryUserStore::new(), &clock),
+        on(sqlite().await, &clock),
+    ] {
         let (owner, _) = auth
             .register("owner", Some("owner@example.org"), PASSWORD, &[])
             .await
@@ -87,8 +102,16 @@ async fn a_taken_address_is_answered_as_a_new_registration() {
             .register("newcomer", Some("OWNER@Example.org"), PASSWORD, &[])
             .await
             .unwrap();
-        assert_eq!(auth.hasher().hashes(), hashes + 1, "the same work: one hash");
-        assert_eq!(again.username(), "newcomer", "the answer names the asked username");
+        assert_eq!(
+            auth.hasher().hashes(),
+            hashes + 1,
+            "the same work: one hash"
+        );
+        assert_eq!(
+            again.username(),
+            "newcomer",
+            "the answer names the asked username"
+        );
         match &again {
             Registration::AddressTaken { owner: o, .. } => assert_eq!(o.id, owner.id),
             other => panic!("{other:?}"),
@@ -115,7 +138,10 @@ async fn a_taken_address_is_answered_as_a_new_registration() {
 #[tokio::test]
 async fn unconfirmed_registrations_expire_and_free_their_name_and_address() {
     let clock = ManualClock::new();
-    for auth in [on(MemoryUserStore::new(), &clock), on(sqlite().await, &clock)] {
+    for auth in [
+        on(MemoryUserStore::new(), &clock),
+        on(sqlite().await, &clock),
+    ] {
         let tag = centurion_testkit::unique("sq").replace('-', "");
         let name = format!("squatter{tag}");
         let email = format!("victim{tag}@example.org");
@@ -134,14 +160,23 @@ async fn unconfirmed_registrations_expire_and_free_their_name_and_address() {
             ErrorKind::UserExists
         );
         assert!(matches!(
-            auth.register("someone", Some(&email), PASSWORD, &[]).await.unwrap(),
+            auth.register("someone", Some(&email), PASSWORD, &[])
+                .await
+                .unwrap(),
             Registration::AddressTaken { .. }
         ));
         clock.advance(Duration::from_secs(2));
         // Expired: the token (still valid as a token) confirms nothing.
         let err = auth.confirm_registration(&stale_token).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
-        assert!(!auth.identify(&squat.id.to_string()).await.unwrap().unwrap().active);
+        assert!(
+            !auth
+                .identify(&squat.id.to_string())
+                .await
+                .unwrap()
+                .unwrap()
+                .active
+        );
         // The owner of the address registers it, under the squatted name even.
         let (mine, token) = auth
             .register(&name, Some(&email), "the owner's password", &[])
@@ -152,7 +187,9 @@ async fn unconfirmed_registrations_expire_and_free_their_name_and_address() {
         assert_ne!(mine.id, squat.id);
         assert_eq!(auth.identify(&squat.id.to_string()).await.unwrap(), None);
         auth.confirm_registration(&token).await.unwrap();
-        auth.authenticate(&name, "the owner's password").await.unwrap();
+        auth.authenticate(&name, "the owner's password")
+            .await
+            .unwrap();
 
         // The purge removes what expired and nothing else.
         let (stale, _) = auth
@@ -196,7 +233,14 @@ async fn confirming_does_nothing_for_a_deactivated_or_active_account() {
     let err = auth.confirm_registration(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
     assert_eq!(err.message(), "the registration is no longer pending");
-    assert!(!auth.identify(&user.id.to_string()).await.unwrap().unwrap().active);
+    assert!(
+        !auth
+            .identify(&user.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
     // The token is spent all the same.
     let err = auth.confirm_registration(&token).await.unwrap_err();
     assert_eq!(err.message(), "the token was already used");
@@ -211,7 +255,13 @@ async fn confirming_does_nothing_for_a_deactivated_or_active_account() {
     store.activate(&eve.id.to_string()).await.unwrap();
     let err = auth.confirm_registration(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
-    assert!(auth.identify(&eve.id.to_string()).await.unwrap().unwrap().active);
+    assert!(
+        auth.identify(&eve.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
 }
 
 /// `create_user`: active and confirmed, the same identity rules, known-user hashing.
@@ -232,10 +282,16 @@ async fn create_user_makes_an_active_user_under_the_same_rules() {
         ("bad name", None, ErrorKind::InvalidRequest),
         ("ok", Some("not-an-address"), ErrorKind::InvalidRequest),
     ] {
-        let err = auth.create_user(name, email, PASSWORD, &[]).await.unwrap_err();
+        let err = auth
+            .create_user(name, email, PASSWORD, &[])
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), kind, "{name} {email:?}");
     }
-    let err = auth.create_user("weak", None, "short", &[]).await.unwrap_err();
+    let err = auth
+        .create_user("weak", None, "short", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WeakPassword);
     // A created user is no registration: its confirmation cannot exist, and the purge
     // never deletes it.

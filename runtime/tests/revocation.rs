@@ -120,7 +120,9 @@ async fn change_password_revokes_every_token_the_user_held() {
     let (user, _) = auth
         .register("ada", None, "first password", &["admin"])
         .await
-        .unwrap().created().expect("a new user");
+        .unwrap()
+        .created()
+        .expect("a new user");
     let before = auth.issue_pair(&user).await.unwrap();
     auth.change_password(&user, "second password")
         .await

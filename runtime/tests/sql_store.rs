@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use centurion::clock::ManualClock;
+use centurion::identity::identity_key;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::sql::{SqlPool, SqlRevocationStore, SqlUserStore};
 use centurion::testing::TestUser;
-use centurion::identity::identity_key;
 use centurion::{ErrorKind, RevocationStore, TokenRef, UserStore};
 use centurion_testkit::contracts::StoreTime;
 
@@ -151,9 +151,15 @@ async fn legacy_backfill(url: &str, pool: SqlPool) {
     .await
     .expect_err("refuse mode stops the start");
     assert_eq!(refused.kind(), ErrorKind::ConfigurationError);
-    assert!(refused.message().contains("user 2"), "{}", refused.message());
+    assert!(
+        refused.message().contains("user 2"),
+        "{}",
+        refused.message()
+    );
 
-    let store = SqlUserStore::<TestUser>::from_pool(pool.clone()).await.unwrap();
+    let store = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
     let conflicts: Vec<(i64, i64, &str)> = store
         .identity_conflicts()
         .iter()
@@ -165,9 +171,17 @@ async fn legacy_backfill(url: &str, pool: SqlPool) {
         let key = identity_key(name);
         async move { store.lookup(&key).await.unwrap().map(|u| u.id) }
     };
-    assert_eq!(by_name("alice").await, Some(1), "the older row keeps the key");
+    assert_eq!(
+        by_name("alice").await,
+        Some(1),
+        "the older row keeps the key"
+    );
     assert_eq!(by_name("ALICE").await, Some(1));
-    assert_eq!(by_name("robert").await, Some(4), "only its address lost its key");
+    assert_eq!(
+        by_name("robert").await,
+        Some(4),
+        "only its address lost its key"
+    );
     assert_eq!(by_name("carol").await, Some(5));
     assert_eq!(
         store
@@ -178,9 +192,14 @@ async fn legacy_backfill(url: &str, pool: SqlPool) {
         Some(3)
     );
     // The row without a key still loads by id (its sessions keep working).
-    assert_eq!(store.identify("2").await.unwrap().map(|u| u.username), Some("alice".into()));
+    assert_eq!(
+        store.identify("2").await.unwrap().map(|u| u.username),
+        Some("alice".into())
+    );
     // A second start: nothing more to do; the conflicts are reported again.
-    let again = SqlUserStore::<TestUser>::from_pool(pool.clone()).await.unwrap();
+    let again = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
     assert_eq!(again.identity_conflicts().len(), 2);
     assert_eq!(
         fetch_string(
@@ -197,8 +216,14 @@ async fn legacy_backfill(url: &str, pool: SqlPool) {
         "UPDATE centurion_meta SET value = 'older' WHERE name = 'identity_version'".into(),
     )
     .await;
-    execute(&pool, "UPDATE centurion_users SET username_key = 'stale-' || username".into()).await;
-    let recomputed = SqlUserStore::<TestUser>::from_pool(pool.clone()).await.unwrap();
+    execute(
+        &pool,
+        "UPDATE centurion_users SET username_key = 'stale-' || username".into(),
+    )
+    .await;
+    let recomputed = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
     assert_eq!(recomputed.identity_conflicts().len(), 2);
     assert_eq!(by_name("Alice").await, Some(1));
     assert_eq!(recomputed.lookup("stale-carol").await.unwrap(), None);
@@ -309,7 +334,9 @@ mod sqlite {
     async fn sqlite_backfills_identity_keys_of_a_legacy_database() {
         let dir = TempDir::new("sqlite");
         let url = file_url(&dir);
-        let pool = SqlPool::connect(&url, &SqlOptions::default()).await.unwrap();
+        let pool = SqlPool::connect(&url, &SqlOptions::default())
+            .await
+            .unwrap();
         legacy_backfill(&url, pool).await;
     }
 
@@ -368,7 +395,11 @@ mod sqlite {
         let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
         assert!(path.exists(), "connect creates the file");
         let user = store
-            .create(centurion::NewUser::new("kept", "$argon2id$k").with_email("kept@example.org").with_roles(["admin"]))
+            .create(
+                centurion::NewUser::new("kept", "$argon2id$k")
+                    .with_email("kept@example.org")
+                    .with_roles(["admin"]),
+            )
             .await
             .unwrap();
         let revocations = store.revocation_store();
@@ -456,24 +487,6 @@ mod postgres {
         centurion_testkit::contracts::user_store_semantics(&store, "pg").await;
     }
 
-    /// A database of its own in the shared cluster, created with `options` (e.g. a
-    /// collation); its URL.
-    async fn fresh_database(pg: &centurion_testkit::PgServer, options: &str) -> String {
-        let admin = SqlPool::connect(&pg.url(), &SqlOptions::default())
-            .await
-            .unwrap();
-        let name = centurion_testkit::unique("db").replace('-', "_");
-        execute(
-            &admin,
-            format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' {options}"),
-        )
-        .await;
-        admin.close().await;
-        let url = pg.url();
-        let base = url.strip_suffix("/postgres").expect("the URL ends in the database");
-        format!("{base}/{name}")
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_identity_rules_and_registrations() {
         let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
@@ -494,11 +507,7 @@ mod postgres {
         let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
-        let url = fresh_database(
-            &pg,
-            "LOCALE_PROVIDER icu ICU_LOCALE 'tr-TR' LOCALE 'C.UTF-8'",
-        )
-        .await;
+        let url = pg.create_database("LOCALE_PROVIDER icu ICU_LOCALE 'tr-TR' LOCALE 'C.UTF-8'");
         let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
         // The database does map case the Turkish way (so the test means something).
         assert_eq!(
@@ -517,8 +526,10 @@ mod postgres {
         let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
         };
-        let url = fresh_database(&pg, "").await;
-        let pool = SqlPool::connect(&url, &SqlOptions::default()).await.unwrap();
+        let url = pg.create_database("");
+        let pool = SqlPool::connect(&url, &SqlOptions::default())
+            .await
+            .unwrap();
         legacy_backfill(&url, pool).await;
     }
 

@@ -27,7 +27,12 @@ fn ms(n: u64) -> Duration {
 async fn auth_with_users(names: &[&str]) -> Centurion<TestUser> {
     let auth = centurion_testkit::auth();
     for name in names {
-        let (_, token) = auth.register(name, None, PASSWORD, &[]).await.unwrap().created().expect("a new user");
+        let (_, token) = auth
+            .register(name, None, PASSWORD, &[])
+            .await
+            .unwrap()
+            .created()
+            .expect("a new user");
         auth.confirm_registration(&token).await.unwrap();
     }
     auth
@@ -397,23 +402,34 @@ fn bad_configurations_are_refused() {
 /// truncated into another's counter.
 #[tokio::test]
 async fn names_in_one_normal_form_count_as_one_account() {
-    let throttle = Throttle::in_memory(config(Backoff::new(2, ms(60_000), ms(60_000)), lenient()))
-        .unwrap();
+    let throttle =
+        Throttle::in_memory(config(Backoff::new(2, ms(60_000), ms(60_000)), lenient())).unwrap();
     for typed in ["Alice", "ALICE", "ａｌｉｃｅ"] {
         let keys = ThrottleKeys::new().account(typed);
         throttle.check(&keys).await.unwrap();
         throttle.record_failure(&keys).await.unwrap();
     }
     for typed in ["alice", "al\u{200B}ice", "ＡＬＩＣＥ"] {
-        let err = throttle.check(&ThrottleKeys::new().account(typed)).await.unwrap_err();
+        let err = throttle
+            .check(&ThrottleKeys::new().account(typed))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooManyRequests, "{typed}");
     }
     let long = "x".repeat(300);
     let sibling = format!("{}y", &long[..299]);
     for _ in 0..3 {
-        throttle.record_failure(&ThrottleKeys::new().account(&long)).await.unwrap();
+        throttle
+            .record_failure(&ThrottleKeys::new().account(&long))
+            .await
+            .unwrap();
     }
-    assert!(throttle.check(&ThrottleKeys::new().account(&long)).await.is_err());
+    assert!(
+        throttle
+            .check(&ThrottleKeys::new().account(&long))
+            .await
+            .is_err()
+    );
     throttle
         .check(&ThrottleKeys::new().account(&sibling))
         .await
@@ -466,11 +482,19 @@ async fn a_success_clears_only_the_account_that_logged_in() {
         throttle.record_failure(&alice).await.unwrap();
     }
     clock.advance(ms(1001)); // the lock ended; alice is in back-off (4 failures)
-    let bob = throttle.authenticate(&auth, None, "alice", PASSWORD).await.unwrap();
+    let bob = throttle
+        .authenticate(&auth, None, "alice", PASSWORD)
+        .await
+        .unwrap();
     assert_eq!(bob.username, "bob");
     // One more failure at alice locks for two steps: the count was not reset.
     throttle.record_failure(&alice).await.unwrap();
-    let wait = throttle.check(&alice).await.unwrap_err().retry_after().unwrap();
+    let wait = throttle
+        .check(&alice)
+        .await
+        .unwrap_err()
+        .retry_after()
+        .unwrap();
     assert_eq!(wait, ms(2000), "alice's count went on (5 failures)");
 }
 
@@ -485,12 +509,20 @@ async fn an_overlong_password_creates_no_throttle_entry() {
     let long = "x".repeat(2000);
     let client: Option<IpAddr> = Some("192.0.2.77".parse().unwrap());
     for name in ["ada", "nobody", "someone-else"] {
-        let err = throttle.authenticate(&auth, client, name, &long).await.unwrap_err();
+        let err = throttle
+            .authenticate(&auth, client, name, &long)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AuthenticationError);
     }
     assert_eq!(store.len(), 0, "nothing counted, nothing stored");
     let err = throttle
-        .check_password(&auth, client, &auth.lookup_by_username("ada").await.unwrap().unwrap(), &long)
+        .check_password(
+            &auth,
+            client,
+            &auth.lookup_by_username("ada").await.unwrap().unwrap(),
+            &long,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AuthenticationError);
@@ -514,11 +546,18 @@ async fn a_flood_of_cheap_failures_never_erases_a_locked_account() {
     for _ in 0..9 {
         throttle.record_failure(&victim).await.unwrap();
     }
-    let locked_for = throttle.check(&victim).await.unwrap_err().retry_after().unwrap();
+    let locked_for = throttle
+        .check(&victim)
+        .await
+        .unwrap_err()
+        .retry_after()
+        .unwrap();
     assert_eq!(locked_for, Duration::from_secs(8));
     let mut refused = 0;
     for i in 0u32..200_000 {
-        let address: IpAddr = format!("10.{}.{}.1", (i % 10_000) / 100, i % 100).parse().unwrap();
+        let address: IpAddr = format!("10.{}.{}.1", (i % 10_000) / 100, i % 100)
+            .parse()
+            .unwrap();
         let keys = ThrottleKeys::login(&format!("user{i}"), Some(address));
         match throttle.record_failure(&keys).await {
             Ok(_) => {}
@@ -534,7 +573,11 @@ async fn a_flood_of_cheap_failures_never_erases_a_locked_account() {
         assert!(store.len() <= 100_000);
     }
     let err = throttle.check(&victim).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooManyRequests, "the victim is still locked");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::TooManyRequests,
+        "the victim is still locked"
+    );
     eprintln!(
         "after 200 000 failures from 10 000 addresses: victim locked for {:?} more; {} entries; {} failures refused",
         err.retry_after().unwrap(),
@@ -552,16 +595,32 @@ async fn a_store_full_of_locks_refuses_new_keys_and_keeps_the_old_ones() {
     let policy = Backoff::new(0, ms(60_000), ms(60_000)).forget_after(ms(60_000));
     let throttle = Throttle::new(store, config(policy, lenient())).unwrap();
     for i in 0..10 {
-        throttle.record_failure(&ThrottleKeys::new().account(&format!("locked{i}"))).await.unwrap();
+        throttle
+            .record_failure(&ThrottleKeys::new().account(&format!("locked{i}")))
+            .await
+            .unwrap();
     }
-    let err = throttle.check(&ThrottleKeys::new().account("newcomer")).await.unwrap_err();
+    let err = throttle
+        .check(&ThrottleKeys::new().account("newcomer"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Overloaded);
     assert_eq!(err.status().as_u16(), 503);
     assert!(err.retry_after().is_some());
-    let err = throttle.check(&ThrottleKeys::new().account("locked3")).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TooManyRequests, "held keys still answer");
+    let err = throttle
+        .check(&ThrottleKeys::new().account("locked3"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::TooManyRequests,
+        "held keys still answer"
+    );
     clock.advance(ms(60_001));
-    throttle.check(&ThrottleKeys::new().account("newcomer")).await.unwrap();
+    throttle
+        .check(&ThrottleKeys::new().account("newcomer"))
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -585,7 +644,10 @@ async fn registrations_and_reset_requests_are_limited_per_address() {
     assert_eq!(err.kind(), ErrorKind::TooManyRequests);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
     throttle.registration(b).await.expect("another address");
-    throttle.registration(None).await.expect("no address, no count");
+    throttle
+        .registration(None)
+        .await
+        .expect("no address, no count");
     for _ in 0..10 {
         throttle.reset_request(a).await.unwrap();
     }
@@ -744,13 +806,17 @@ mod redis_shared {
         let Some(server) = start_or_skip() else {
             return;
         };
-        let store = RedisThrottleStore::connect(&server.url(), RedisOptions::default().prefix("cap:"))
-            .await
-            .unwrap()
-            .max_keys(500);
+        let store =
+            RedisThrottleStore::connect(&server.url(), RedisOptions::default().prefix("cap:"))
+                .await
+                .unwrap()
+                .max_keys(500);
         let throttle = Throttle::new(
             store,
-            config(Backoff::new(3, Duration::from_secs(60), Duration::from_secs(60)), lenient()),
+            config(
+                Backoff::new(3, Duration::from_secs(60), Duration::from_secs(60)),
+                lenient(),
+            ),
         )
         .unwrap();
         let victim = ThrottleKeys::new().account("victim");
@@ -783,13 +849,19 @@ mod redis_shared {
             }
         }
         assert!(refused > 0, "a store full of locks refuses new keys");
-        let err = throttle.check(&ThrottleKeys::new().account("newcomer")).await.unwrap_err();
+        let err = throttle
+            .check(&ThrottleKeys::new().account("newcomer"))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Overloaded);
         assert_eq!(
             throttle.check(&victim).await.unwrap_err().kind(),
             ErrorKind::TooManyRequests
         );
-        assert!(keys_under(&server, "cap:{throttle}:*").await <= 502, "the cap holds (+2 index keys)");
+        assert!(
+            keys_under(&server, "cap:{throttle}:*").await <= 502,
+            "the cap holds (+2 index keys)"
+        );
     }
 
     #[tokio::test]
@@ -802,10 +874,21 @@ mod redis_shared {
                 .await
                 .unwrap()
         };
-        let a = Throttle::new(store().await, centurion::throttle::ThrottleConfig::default()).unwrap();
-        let b = Throttle::new(store().await, centurion::throttle::ThrottleConfig::default()).unwrap();
+        let a = Throttle::new(
+            store().await,
+            centurion::throttle::ThrottleConfig::default(),
+        )
+        .unwrap();
+        let b = Throttle::new(
+            store().await,
+            centurion::throttle::ThrottleConfig::default(),
+        )
+        .unwrap();
         assert!(a.reset_mail("42").await.unwrap());
-        assert!(!b.reset_mail("42").await.unwrap(), "one reset mail per account, fleet-wide");
+        assert!(
+            !b.reset_mail("42").await.unwrap(),
+            "one reset mail per account, fleet-wide"
+        );
         let client = Some("203.0.113.9".parse().unwrap());
         for i in 0..30 {
             let t = if i % 2 == 0 { &a } else { &b };
@@ -814,7 +897,10 @@ mod redis_shared {
         let err = a.registration(client).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooManyRequests);
         let wait = err.retry_after().unwrap();
-        assert!(wait > Duration::from_secs(50) && wait <= Duration::from_secs(60), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
     }
 
     #[tokio::test]

@@ -106,7 +106,11 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
     assert_eq!(found, ada);
     for typed in [name.to_uppercase(), name.to_lowercase()] {
         assert_eq!(
-            store.lookup(&identity_key(&typed)).await.unwrap().map(|u| u.id),
+            store
+                .lookup(&identity_key(&typed))
+                .await
+                .unwrap()
+                .map(|u| u.id),
             Some(ada.id),
             "{typed} is the same account"
         );
@@ -232,7 +236,11 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
     let after = store.lookup(&identity_key(&name)).await.unwrap().unwrap();
     assert_eq!(after.password_hash, "$argon2id$new");
     assert_eq!(after.roles, ada.roles);
-    let other_after = store.identify(&other.id.to_string()).await.unwrap().unwrap();
+    let other_after = store
+        .identify(&other.id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         other_after.password_hash, other.password_hash,
         "only one row changes"
@@ -335,7 +343,9 @@ pub async fn registration_semantics<S: UserStore<TestUser>>(store: &S, tag: &str
     let day = 24 * 3600 * 1000;
     let name = unique(&format!("reg-{tag}"));
     let email = format!("{name}@example.org");
-    let pending = |name: &str, email: &str, at: u64| new_user(name, Some(email), &[], false).pending_since(at);
+    let pending = |name: &str, email: &str, at: u64| {
+        new_user(name, Some(email), &[], false).pending_since(at)
+    };
 
     // A registration made now creates a pending, inactive user.
     let Registered::Created(first) = store
@@ -348,7 +358,10 @@ pub async fn registration_semantics<S: UserStore<TestUser>>(store: &S, tag: &str
     assert!(!first.active);
     // The same name again: 409, whatever the address.
     let err = store
-        .register(pending(&name.to_uppercase(), &unique("x@example.org"), now), now - day)
+        .register(
+            pending(&name.to_uppercase(), &unique("x@example.org"), now),
+            now - day,
+        )
         .await
         .expect_err("taken name");
     assert_eq!(err.kind(), ErrorKind::UserExists);
@@ -371,32 +384,71 @@ pub async fn registration_semantics<S: UserStore<TestUser>>(store: &S, tag: &str
 
     // Confirmation: only a pending registration made after the cut-off.
     assert!(
-        !store
-            .confirm(&first.id.to_string(), now + 1)
-            .await
-            .unwrap(),
+        !store.confirm(&first.id.to_string(), now + 1).await.unwrap(),
         "expired by the cut-off: not confirmed"
     );
-    assert!(!store.identify(&first.id.to_string()).await.unwrap().unwrap().active);
-    assert!(store.confirm(&first.id.to_string(), now - day).await.unwrap());
-    assert!(store.identify(&first.id.to_string()).await.unwrap().unwrap().active);
     assert!(
-        !store.confirm(&first.id.to_string(), now - day).await.unwrap(),
+        !store
+            .identify(&first.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(
+        store
+            .confirm(&first.id.to_string(), now - day)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .identify(&first.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(
+        !store
+            .confirm(&first.id.to_string(), now - day)
+            .await
+            .unwrap(),
         "already confirmed"
     );
     assert!(!store.confirm("nope", 0).await.unwrap());
-    assert!(!store.confirm(&(first.id + 1_000_000).to_string(), 0).await.unwrap());
+    assert!(
+        !store
+            .confirm(&(first.id + 1_000_000).to_string(), 0)
+            .await
+            .unwrap()
+    );
     // A user created directly (not a registration) is never confirmed by a token.
     let direct = store
-        .create(new_user(&unique(&format!("direct-{tag}")), None, &[], false))
+        .create(new_user(
+            &unique(&format!("direct-{tag}")),
+            None,
+            &[],
+            false,
+        ))
         .await
         .unwrap();
     assert!(!store.confirm(&direct.id.to_string(), 0).await.unwrap());
-    assert!(!store.identify(&direct.id.to_string()).await.unwrap().unwrap().active);
+    assert!(
+        !store
+            .identify(&direct.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
 
     // A confirmed user keeps its name and address forever.
     let err = store
-        .register(pending(&name, &unique("y@example.org"), now + 2 * day), now + day)
+        .register(
+            pending(&name, &unique("y@example.org"), now + 2 * day),
+            now + day,
+        )
         .await
         .expect_err("confirmed users do not expire");
     assert_eq!(err.kind(), ErrorKind::UserExists);
@@ -415,7 +467,10 @@ pub async fn registration_semantics<S: UserStore<TestUser>>(store: &S, tag: &str
     // Not yet expired: both still held.
     assert_eq!(
         store
-            .register(pending(&squat, &unique("z@example.org"), now + day - 1), now - 1)
+            .register(
+                pending(&squat, &unique("z@example.org"), now + day - 1),
+                now - 1
+            )
             .await
             .unwrap_err()
             .kind(),
@@ -445,16 +500,42 @@ pub async fn registration_semantics<S: UserStore<TestUser>>(store: &S, tag: &str
 
     // The purge deletes expired registrations only.
     let stale = store
-        .register(pending(&unique(&format!("stale-{tag}")), &unique("s@example.org"), now), 0)
+        .register(
+            pending(
+                &unique(&format!("stale-{tag}")),
+                &unique("s@example.org"),
+                now,
+            ),
+            0,
+        )
         .await
         .unwrap();
-    let Registered::Created(stale) = stale else { panic!("created") };
+    let Registered::Created(stale) = stale else {
+        panic!("created")
+    };
     let purged = store.purge_unconfirmed(now + 1).await.unwrap();
     assert!(purged >= 1, "{purged}");
     assert_eq!(store.identify(&stale.id.to_string()).await.unwrap(), None);
-    assert!(store.identify(&first.id.to_string()).await.unwrap().is_some(), "confirmed");
-    assert!(store.identify(&new.id.to_string()).await.unwrap().is_some(), "not expired");
-    assert!(store.identify(&direct.id.to_string()).await.unwrap().is_some(), "not a registration");
+    assert!(
+        store
+            .identify(&first.id.to_string())
+            .await
+            .unwrap()
+            .is_some(),
+        "confirmed"
+    );
+    assert!(
+        store.identify(&new.id.to_string()).await.unwrap().is_some(),
+        "not expired"
+    );
+    assert!(
+        store
+            .identify(&direct.id.to_string())
+            .await
+            .unwrap()
+            .is_some(),
+        "not a registration"
+    );
 }
 
 /// `n` concurrent registrations of one username (and of one e-mail address under other
@@ -489,7 +570,11 @@ pub async fn concurrent_registrations<S: UserStore<TestUser>>(store: Arc<S>, n: 
     assert_eq!(created.len(), 1, "exactly one registration wins");
     assert_eq!(exists, n - 1);
     assert_eq!(
-        store.lookup(&identity_key(&name)).await.unwrap().map(|u| u.id),
+        store
+            .lookup(&identity_key(&name))
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(created[0].id)
     );
 

@@ -400,7 +400,16 @@ impl PgServer {
         let name = unique("db").replace('-', "_");
         let out = self
             .command("psql")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
             .args(["-v", "ON_ERROR_STOP=1", "-c"])
             .arg(format!(
                 "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' {options}"

@@ -123,7 +123,11 @@ impl App {
         let hash = auth.hasher().hash(PASSWORD).await.unwrap();
         let make = async |name: &str, roles: &[&str]| {
             users
-                .create(NewUser::new(name, hash.clone()).with_email(format!("{name}@example.com")).with_roles(roles.iter().copied()))
+                .create(
+                    NewUser::new(name, hash.clone())
+                        .with_email(format!("{name}@example.com"))
+                        .with_roles(roles.iter().copied()),
+                )
                 .await
                 .unwrap()
         };

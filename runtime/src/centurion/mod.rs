@@ -509,16 +509,18 @@ impl<U: AuthUser> Centurion<U> {
         password: &str,
         roles: &[&str],
     ) -> Result<Registration<U>> {
-        let new = self.new_user(username, email, password, roles, Work::Anonymous).await?;
+        let new = self
+            .new_user(username, email, password, roles, Work::Anonymous)
+            .await?;
         let core = &self.core;
         let now = core.clock().ms();
         let lifespan = core.settings().unconfirmed_lifespan_ms();
         let display = new.username.clone();
         let registered = core
-            .bounded(self.users.register(
-                new.pending_since(now),
-                now.saturating_sub(lifespan),
-            ))
+            .bounded(
+                self.users
+                    .register(new.pending_since(now), now.saturating_sub(lifespan)),
+            )
             .await?;
         match registered {
             Registered::Created(user) => {
@@ -560,7 +562,9 @@ impl<U: AuthUser> Centurion<U> {
         password: &str,
         roles: &[&str],
     ) -> Result<U> {
-        let new = self.new_user(username, email, password, roles, Work::Known).await?;
+        let new = self
+            .new_user(username, email, password, roles, Work::Known)
+            .await?;
         let user = self.core.bounded(self.users.create(new)).await?;
         self.forget_user(&user.id());
         Ok(user)
@@ -660,7 +664,10 @@ impl<U: AuthUser> Centurion<U> {
             .await?
             .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
         // The holder of a reset token is not authenticated: anonymous work.
-        let hash = core.hasher().hash_for(new_password, Work::Anonymous).await?;
+        let hash = core
+            .hasher()
+            .hash_for(new_password, Work::Anonymous)
+            .await?;
         if !core.mark_spent(&claims).await? {
             return Err(
                 Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")

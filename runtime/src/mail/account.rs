@@ -145,7 +145,9 @@ impl AccountMail {
                 confirmation_mail(&self.templates, to, user.username(), &link)
             }
             Registration::AddressTaken { owner, .. } => {
-                let Some(to) = owner.email() else { return false };
+                let Some(to) = owner.email() else {
+                    return false;
+                };
                 address_taken_mail(&self.templates, to, owner.username(), &self.home_url)
             }
         };
@@ -192,6 +194,11 @@ impl AccountMail {
         }
         let token = auth.issue_reset_token(&user)?;
         let link = link_with_token(&self.reset_url, &token);
-        Ok(Some(reset_mail(&self.templates, &to, user.username(), &link)))
+        Ok(Some(reset_mail(
+            &self.templates,
+            &to,
+            user.username(),
+            &link,
+        )))
     }
 }

@@ -77,8 +77,7 @@ pub use self::console::ConsoleMailer;
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use self::smtp::{SmtpMailer, SmtpMailerBuilder, SmtpTls};
 pub use self::templates::{
-    MailTemplate, MailTemplates, address_taken_mail, confirmation_mail, link_with_token,
-    reset_mail,
+    MailTemplate, MailTemplates, address_taken_mail, confirmation_mail, link_with_token, reset_mail,
 };
 
 /// One e-mail message.

@@ -48,8 +48,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
 use argon2::Params;
+use argon2::password_hash::phc::PasswordHash;
 use zeroize::Zeroizing;
 
 use crate::config::PasswordConfig;

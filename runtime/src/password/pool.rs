@@ -272,7 +272,11 @@ fn run_worker(shared: &Shared, mut worker: Worker) {
         let job = {
             let mut state = shared.lock();
             loop {
-                if let Some(job) = state.urgent.pop_front().or_else(|| state.normal.pop_front()) {
+                if let Some(job) = state
+                    .urgent
+                    .pop_front()
+                    .or_else(|| state.normal.pop_front())
+                {
                     break job;
                 }
                 if state.closed {

@@ -22,7 +22,7 @@ const IDENTITY_VERSION: &str = "toNFKC_Casefold+UTS46/1";
 
 /// The PostgreSQL advisory lock the back-fill holds (any constant of our own).
 #[cfg(feature = "postgres")]
-const BACKFILL_LOCK: i64 = 0x63656e_7475_7269;
+const BACKFILL_LOCK: i64 = 0x0063_656e_7475_7269;
 
 /// Rows deleted per statement by [`SqlUserStore`]'s purge of expired registrations.
 const PURGE_BATCH: i64 = 500;
@@ -355,7 +355,10 @@ impl<U: UserRecord> SqlUserStore<U> {
             #[cfg(feature = "sqlite")]
             SqlPool::Sqlite(p) => {
                 // IMMEDIATE takes the write lock first: one back-fill at a time.
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(Error::store)?;
+                let mut tx = p
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(Error::store)?;
                 backfill_in!(tx)
             }
             #[cfg(feature = "postgres")]

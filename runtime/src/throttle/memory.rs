@@ -144,7 +144,10 @@ impl MemoryThrottleStore {
         state.last_sweep = now;
         if state.map.len() >= self.max_entries {
             let target = self.max_entries - self.max_entries / 10;
-            let excess = state.map.len().saturating_sub(target.min(self.max_entries - 1));
+            let excess = state
+                .map
+                .len()
+                .saturating_sub(target.min(self.max_entries - 1));
             let mut free: Vec<(u64, String)> = state
                 .map
                 .iter()

@@ -123,8 +123,12 @@ pub(super) trait DynThrottleStore: Send + Sync {
         slots: &'a [ThrottleSlot<'a>],
     ) -> BoxFuture<'a, Result<Vec<Duration>>>;
     fn record_success<'a>(&'a self, slots: &'a [ThrottleSlot<'a>]) -> BoxFuture<'a, Result<()>>;
-    fn hit<'a>(&'a self, key: &'a str, max: u32, window: Duration)
-    -> BoxFuture<'a, Result<Duration>>;
+    fn hit<'a>(
+        &'a self,
+        key: &'a str,
+        max: u32,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Duration>>;
     fn describe(&self) -> &'static str;
 }
 
