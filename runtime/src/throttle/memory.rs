@@ -128,10 +128,22 @@ impl MemoryThrottleStore {
         state.map.get(key).copied().filter(|e| e.forget_at > now)
     }
 
-    /// Whether `key` can be written: it is there, or there is room for it (made by
-    /// forgetting expired entries and evicting the oldest free counters).
-    fn room_for(&self, state: &mut MemoryState, key: &str, now: u64) -> bool {
-        if state.map.len() < self.max_entries || state.map.contains_key(key) {
+    /// Whether `keys` can all be written: those already there, and room for the others
+    /// (made by forgetting expired entries and evicting the oldest free counters).
+    fn room_for<'k>(
+        &self,
+        state: &mut MemoryState,
+        keys: impl IntoIterator<Item = &'k str>,
+        now: u64,
+    ) -> bool {
+        let mut new: Vec<&str> = keys
+            .into_iter()
+            .filter(|k| !state.map.contains_key(*k))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        let needed = new.len();
+        if state.map.len() + needed <= self.max_entries {
             return true;
         }
         if state
@@ -142,12 +154,10 @@ impl MemoryThrottleStore {
         }
         state.map.retain(|_, e| e.forget_at > now);
         state.last_sweep = now;
-        if state.map.len() >= self.max_entries {
-            let target = self.max_entries - self.max_entries / 10;
-            let excess = state
-                .map
-                .len()
-                .saturating_sub(target.min(self.max_entries - 1));
+        if state.map.len() + needed > self.max_entries {
+            let target = (self.max_entries - self.max_entries / 10)
+                .min(self.max_entries.saturating_sub(needed));
+            let excess = state.map.len().saturating_sub(target);
             let mut free: Vec<(u64, String)> = state
                 .map
                 .iter()
@@ -169,7 +179,7 @@ impl MemoryThrottleStore {
                 );
             }
         }
-        if state.map.len() < self.max_entries {
+        if state.map.len() + needed <= self.max_entries {
             state.full_since = None;
             true
         } else {
@@ -198,10 +208,8 @@ impl MemoryThrottleStore {
             return Ok(wait);
         }
         // An attempt that could not be counted if it failed is not let through.
-        for slot in slots {
-            if !self.room_for(&mut state, slot.key, now) {
-                return Err(full());
-            }
+        if !self.room_for(&mut state, slots.iter().map(|s| s.key), now) {
+            return Err(full());
         }
         for slot in slots {
             let entry = Self::live(&state, slot.key, now).unwrap_or_default();
@@ -229,10 +237,8 @@ impl MemoryThrottleStore {
     fn failure_now(&self, slots: &[ThrottleSlot<'_>]) -> Result<Vec<u64>> {
         let now = self.now();
         let mut state = self.lock()?;
-        for slot in slots {
-            if !self.room_for(&mut state, slot.key, now) {
-                return Err(full());
-            }
+        if !self.room_for(&mut state, slots.iter().map(|s| s.key), now) {
+            return Err(full());
         }
         let mut locks = Vec::with_capacity(slots.len());
         for slot in slots {
@@ -285,7 +291,7 @@ impl MemoryThrottleStore {
         {
             return Ok(e.forget_at.saturating_sub(now));
         }
-        if !self.room_for(&mut state, key, now) {
+        if !self.room_for(&mut state, [key], now) {
             return Err(full());
         }
         let mut entry = Self::live(&state, key, now).unwrap_or(Entry {
@@ -349,6 +355,29 @@ impl ThrottleStore for MemoryThrottleStore {
 mod tests {
     use super::*;
     use crate::throttle::Backoff;
+
+    #[test]
+    fn two_new_keys_at_once_never_pass_the_capacity() {
+        let store = MemoryThrottleStore::with_capacity(3);
+        let policy = Backoff::new(5, Duration::from_secs(1), Duration::from_secs(900));
+        for i in 0..10 {
+            let (a, b) = (format!("a:{i}"), format!("ip:{i}"));
+            let slots = [
+                ThrottleSlot {
+                    key: &a,
+                    kind: SlotKind::Account,
+                    policy: &policy,
+                },
+                ThrottleSlot {
+                    key: &b,
+                    kind: SlotKind::Address,
+                    policy: &policy,
+                },
+            ];
+            store.failure_now(&slots).unwrap();
+            assert!(store.len() <= 3, "{}", store.len());
+        }
+    }
 
     #[test]
     fn memory_is_bounded() {

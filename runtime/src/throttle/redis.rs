@@ -33,19 +33,22 @@ local max_keys = tonumber(ARGV[1])
 local function count()
   return redis.call('ZCARD', free_idx) + redis.call('ZCARD', held_idx)
 end
--- Whether `key` may be written: it exists, or there is room for it once expired index
--- entries are dropped and the oldest free counters evicted (a tenth of the cap at a
--- time). Held keys are never evicted.
-local function room(key)
-  if redis.call('EXISTS', key) == 1 then return true end
-  if count() < max_keys then return true end
+-- Whether the keys KEYS[first..] may be written: those that exist, and room for the
+-- others once expired index entries are dropped and the oldest free counters evicted (a
+-- tenth of the cap at a time). Held keys are never evicted.
+local function room(first)
+  local need = 0
+  for i = first, #KEYS do
+    if redis.call('EXISTS', KEYS[i]) == 0 then need = need + 1 end
+  end
+  if need == 0 or count() + need <= max_keys then return true end
   redis.call('ZREMRANGEBYSCORE', free_idx, '-inf', now)
   redis.call('ZREMRANGEBYSCORE', held_idx, '-inf', now)
   local n = count()
-  if n < max_keys then return true end
-  local victims = redis.call('ZPOPMIN', free_idx, n - max_keys + 1 + math.floor(max_keys / 10))
+  if n + need <= max_keys then return true end
+  local victims = redis.call('ZPOPMIN', free_idx, n + need - max_keys + math.floor(max_keys / 10))
   for i = 1, #victims, 2 do redis.call('DEL', victims[i]) end
-  return count() < max_keys
+  return count() + need <= max_keys
 end
 -- Files `key` under `held` or free, scored by when it expires.
 local function index(key, held)
@@ -81,9 +84,7 @@ for i = 3, #KEYS do
   if untl - now > wait then wait = untl - now end
 end
 if wait > 0 then return wait end
-for i = 3, #KEYS do
-  if not room(KEYS[i]) then return -1 end
-end
+if not room(3) then return -1 end
 for i = 3, #KEYS do
   local key = KEYS[i]
   local o = 1 + (i - 3) * 5
@@ -107,9 +108,7 @@ return 0
 static FAILURE: LazyLock<::redis::Script> = LazyLock::new(|| {
     ::redis::Script::new(&format!(
         "{PRELUDE}
-for i = 3, #KEYS do
-  if not room(KEYS[i]) then return {{-1}} end
-end
+if not room(3) then return {{-1}} end
 local locks = {{}}
 for i = 3, #KEYS do
   local key = KEYS[i]
@@ -162,7 +161,7 @@ local window = tonumber(ARGV[3])
 local c = num(redis.call('HGET', key, 'f'))
 local ttl = redis.call('PTTL', key)
 if c >= max and ttl > 0 then return ttl end
-if not room(key) then return -1 end
+if not room(3) then return -1 end
 c = redis.call('HINCRBY', key, 'f', 1)
 if c == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
 index(key, c >= max)
