@@ -87,7 +87,7 @@ pub use self::templates::{
 ///
 /// ```
 /// use centurion::mail::Mail;
-/// let mail = Mail::new("ada@example.com", "Hello", "Open https://x.example/?token=secret");
+/// let mail = Mail::new("ada@example.com", "Hello", "Open https://x.example/#token=secret");
 /// assert!(!format!("{mail:?}").contains("secret"));
 /// assert_eq!(mail.html, None);
 /// ```
