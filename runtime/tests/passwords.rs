@@ -517,6 +517,33 @@ async fn stored_hash_asking_for_too_many_passes_is_refused_without_running() {
     assert!(current.verify("password", &older).await.unwrap());
 }
 
+/// A stored hash asking for many lanes (p-cost) is refused before it runs, like one asking
+/// for too much memory or too many passes (regression: only memory and work were capped,
+/// so a planted hash with a parallelism this server never chose was verified, and matched).
+#[tokio::test]
+async fn stored_hash_asking_for_too_many_lanes_is_refused_without_running() {
+    let current = hasher(cheap_passwords());
+    let planted = hasher(PasswordConfig {
+        parallelism: 64,
+        ..cheap_passwords()
+    })
+    .hash("password")
+    .await
+    .unwrap();
+    assert!(planted.contains("p=64"), "the planted hash has 64 lanes");
+    assert!(!current.verify("password", &planted).await.unwrap());
+    assert_eq!(current.load(), (0, 0));
+    // Within the ceiling (at least 16 lanes; argon2-cffi's default is 4) it runs, and matches.
+    let other_library = hasher(PasswordConfig {
+        parallelism: 4,
+        ..cheap_passwords()
+    })
+    .hash("password")
+    .await
+    .unwrap();
+    assert!(current.verify("password", &other_library).await.unwrap());
+}
+
 /// An account whose stored hash is cheaper (older parameters) than the current ones is
 /// answered as slowly as an unknown user (whose dummy hash has the current parameters):
 /// timing does not tell such accounts from unknown names. Regression: the old hash

@@ -35,13 +35,18 @@ pub(super) fn cost_of(params: &Params) -> Cost {
     Cost {
         memory_kib: memory,
         work: memory.saturating_mul(u64::from(params.t_cost())),
+        lanes: u64::from(params.p_cost()),
     }
 }
 
 /// The ceiling of stored hashes: memory at most `max_memory_kib` (default four times the
 /// configured memory, at least 64 MiB) and work (memory × passes) at most four times the
-/// configured work, at least 64 MiB × 3 passes. A tampered or planted row asking for more
-/// is refused before it runs, so it cannot hold a pool thread for long.
+/// configured work, at least 64 MiB × 3 passes, and lanes (p-cost) at most four times the
+/// configured lanes, at least 16 (the defaults of other libraries, such as argon2-cffi's
+/// 4, fit). A tampered or planted row asking for more is refused before it runs, so it
+/// cannot hold a pool thread for long. (Lanes add little work on a pool thread, which
+/// runs them one after the other, but each costs its own block set-up and a stored
+/// parallelism this server never chose is a planted row's mark.)
 pub(super) fn ceiling(params: &Params, max_memory_kib: Option<u32>) -> Cost {
     let current = cost_of(params);
     let floor = 64 * 1024;
@@ -52,6 +57,7 @@ pub(super) fn ceiling(params: &Params, max_memory_kib: Option<u32>) -> Cost {
     Cost {
         memory_kib: memory,
         work: current.work.saturating_mul(4).max(floor * 3),
+        lanes: current.lanes.saturating_mul(4).max(16),
     }
 }
 

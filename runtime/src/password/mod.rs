@@ -32,10 +32,12 @@
 //! memory over four times the configured memory (at least 64 MiB;
 //! [`max_verify_memory_kib`](crate::PasswordConfig::max_verify_memory_kib) sets it), or
 //! work (memory × passes) over four times the configured work (at least 64 MiB × 3
-//! passes) — is refused without running: the verification fails and is logged with its
-//! parameters (never the hash). The lane count costs no work of its own on one thread
-//! and is bounded by the memory (argon2 needs 8 KiB per lane). A planted or tampered row
-//! therefore cannot stall a pool thread.
+//! passes), or lanes (p-cost) over four times the configured lanes (at least 16) — is
+//! refused without running: the verification fails and is logged with its parameters
+//! (never the hash). (Lanes run one after the other on a pool thread, so they add only a
+//! set-up per lane, and argon2 needs 8 KiB per lane, so the memory bounds them too; the
+//! cap refuses a parallelism this server never chose before any of it runs.) A planted
+//! or tampered row therefore cannot stall a pool thread.
 //!
 //! A hash made with cheaper (older) parameters than the configured ones verifies faster
 //! than the dummy hash unknown users are checked against, which would tell those accounts
@@ -315,6 +317,7 @@ impl PasswordHasher {
                     p_cost = p,
                     max_memory_kib = ceiling.memory_kib,
                     max_work = ceiling.work,
+                    max_p_cost = ceiling.lanes,
                     "a stored password hash asks for more than the verification ceiling; refused without running"
                 );
                 self.pad(Duration::ZERO).await;

@@ -39,16 +39,18 @@ impl JobClass {
     }
 }
 
-/// What a job costs: the memory it needs and its work (memory × passes, in KiB-passes).
+/// What a job costs: the memory it needs, its work (memory × passes, in KiB-passes) and
+/// its lanes (argon2's p-cost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cost {
     pub(super) memory_kib: u64,
     pub(super) work: u64,
+    pub(super) lanes: u64,
 }
 
 impl Cost {
     pub(super) fn fits(self, ceiling: Cost) -> bool {
-        self.memory_kib <= ceiling.memory_kib && self.work <= ceiling.work
+        self.memory_kib <= ceiling.memory_kib && self.work <= ceiling.work && self.lanes <= ceiling.lanes
     }
 }
 
