@@ -50,7 +50,9 @@ pub(crate) struct Cost {
 
 impl Cost {
     pub(super) fn fits(self, ceiling: Cost) -> bool {
-        self.memory_kib <= ceiling.memory_kib && self.work <= ceiling.work && self.lanes <= ceiling.lanes
+        self.memory_kib <= ceiling.memory_kib
+            && self.work <= ceiling.work
+            && self.lanes <= ceiling.lanes
     }
 }
 
