@@ -3,7 +3,11 @@
 //! Its HTTP contract is fixed in `shared/QUICKSTART-API.md`. With no environment set it
 //! uses an SQLite file in the working directory, in-memory revocations and throttling,
 //! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
-//! PostgreSQL, Redis and SMTP.
+//! PostgreSQL, Redis and SMTP. It serves through `centurion::serve` with deadlines on every
+//! connection; `CENTURION_HEADER_TIMEOUT`, `CENTURION_IDLE_TIMEOUT`,
+//! `CENTURION_REQUEST_TIMEOUT`, `CENTURION_MAX_CONNECTIONS`,
+//! `CENTURION_MAX_CONNECTIONS_PER_ADDRESS` and `CENTURION_SHUTDOWN_DEADLINE` tune them
+//! (`quickstart_serving.rs` lists the defaults).
 //!
 //! Identity and anonymous limits (see `quickstart_setup.rs`):
 //!
@@ -20,8 +24,6 @@
 //! confirmation), so the body carries no id. Mail links carry their token in the fragment
 //! (`/confirm#token=…`, `/reset#token=…`).
 
-use std::net::SocketAddr;
-
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,8 +37,10 @@ use centurion::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod quickstart_serving;
 mod quickstart_session;
 mod quickstart_setup;
+use quickstart_serving::Serving;
 use quickstart_setup::Settings;
 
 /// The application's roles, declared once; `#[secured]` checks role names against them
@@ -365,14 +369,15 @@ fn routes(app: App, auth: &Centurion<User>, trusted: centurion::http::TrustedPro
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     quickstart_setup::init_tracing();
-    let settings = match Settings::from_env() {
+    let settings = Settings::from_env().and_then(|settings| Ok((settings, Serving::from_env()?)));
+    let (settings, serving) = match settings {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("quickstart: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match run(settings).await {
+    match run(settings, serving).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("quickstart: {e}");
@@ -381,7 +386,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(settings: Settings, serving: Serving) -> Result<(), Box<dyn std::error::Error>> {
     let parts = quickstart_setup::build(&settings).await?;
     let app = App {
         mail: parts.mail,
@@ -393,15 +398,15 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         &parts.auth,
         settings.trusted_proxies.clone(),
     ));
-    let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
+    // Not axum::serve: it has no header-read, idle or request timeout, no connection cap
+    // and no shutdown deadline (quickstart_serving.rs).
+    let listener = quickstart_serving::bind(&settings.addr).await?;
     let addr = listener.local_addr()?;
     quickstart_setup::print_banner(addr, &settings);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(quickstart_setup::shutdown_signal())
-    .await?;
-    tracing::info!("server stopped");
+    let report = serving
+        .server(listener, router)
+        .serve(quickstart_setup::shutdown_signal())
+        .await?;
+    quickstart_serving::log_shutdown(&report, addr);
     Ok(())
 }

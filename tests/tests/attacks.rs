@@ -1490,7 +1490,10 @@ async fn hostile_login_bodies_get_json_refusals() {
     // the full-width `ａｄａ` are the same account as `ada`, not other (unknown) names.
     for name in ["ADA", "\u{ff41}\u{ff44}\u{ff41}"] {
         let answer = s
-            .post_json("/auth/login", &json!({"username": name, "password": PASSWORD}))
+            .post_json(
+                "/auth/login",
+                &json!({"username": name, "password": PASSWORD}),
+            )
             .await;
         assert_eq!(answer.status, 200, "{name}: {}", answer.text());
     }
