@@ -8,6 +8,8 @@
 //! would; without it the header is ignored (the throttle tests of `quickstart_e2e`).
 //! The figures the issues ask for are printed (`cargo test … -- --nocapture`).
 
+// The harness re-exports what quickstart_e2e.rs uses, not all of it used here.
+#[allow(unused_imports)]
 mod support;
 
 use std::io::Read;

@@ -6,7 +6,7 @@
 //! before reading them). Only this crate's tests can start the binary
 //! (`CARGO_BIN_EXE_quickstart`), so the harness lives here and not in the kit.
 
-#![allow(dead_code, unreachable_pub, unused_imports)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
