@@ -20,6 +20,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0001_centurion_init.sql"),
     ),
     (
+        2,
+        "centurion sessions",
+        include_str!("../../migrations/sqlite/0002_centurion_sessions.sql"),
+    ),
+    (
         3,
         "identity keys",
         include_str!("../../migrations/sqlite/0003_identity_keys.sql"),
@@ -32,6 +37,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "centurion init",
         include_str!("../../migrations/postgres/0001_centurion_init.sql"),
+    ),
+    (
+        2,
+        "centurion sessions",
+        include_str!("../../migrations/postgres/0002_centurion_sessions.sql"),
     ),
     (
         3,

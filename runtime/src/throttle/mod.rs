@@ -109,7 +109,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::centurion::{Centurion, TokenPair};
+use crate::centurion::{Authenticated, Centurion, TokenPair};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::identity_key;
 use crate::user::AuthUser;
@@ -457,21 +457,21 @@ impl Throttle {
         client: Option<IpAddr>,
         username: &str,
         password: &str,
-    ) -> Result<U> {
+    ) -> Result<Authenticated<U>> {
         if auth.hasher().is_too_long(password) {
             return Err(Error::new(ErrorKind::AuthenticationError));
         }
         let keys = ThrottleKeys::login(username, client);
         self.check(&keys).await?;
         match auth.authenticate(username, password).await {
-            Ok(user) => {
-                let own = ThrottleKeys::login(user.username(), client);
+            Ok(authenticated) => {
+                let own = ThrottleKeys::login(authenticated.user().username(), client);
                 if own != keys {
                     // A store that matched loosely: the typed name's hold ends by itself.
                     tracing::debug!("a login succeeded under another username key than typed");
                 }
                 self.record_success(&own).await?;
-                Ok(user)
+                Ok(authenticated)
             }
             Err(e) if e.kind() == ErrorKind::AuthenticationError => {
                 self.record_failure(&keys).await?;

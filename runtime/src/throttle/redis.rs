@@ -342,7 +342,10 @@ impl RedisThrottleStore {
     ) -> Result<T> {
         let outcome = self
             .conn
-            .run(|mut conn| async move { inv.invoke_async::<T>(&mut conn).await })
+            .run(|mut conn| {
+                let inv = &inv;
+                async move { inv.invoke_async::<T>(&mut conn).await }
+            })
             .await?;
         self.outcome(outcome)
     }
