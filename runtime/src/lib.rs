@@ -99,6 +99,9 @@ mod jwt;
 pub mod password;
 
 pub mod memory;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -117,7 +120,8 @@ pub mod throttle;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
 pub use crate::config::{
-    Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
+    Config, CookieConfig, IdentityProviderConfig, PasswordConfig, SameSite, Secret, TokenLocation,
+    VerificationKeyConfig,
 };
 pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};

@@ -16,7 +16,11 @@ use axum::response::Response;
 use crate::clock::SharedClock;
 use crate::config::{Config, Settings};
 use crate::error::{Error, ErrorKind, Result};
-use crate::jwt::{self, Claims, Draft, ExpectKind, KeySet, TokenKind, VerifiedTokens};
+use crate::jwt::{
+    self, Claims, Compact, Draft, ExpectKind, KeySet, ProviderOrigin, TokenKind, VerifiedTokens,
+};
+#[cfg(feature = "oidc")]
+use crate::oidc::{ProviderStatus, Providers};
 use crate::password::PasswordHasher;
 use crate::store::{DynRevocationStore, TokenRef};
 use crate::transport::Transport;
@@ -58,10 +62,39 @@ impl Hooks {
     }
 }
 
+/// Where a token goes to be verified, decided by its `iss` before any key is chosen.
+enum Source {
+    /// This instance's keys.
+    Own,
+    /// The identity provider at this position.
+    #[cfg(feature = "oidc")]
+    Provider(usize),
+}
+
+fn invalid(message: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidTokenError).with_message(message)
+}
+
+/// Whether `config` configures no signing key at all but identity providers: an instance
+/// that accepts their tokens and issues none.
+fn issues_nothing(config: &Config) -> bool {
+    config.secret.is_none()
+        && config.private_key_pem.is_none()
+        && config.public_key_pem.is_none()
+        && config.kid.is_none()
+        && config.verification_keys.is_empty()
+        && !config.identity_providers.is_empty()
+}
+
 /// The shared state of an instance; see the [module docs](self).
 pub(crate) struct Core {
     settings: Settings,
-    keys: KeySet,
+    /// The signing and verification keys; `None` for an instance that only accepts
+    /// identity providers' tokens.
+    keys: Option<KeySet>,
+    /// The identity providers whose tokens are accepted.
+    #[cfg(feature = "oidc")]
+    providers: Option<Providers>,
     revocations: Arc<dyn DynRevocationStore>,
     hasher: PasswordHasher,
     hooks: Hooks,
@@ -85,12 +118,31 @@ impl Core {
         clock: SharedClock,
     ) -> Result<Self> {
         let settings = config.settings()?;
-        let keys = KeySet::from_config(config)?;
+        let keys = if issues_nothing(config) {
+            None
+        } else {
+            Some(KeySet::from_config(config)?)
+        };
+        #[cfg(feature = "oidc")]
+        let providers =
+            Providers::from_configs(&config.identity_providers, settings.issuer(), &clock)?;
+        #[cfg(not(feature = "oidc"))]
+        if !config.identity_providers.is_empty() {
+            return Err(Error::config(
+                "identity providers need centurion's `oidc` feature: features = [\"oidc\"]",
+            ));
+        }
         let hasher = PasswordHasher::new(&config.password)?;
         let transport = Transport::from_config(config)?;
+        #[cfg(feature = "oidc")]
+        if let Some(providers) = &providers {
+            providers.start();
+        }
         Ok(Self {
             settings,
             keys,
+            #[cfg(feature = "oidc")]
+            providers,
             revocations,
             hasher,
             hooks,
@@ -106,9 +158,20 @@ impl Core {
         &self.settings
     }
 
-    /// The signing and verification keys.
-    pub(crate) fn keys(&self) -> &KeySet {
-        &self.keys
+    /// The signing and verification keys; an error for an instance that issues no tokens.
+    pub(crate) fn keys(&self) -> Result<&KeySet> {
+        self.keys.as_ref().ok_or_else(|| {
+            Error::config(
+                "this instance has no signing key (only identity providers' tokens are accepted), \
+                 so it issues no tokens; set `secret` or a key pair to issue them",
+            )
+        })
+    }
+
+    /// How each identity provider's keys are doing (empty without providers).
+    #[cfg(feature = "oidc")]
+    pub(crate) fn provider_status(&self) -> Vec<ProviderStatus> {
+        self.providers.as_ref().map_or_else(Vec::new, Providers::status)
     }
 
     /// The password hasher.
@@ -154,9 +217,83 @@ impl Core {
         }
     }
 
-    /// Signature and claim checks, then the application's validators.
+    /// Where `token` goes: by its `iss`, before any key is chosen. Without identity
+    /// providers every token is the instance's to verify (as it always was). With them: the
+    /// instance's own issuer, or no `iss` at all, goes to the instance's keys (which refuse a
+    /// token without the `iss` they require); a provider's issuer, compared byte for byte,
+    /// to that provider; any other issuer is refused here, with no key chosen and nothing
+    /// fetched.
+    fn source_of(&self, token: &Compact<'_>) -> Result<Source> {
+        #[cfg(feature = "oidc")]
+        if let Some(providers) = &self.providers
+            && let Some(issuer) = token.routing_issuer()?
+            && self.settings.issuer() != Some(issuer.as_str())
+        {
+            return providers
+                .position(&issuer)
+                .map(Source::Provider)
+                .ok_or_else(|| invalid("the token's issuer is not accepted"));
+        }
+        #[cfg(not(feature = "oidc"))]
+        let _ = token;
+        Ok(Source::Own)
+    }
+
+    /// The instance's own keys, for a token routed to them.
+    fn own_keys(&self) -> Result<&KeySet> {
+        self.keys
+            .as_ref()
+            .ok_or_else(|| invalid("this server accepts only its identity providers' tokens"))
+    }
+
+    /// Signature and claim checks of a token of this instance of the expected kind, then
+    /// the application's validators. An identity provider's token is refused: it is never a
+    /// refresh, registration or reset token.
     pub(crate) fn verify_claims(&self, token: &str, kind: ExpectKind) -> Result<Claims> {
-        let claims = jwt::verify(token, &self.keys, &self.settings, kind, self.clock.secs())?;
+        let compact = Compact::parse(token, self.settings.max_token_bytes())?;
+        match self.source_of(&compact)? {
+            Source::Own => {}
+            #[cfg(feature = "oidc")]
+            Source::Provider(_) => {
+                return Err(match kind {
+                    ExpectKind::Exactly(TokenKind::Refresh) => {
+                        Error::new(ErrorKind::MisusedAccessToken)
+                    }
+                    _ => invalid("an identity provider's token cannot be used here"),
+                });
+            }
+        }
+        let claims = jwt::verify_own(
+            &compact,
+            self.own_keys()?,
+            &self.settings,
+            kind,
+            self.clock.secs(),
+        )?;
+        self.run_validators(&claims)?;
+        Ok(claims)
+    }
+
+    /// Full verification of a token that authenticates a request, from whichever source
+    /// its `iss` names, then the application's validators. A provider's token whose key
+    /// is not in the provider's key set may wait for a fetch of it.
+    async fn verify_authenticating(&self, token: &str) -> Result<Claims> {
+        let compact = Compact::parse(token, self.settings.max_token_bytes())?;
+        let now = self.clock.secs();
+        let claims = match self.source_of(&compact)? {
+            Source::Own => jwt::verify_own(
+                &compact,
+                self.own_keys()?,
+                &self.settings,
+                ExpectKind::Authenticating,
+                now,
+            )?,
+            #[cfg(feature = "oidc")]
+            Source::Provider(position) => match &self.providers {
+                Some(providers) => providers.verify(position, &compact, now).await?,
+                None => return Err(Error::new(ErrorKind::InternalError)),
+            },
+        };
         self.run_validators(&claims)?;
         Ok(claims)
     }
@@ -168,12 +305,15 @@ impl Core {
             .try_for_each(|validate| validate(claims))
     }
 
-    /// Refuses a revoked token (by its `jti`, its family or its user's not-before).
+    /// Refuses a revoked token (by its `jti`, its family or its user's not-before). A
+    /// provider's token is looked up under `{issuer}#{jti}` and `{issuer}#{sub}`.
     pub(crate) async fn check_revoked(&self, claims: &Claims) -> Result<()> {
+        let jti = claims.revocation_jti();
+        let subject = claims.revocation_subject();
         let token = TokenRef {
-            jti: claims.jti(),
+            jti: &jti,
             family: claims.family(),
-            subject: claims.subject(),
+            subject: &subject,
             issued_at_ms: claims.issued_at_ms(),
         };
         if self.bounded(self.revocations.is_revoked(&token)).await? {
@@ -188,23 +328,40 @@ impl Core {
     /// the validators and the revocation check are, every time.
     pub(crate) async fn verify_request_token(&self, token: &str) -> Result<Claims> {
         let claims = match &self.verified {
-            Some(cache) => self.verify_remembering(cache, token)?,
-            None => self.verify_claims(token, ExpectKind::Authenticating)?,
+            Some(cache) => self.verify_remembering(cache, token).await?,
+            None => self.verify_authenticating(token).await?,
         };
         self.check_revoked(&claims).await?;
         Ok(claims)
     }
 
-    fn verify_remembering(&self, cache: &VerifiedTokens, token: &str) -> Result<Claims> {
+    async fn verify_remembering(&self, cache: &VerifiedTokens, token: &str) -> Result<Claims> {
         let Some(claims) = cache.get(token) else {
-            let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+            let claims = self.verify_authenticating(token).await?;
             cache.insert(token, &claims);
             return Ok(claims);
         };
-        if let Err(e) = jwt::check_times(&claims, self.settings.leeway(), self.clock.secs()) {
+        let leeway = claims
+            .origin()
+            .map_or(self.settings.leeway(), ProviderOrigin::leeway);
+        if let Err(e) = jwt::check_times(&claims, leeway, self.clock.secs()) {
             // Expired (or the clock went back): verify it in full should it come again.
             cache.remove(token);
             return Err(e);
+        }
+        #[cfg(feature = "oidc")]
+        if let Some(origin) = claims.origin()
+            && !self
+                .providers
+                .as_ref()
+                .is_some_and(|p| p.still_holds(origin))
+        {
+            // Its key left the provider's key set (or the set is too old): verify it again,
+            // which refuses it unless the key is found.
+            cache.remove(token);
+            let claims = self.verify_authenticating(token).await?;
+            cache.insert(token, &claims);
+            return Ok(claims);
         }
         self.run_validators(&claims)?;
         Ok(claims)
@@ -222,7 +379,7 @@ impl Core {
 
     /// Signs a draft and tells the listeners.
     pub(crate) fn issue(&self, draft: Draft) -> Result<String> {
-        let (token, claims) = draft.sign(&self.keys)?;
+        let (token, claims) = draft.sign(self.keys()?)?;
         self.emit(TokenEvent::Issued {
             kind: claims.kind(),
             subject: claims.subject().to_owned(),
@@ -241,11 +398,11 @@ impl Core {
         .await
     }
 
-    /// Revokes one token until it expires.
+    /// Revokes one token until it expires (a provider's under `{issuer}#{jti}`).
     pub(crate) async fn revoke_token(&self, claims: &Claims) -> Result<()> {
         self.bounded(
             self.revocations
-                .revoke_token(claims.jti(), claims.expires_at()),
+                .revoke_token(&claims.revocation_jti(), claims.expires_at()),
         )
         .await?;
         self.emit(TokenEvent::TokenRevoked {
@@ -305,7 +462,10 @@ impl Core {
 
     /// The JWKS document of the public verification keys (empty `keys` for HMAC).
     pub(crate) fn jwks(&self) -> serde_json::Value {
-        serde_json::to_value(self.keys.jwks()).unwrap_or_else(|_| serde_json::json!({"keys": []}))
+        self.keys
+            .as_ref()
+            .and_then(|keys| serde_json::to_value(keys.jwks()).ok())
+            .unwrap_or_else(|| serde_json::json!({"keys": []}))
     }
 }
 

@@ -20,12 +20,15 @@
 //! | --- | --- |
 //! | `claims.rs` | [`Claims`], [`TokenKind`], the payload as signed and its strict decoding |
 //! | `keys.rs` | the signing key and the verification keys (by `kid`), the JWKS document |
-//! | `verify.rs` | verification, in the order above |
+//! | `verify.rs` | the compact form and the header rules every source shares; verification of the instance's own tokens, in the order above |
+//! | `external.rs` | tokens of identity providers (feature `oidc`): a provider's rules, checked before any key is chosen, and the claims they map to |
 //! | `sign.rs` | issuing: a draft of the claims, signed |
 //! | `cache.rs` | the tokens that passed verification, by their exact bytes |
 
 mod cache;
 mod claims;
+#[cfg(feature = "oidc")]
+mod external;
 mod keys;
 mod sign;
 mod verify;
@@ -34,6 +37,9 @@ pub use self::claims::{Claims, RESERVED_CLAIMS, TokenKind};
 pub use self::keys::install_crypto_provider;
 
 pub(crate) use self::cache::VerifiedTokens;
+pub(crate) use self::claims::{ProviderOrigin, external_key};
+#[cfg(feature = "oidc")]
+pub(crate) use self::external::{Checked, ProviderRules};
 pub(crate) use self::keys::KeySet;
 pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
-pub(crate) use self::verify::{ExpectKind, check_times, verify};
+pub(crate) use self::verify::{Compact, ExpectKind, check_times, verify_own};
