@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | this page | [`TEST_SECRET`], [`cheap_passwords`], [`builder`] and [`auth`], the clock helpers, [`SharedStore`] |
 //! | [`servers`] | PostgreSQL, Redis and SMTP servers a test starts and stops itself; the loud `SKIPPED` (a failure under `CI=true`) |
+//! | [`oidc`] | a real OpenID Provider (oidc-provider from npm, `tests/oidc/provider.mjs`) on loopback |
 //! | [`http`] | the raw HTTP/1.1 client, blocking or on Tokio, and a Router served over TCP |
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
 //! | [`assert`](mod@assert) | the error-body assertions |
@@ -18,6 +19,7 @@
 pub mod assert;
 pub mod contracts;
 pub mod http;
+pub mod oidc;
 pub mod prelude;
 pub mod routes;
 pub mod servers;

@@ -85,7 +85,8 @@ pub struct Centurion<U> {
 
 /// The application's hook that makes a user for an identity provider's token whose user
 /// the store does not know.
-pub(crate) type Provision<U> = Arc<dyn Fn(Claims) -> BoxFuture<'static, Result<Option<U>>> + Send + Sync>;
+pub(crate) type Provision<U> =
+    Arc<dyn Fn(Claims) -> BoxFuture<'static, Result<Option<U>>> + Send + Sync>;
 
 /// Wraps an application's provisioning function.
 pub(crate) fn provision<U, F, Fut>(hook: F) -> Provision<U>

@@ -171,7 +171,9 @@ impl Core {
     /// How each identity provider's keys are doing (empty without providers).
     #[cfg(feature = "oidc")]
     pub(crate) fn provider_status(&self) -> Vec<ProviderStatus> {
-        self.providers.as_ref().map_or_else(Vec::new, Providers::status)
+        self.providers
+            .as_ref()
+            .map_or_else(Vec::new, Providers::status)
     }
 
     /// The password hasher.

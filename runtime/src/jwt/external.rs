@@ -175,8 +175,7 @@ impl ProviderRules {
                 }
             }
         }
-        if config.token_types.is_empty() || config.token_types.iter().any(|t| t.trim().is_empty())
-        {
+        if config.token_types.is_empty() || config.token_types.iter().any(|t| t.trim().is_empty()) {
             return Err(config_error(
                 issuer,
                 "`token_types` must list the accepted `typ` values, e.g. [\"at+jwt\", \"JWT\"]",
@@ -253,7 +252,8 @@ impl ProviderRules {
             return Err(invalid("the token's algorithm is not accepted"));
         }
         let payload = token.payload()?;
-        let claims = strict_object(payload).map_err(|_| invalid("the token claims are malformed"))?;
+        let claims =
+            strict_object(payload).map_err(|_| invalid("the token claims are malformed"))?;
         self.check_claims(claims, token, now)
     }
 
@@ -264,8 +264,9 @@ impl ProviderRules {
         now: u64,
     ) -> Result<Checked, Error> {
         let malformed = |name: &str| {
-            Error::new(ErrorKind::InvalidTokenError)
-                .with_message(format!("the token's `{name}` claim is missing or malformed"))
+            Error::new(ErrorKind::InvalidTokenError).with_message(format!(
+                "the token's `{name}` claim is missing or malformed"
+            ))
         };
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(invalid("the token's issuer is not accepted"));
@@ -550,7 +551,12 @@ mod tests {
             ["admin"]
         );
         assert_eq!(
-            mapping("resource_access.my-api.roles", None, &[("Writers", "author")]).roles(&token),
+            mapping(
+                "resource_access.my-api.roles",
+                None,
+                &[("Writers", "author")]
+            )
+            .roles(&token),
             ["author"]
         );
         assert_eq!(mapping("cognito:groups", None, &[]).roles(&token), ["a"]);

@@ -145,7 +145,9 @@ impl Fetcher {
                 .user_agent(concat!("centurion/", env!("CARGO_PKG_VERSION")));
             let builder = if direct { builder.no_proxy() } else { builder };
             builder.build().map_err(|e| {
-                Error::config(format!("cannot build the HTTP client for identity providers: {e}"))
+                Error::config(format!(
+                    "cannot build the HTTP client for identity providers: {e}"
+                ))
             })
         };
         Ok(Self {
@@ -254,7 +256,10 @@ mod tests {
             Freshness::DoNotKeep
         );
         assert_eq!(
-            f(&[("cache-control", "max-age=600"), ("cache-control", "max-age=60")]),
+            f(&[
+                ("cache-control", "max-age=600"),
+                ("cache-control", "max-age=60")
+            ]),
             Freshness::Seconds(60)
         );
         assert_eq!(f(&[("cache-control", "max-age=0")]), Freshness::DoNotKeep);
@@ -266,7 +271,10 @@ mod tests {
         assert_eq!(f(&[("cache-control", "max-age=-5")]), Freshness::DoNotKeep);
         assert_eq!(f(&[("cache-control", "max-age=")]), Freshness::DoNotKeep);
         assert_eq!(
-            f(&[("cache-control", "s-maxage=9, max-age=99999999999999999999999")]),
+            f(&[(
+                "cache-control",
+                "s-maxage=9, max-age=99999999999999999999999"
+            )]),
             Freshness::Seconds(u64::MAX)
         );
     }

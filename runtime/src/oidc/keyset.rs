@@ -66,7 +66,10 @@ impl Snapshot {
         let mut by_kid: HashMap<String, Vec<Arc<ProviderKey>>> = HashMap::new();
         for key in &keys {
             if let Some(kid) = key.kid() {
-                by_kid.entry(kid.to_owned()).or_default().push(Arc::clone(key));
+                by_kid
+                    .entry(kid.to_owned())
+                    .or_default()
+                    .push(Arc::clone(key));
             }
         }
         Self {
@@ -164,6 +167,10 @@ struct Shared {
     wake: Notify,
     /// The number of the last fetch finished (with or without success).
     finished: watch::Sender<u64>,
+    /// `next_due_ms` of the state, readable without its lock (`u64::MAX` while a fetch
+    /// runs): a reader that finds the refresh due wakes the refresher, so the schedule
+    /// follows the instance's clock even when the refresher's timer has not fired.
+    due_ms: AtomicU64,
     fetches: AtomicU64,
     failures: AtomicU64,
 }
@@ -273,6 +280,7 @@ impl Shared {
         let clock_went_back = st.last_attempt_ms.is_some_and(|at| now_ms < at);
         let deferred_due = st.deferred && st.cooled_down(now_ms, self.cooldown_ms);
         if st.forced || deferred_due || clock_went_back || now_ms >= st.next_due_ms {
+            self.due_ms.store(u64::MAX, Ordering::Relaxed);
             st.in_flight = true;
             st.forced = false;
             st.deferred = false;
@@ -314,7 +322,11 @@ impl Shared {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 st.failures += 1;
                 let usable = self.snapshot().usable(now, self.max_stale_ms);
-                let table = if usable { RETRY_HELD_MS } else { RETRY_EMPTY_MS };
+                let table = if usable {
+                    RETRY_HELD_MS
+                } else {
+                    RETRY_EMPTY_MS
+                };
                 let wait = table[(st.failures - 1).min(table.len() - 1)];
                 st.next_due_ms = now.saturating_add(wait);
                 if usable {
@@ -329,8 +341,16 @@ impl Shared {
             }
         }
         st.in_flight = false;
+        self.due_ms.store(st.next_due_ms, Ordering::Relaxed);
         drop(st);
         self.finished.send_replace(seq);
+    }
+
+    /// Wakes the refresher when its next refresh is due by the instance's clock.
+    fn nudge_if_due(&self, now_ms: u64) {
+        if now_ms >= self.due_ms.load(Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -454,6 +474,7 @@ impl RemoteKeys {
                 }),
                 wake: Notify::new(),
                 finished: watch::Sender::new(0),
+                due_ms: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
             }),
@@ -479,12 +500,13 @@ impl RemoteKeys {
 
     /// The key that verifies a token with this `kid` and algorithm.
     ///
-    /// Found in the current key set: at once. Not found while keys are held: when the
-    /// cool-down since the last fetch has passed, the token asks for a fetch and waits
-    /// for it (as does every token arriving while a fetch runs); during the cool-down it
-    /// is refused at once and a fetch follows when the cool-down ends. No usable keys
-    /// (never fetched, or older than `max_stale`): refused at once, while the refresher
-    /// retries on its schedule.
+    /// Found in the current key set: at once. Otherwise, a token arriving while a fetch
+    /// runs waits for it (at most [`WAIT_LIMIT`]). Not found while keys are held: when the
+    /// cool-down since the last fetch has passed, the token asks for a fetch and waits for
+    /// it; during the cool-down it is refused at once and a fetch follows when the
+    /// cool-down ends. No usable keys (never fetched, or older than `max_stale`): the
+    /// token asks for the next retry when it is due and waits for it, else it is refused
+    /// at once; the refresher retries on its schedule either way.
     pub(super) async fn key_for(
         &self,
         kid: Option<&str>,
@@ -495,20 +517,23 @@ impl RemoteKeys {
         let snapshot = shared.snapshot();
         let usable = snapshot.usable(now, shared.max_stale_ms);
         if usable && let Some(key) = snapshot.find(kid, alg) {
+            shared.nudge_if_due(now);
             return Ok(key);
         }
         drop(snapshot);
         self.start();
         let target = {
             let mut st = lock(&shared.state);
-            if !usable {
-                if !st.in_flight && now >= st.next_due_ms {
+            if st.in_flight {
+                Some(st.started)
+            } else if !usable {
+                // No keys: the refresher retries on its schedule; a token may bring the
+                // next retry forward only once it is due.
+                (now >= st.next_due_ms).then(|| {
                     st.forced = true;
                     shared.wake.notify_one();
-                }
-                None
-            } else if st.in_flight {
-                Some(st.started)
+                    st.started + 1
+                })
             } else if st.cooled_down(now, shared.cooldown_ms) {
                 st.forced = true;
                 shared.wake.notify_one();
@@ -529,9 +554,12 @@ impl RemoteKeys {
         let mut finished = shared.finished.subscribe();
         let _ = tokio::time::timeout(WAIT_LIMIT, finished.wait_for(|done| *done >= target)).await;
         let snapshot = shared.snapshot();
-        if snapshot.usable(shared.clock.ms(), shared.max_stale_ms)
-            && let Some(key) = snapshot.find(kid, alg)
-        {
+        if !snapshot.usable(shared.clock.ms(), shared.max_stale_ms) {
+            return Err(no_key(
+                "the identity provider's keys are not available; retry later",
+            ));
+        }
+        if let Some(key) = snapshot.find(kid, alg) {
             return Ok(key);
         }
         // The fetch came too early for this key (or failed): one more after the cool-down.
@@ -546,8 +574,10 @@ impl RemoteKeys {
     /// may be used: a remembered verification is reused only while it is.
     pub(super) fn holds(&self, thumbprint: &str) -> bool {
         let shared = &self.shared;
+        let now = shared.clock.ms();
+        shared.nudge_if_due(now);
         let snapshot = shared.snapshot();
-        snapshot.usable(shared.clock.ms(), shared.max_stale_ms)
+        snapshot.usable(now, shared.max_stale_ms)
             && snapshot
                 .keys
                 .iter()
@@ -579,10 +609,7 @@ mod tests {
         assert_eq!(refresh_interval_ms(Freshness::Seconds(5)), 60_000);
         assert_eq!(refresh_interval_ms(Freshness::Seconds(600)), 600_000);
         assert_eq!(refresh_interval_ms(Freshness::Seconds(86_400)), 3_600_000);
-        assert_eq!(
-            refresh_interval_ms(Freshness::Seconds(u64::MAX)),
-            3_600_000
-        );
+        assert_eq!(refresh_interval_ms(Freshness::Seconds(u64::MAX)), 3_600_000);
     }
 
     #[test]
