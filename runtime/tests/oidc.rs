@@ -1196,3 +1196,139 @@ fn provider_configuration_mistakes_are_start_up_errors() {
         .build();
     assert!(twice.unwrap_err().message().contains("twice"));
 }
+
+// ---------------------------------------------------------------------------------------
+// The fetch's bounds, against a key server of our own on loopback (no node needed): the
+// keys of an RS256 instance, and answers no provider should give.
+
+/// An instance signing RS256 with the test key `k1`: its JWKS is the key server's, and
+/// `dangerous::sign_payload` makes the "provider's" tokens.
+fn rs256_signer() -> Centurion<TestUser> {
+    builder_without_secret()
+        .algorithm("RS256")
+        .key_pair_pem(&key("rsa_private.pem"), &key("rsa_public.pem"))
+        .kid("k1")
+        .build()
+        .unwrap()
+}
+
+fn builder_without_secret() -> CenturionBuilder<TestUser> {
+    Centurion::<TestUser>::builder()
+        .password(cheap_passwords())
+        .user_store(centurion::memory::MemoryUserStore::new())
+}
+
+/// This machine's address on its default route, when it has one that is not loopback.
+fn outward_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // No packet is sent: connecting a UDP socket only picks the route.
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Serves `jwks` at `/jwks` on `ip` (a task that ends with the test's runtime); its URL.
+async fn serve_jwks_on(ip: std::net::IpAddr, jwks: Value) -> Option<String> {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.ok()?;
+    let addr = listener.local_addr().ok()?;
+    let router = Router::new().route("/jwks", get(move || async move { Json(jwks) }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Some(format!("http://{addr}/jwks"))
+}
+
+async fn key_server(jwks: Value) -> Server {
+    use axum::response::Redirect;
+    // A plain-http URL off loopback that does serve the keys (when this machine has such
+    // an address), so that only the URL rule can make following the redirect fail.
+    let outward = match outward_ip() {
+        Some(ip) => serve_jwks_on(ip, jwks.clone()).await,
+        None => None,
+    }
+    .unwrap_or_else(|| "http://198.51.100.7/jwks".to_owned());
+    let hmac =
+        json!({"keys": [{"kty": "oct", "kid": "k1", "alg": "HS256", "k": b64(TEST_SECRET)}]});
+    // The usable keys, padded past 512 KiB.
+    let mut big = jwks.clone();
+    big["pad"] = json!("x".repeat(600 * 1024));
+    let slow = jwks.clone();
+    let router = Router::new()
+        .route("/jwks", get(move || async move { Json(jwks) }))
+        .route("/hmac", get(move || async move { Json(hmac) }))
+        .route("/big", get(move || async move { Json(big) }))
+        .route(
+            "/slow",
+            get(move || async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Json(slow)
+            }),
+        )
+        .route(
+            "/redirect-out",
+            get(move || async move { Redirect::temporary(&outward) }),
+        )
+        .route(
+            "/redirect-loop",
+            get(|| async { Redirect::temporary("/redirect-loop") }),
+        )
+        .route(
+            "/redirect-in",
+            get(|| async { Redirect::temporary("/jwks") }),
+        )
+        .route("/gone", get(|| async { http::StatusCode::NOT_FOUND }));
+    Server::start(router).await
+}
+
+#[tokio::test]
+async fn fetches_are_bounded_in_size_time_and_redirects() {
+    let signer = rs256_signer();
+    let keys = key_server(signer.jwks()).await;
+    let issuer = format!("http://127.0.0.1:{}", keys.addr.port());
+    let clock = ManualClock::new();
+    let mut claims = json!({
+        "iss": issuer, "sub": "svc", "aud": AUDIENCE, "exp": secs_on(&clock) + 600,
+    });
+    let token = centurion::dangerous::sign_payload(&signer, &claims).unwrap();
+
+    for (path, accepted) in [
+        ("/jwks", true),
+        ("/redirect-in", true),
+        ("/big", false),
+        ("/slow", false),
+        ("/redirect-out", false),
+        ("/redirect-loop", false),
+        ("/gone", false),
+        ("/hmac", false),
+    ] {
+        let config = IdentityProviderConfig::discover(&issuer, AUDIENCE)
+            .jwks_uri(&format!("{issuer}{path}"));
+        let (auth, server) = serve(config, &clock, |b| b).await;
+        let started = Instant::now();
+        let answer = call(&server, "/me", &token).await;
+        let took = started.elapsed();
+        assert_eq!(answer.status == 200, accepted, "{path}: {answer:?}");
+        // The first request waits for the first fetch, which ends within 5 s.
+        assert!(took < Duration::from_secs(9), "{path}: {took:?}");
+        if !accepted {
+            until("a failed fetch", || {
+                auth.identity_providers()[0].failures >= 1
+            })
+            .await;
+            assert_eq!(auth.identity_providers()[0].keys, 0, "{path}");
+        }
+    }
+
+    // An HMAC token naming the kid of the key server's `oct` key, signed with its secret:
+    // refused (no HS* from providers; `oct` keys are never loaded).
+    let hmac_signer = builder().kid("k1").build().unwrap();
+    claims["jti"] = json!("hmac");
+    let hs = centurion::dangerous::sign_payload(&hmac_signer, &claims).unwrap();
+    for path in ["/hmac", "/jwks"] {
+        let config = IdentityProviderConfig::discover(&issuer, AUDIENCE)
+            .jwks_uri(&format!("{issuer}{path}"))
+            .algorithms(&["RS256", "ES256"]);
+        let (_auth, server) = serve(config, &clock, |b| b).await;
+        assert_eq!(call(&server, "/me", &hs).await.status, 401, "{path}");
+    }
+}
