@@ -301,6 +301,12 @@ impl OidcProvider {
         assert_eq!(response.status, 200, "{response:?}");
     }
 
+    /// The private keys in its key file.
+    pub fn keys(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.path().join("keys.json")).expect("read keys");
+        serde_json::from_str(&text).expect("a JWKS")
+    }
+
     /// Replaces the key file (the first key signs); the running provider reads it at once.
     pub fn set_keys(&self, keys: &Value) {
         std::fs::write(self.dir.path().join("keys.json"), keys.to_string()).expect("write keys");
