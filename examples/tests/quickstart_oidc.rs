@@ -7,6 +7,8 @@
 //! Needs `node` and `npm ci --prefix tests/oidc`; without them each test prints
 //! `SKIPPED: quickstart-oidc: …` (a failure under `CI=true`).
 
+// The harness re-exports what the main end-to-end suite uses; this one uses less.
+#[allow(unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};

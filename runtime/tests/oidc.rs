@@ -1332,3 +1332,38 @@ async fn fetches_are_bounded_in_size_time_and_redirects() {
         assert_eq!(call(&server, "/me", &hs).await.status, 401, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_provider_over_https_is_trusted_only_with_its_certificate_authority() {
+    if !available_or_skip(GROUP) {
+        return;
+    }
+    let certs = match centurion_testkit::servers::TestCerts::make() {
+        Ok(certs) => certs,
+        Err(why) => return centurion_testkit::skip(GROUP, &why),
+    };
+    let keys = generate_keys(&["ES256:e1"], true);
+    let provider = OidcProvider::start_available(
+        &keys,
+        ProviderOptions {
+            tls: Some((certs.path("leaf.pem"), certs.path("leaf.key"))),
+            ..options(&[])
+        },
+    );
+    assert!(provider.issuer().starts_with("https://"));
+    let clock = ManualClock::new();
+    let claims = provider.claims(secs_on(&clock), &json!({}));
+    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "e1"});
+    let token = provider.sign(None, &header.to_string(), &claims.to_string());
+
+    let ca = String::from_utf8(certs.ca()).unwrap();
+    let (_auth, server) = serve(config_for(&provider).tls_roots_pem(&ca), &clock, |b| b).await;
+    let me = call(&server, "/me", &token).await;
+    assert_eq!(me.status, 200, "{me:?}");
+
+    // Without the CA the certificate is not trusted: no keys, the token is refused.
+    let (auth, server) = serve(config_for(&provider), &clock, |b| b).await;
+    assert_eq!(call(&server, "/me", &token).await.status, 401);
+    assert!(auth.identity_providers()[0].failures >= 1);
+    assert_eq!(auth.identity_providers()[0].keys, 0);
+}

@@ -103,6 +103,10 @@ pub struct ProviderOptions {
     /// More environment for the harness (`OIDC_AT_TTL`, `OIDC_JWKS_MAX_AGE`,
     /// `OIDC_ROLE_PATHS`, `OIDC_CLIENT_ROLES`, …).
     pub env: Vec<(String, String)>,
+    /// Serve https with this certificate and key (PEM files) instead of http. The test
+    /// kit's requests ([`OidcProvider::token`], the stats) speak plain http only: mint
+    /// tokens with [`OidcProvider::sign`].
+    pub tls: Option<(String, String)>,
 }
 
 /// A running provider, stopped (SIGTERM, then kill) on drop.
@@ -176,6 +180,9 @@ impl OidcProvider {
         if let Some(issuer) = &self.options.issuer {
             cmd.args(["--issuer", issuer]);
         }
+        if let Some((cert, key)) = &self.options.tls {
+            cmd.args(["--tls-cert", cert, "--tls-key", key]);
+        }
         for (name, value) in &self.options.env {
             cmd.env(name, value);
         }
@@ -191,6 +198,7 @@ impl OidcProvider {
         let Some(port) = line
             .trim()
             .strip_prefix("READY http://127.0.0.1:")
+            .or_else(|| line.trim().strip_prefix("READY https://127.0.0.1:"))
             .and_then(|p| p.parse::<u16>().ok())
         else {
             let _ = child.kill();
@@ -231,9 +239,14 @@ impl OidcProvider {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS).
     pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The issuer its discovery document and tokens name.

@@ -1,6 +1,7 @@
 // Test OpenID Provider for Centurion's OIDC tests: the real `oidc-provider` package on loopback.
 //
 //   node provider.mjs [--port N] [--jwks FILE] [--issuer URL]      start (stdout: "READY http://127.0.0.1:N")
+//                     [--tls-cert PEM --tls-key PEM]                 serve https instead (READY https://…)
 //   node provider.mjs genkey ES256:kid1 [RS256:kid2 ...] [--no-alg]  print a private JWKS on stdout
 //   node provider.mjs decode TOKEN                                  print a JWT's header and payload
 //   node provider.mjs sign --jwks FILE [--kid K] [--alg A] HEADER PAYLOAD
@@ -10,6 +11,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 
 // ---------------------------------------------------------------- arguments
 const argv = process.argv.slice(2);
@@ -91,6 +93,8 @@ const env = process.env;
 const HOST = flag('host') ?? env.OIDC_HOST ?? '127.0.0.1';
 if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(HOST)) die(`refusing to listen on non-loopback ${HOST}`);
 const PORT = Number(flag('port') ?? env.OIDC_PORT ?? env.PORT ?? 0);
+const TLS_CERT = flag('tls-cert') ?? env.OIDC_TLS_CERT; // PEM files: serve https instead of http
+const TLS_KEY = flag('tls-key') ?? env.OIDC_TLS_KEY;
 const JWKS_FILE = flag('jwks') ?? env.OIDC_JWKS_FILE;
 const ISSUER_ARG = flag('issuer') ?? env.OIDC_ISSUER; // default: http://HOST:PORT
 const MOUNT_ARG = flag('mount') ?? env.OIDC_MOUNT; // default: the issuer's path
@@ -305,7 +309,7 @@ async function readBody(req) {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const server = http.createServer(async (req, res) => {
+const handler = async (req, res) => {
   const url = new URL(req.url, 'http://x');
   if (LOG) process.stderr.write(`provider.mjs: ${req.method} ${req.url}\n`);
   try {
@@ -351,7 +355,10 @@ const server = http.createServer(async (req, res) => {
     else res.destroy();
   }
   return undefined;
-});
+};
+const server = TLS_CERT
+  ? https.createServer({ cert: fs.readFileSync(TLS_CERT), key: fs.readFileSync(TLS_KEY) }, handler)
+  : http.createServer(handler);
 server.keepAliveTimeout = 5000;
 
 let issuer;
@@ -363,7 +370,7 @@ function reload() {
 
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
-  const base = `http://${HOST.includes(':') ? `[${HOST}]` : HOST}:${port}`;
+  const base = `${TLS_CERT ? 'https' : 'http'}://${HOST.includes(':') ? `[${HOST}]` : HOST}:${port}`;
   issuer = ISSUER_ARG ? ISSUER_ARG.replaceAll('{port}', String(port)) : base;
   mount = (MOUNT_ARG ?? new URL(issuer).pathname).replace(/\/+$/, '');
   try { reload(); } catch (e) { die(e.message); }

@@ -102,6 +102,9 @@ pub struct IdentityProviderConfig {
     /// keys fetched over an unauthenticated connection can be replaced by anyone on the
     /// path.
     pub allow_insecure_http: bool,
+    /// PEM certificates trusted as roots for this provider's URLs besides the system's
+    /// trust store: a provider behind a private certificate authority.
+    pub tls_roots_pem: Option<String>,
     /// How long after the last fetch of a token naming a key id not in the key set
     /// (a rotation, or garbage) another fetch may be made. Default `10s`: a burst of
     /// tokens with random key ids costs one fetch per interval, and a key the provider
@@ -132,6 +135,7 @@ impl Default for IdentityProviderConfig {
             role_prefix: None,
             role_names: BTreeMap::new(),
             allow_insecure_http: false,
+            tls_roots_pem: None,
             unknown_kid_cooldown: Duration::from_secs(10),
             max_stale: Duration::from_secs(24 * 3600),
         }
@@ -197,6 +201,12 @@ impl IdentityProviderConfig {
     /// The accepted header `typ` values (see [`token_types`](Self::token_types)).
     pub fn token_types(mut self, types: &[&str]) -> Self {
         self.token_types = types.iter().map(|t| (*t).to_owned()).collect();
+        self
+    }
+
+    /// Trusts these PEM root certificates for this provider's URLs, besides the system's.
+    pub fn tls_roots_pem(mut self, pem: &str) -> Self {
+        self.tls_roots_pem = Some(pem.to_owned());
         self
     }
 

@@ -111,6 +111,9 @@ pub(crate) struct ProviderOrigin {
     pub(super) leeway: u64,
     /// The token's scopes (`scope`, `scp`).
     pub(super) scopes: Vec<String>,
+    /// `{issuer}#{jti}` and `{issuer}#{sub}`: its revocation keys, made once.
+    pub(super) jti_key: String,
+    pub(super) subject_key: String,
 }
 
 #[derive(Clone, Serialize)]
@@ -338,19 +341,18 @@ impl Claims {
     /// a provider's token `{issuer}#{jti}`, so a provider's ids never meet this instance's
     /// (which never hold `#`) nor another provider's (issuers hold no `#`).
     pub(crate) fn revocation_jti(&self) -> Cow<'_, str> {
-        self.namespaced(&self.inner.jti)
+        match &self.origin {
+            Some(origin) => Cow::Borrowed(&origin.jti_key),
+            None => Cow::Borrowed(&self.inner.jti),
+        }
     }
 
     /// The key under which a revocation of every token of this token's user is recorded:
     /// its `sub`, and for a provider's token `{issuer}#{sub}`.
     pub(crate) fn revocation_subject(&self) -> Cow<'_, str> {
-        self.namespaced(&self.inner.sub)
-    }
-
-    fn namespaced<'a>(&'a self, id: &'a str) -> Cow<'a, str> {
-        match self.external_issuer() {
-            Some(issuer) => Cow::Owned(external_key(issuer, id)),
-            None => Cow::Borrowed(id),
+        match &self.origin {
+            Some(origin) => Cow::Borrowed(&origin.subject_key),
+            None => Cow::Borrowed(&self.inner.sub),
         }
     }
 }
@@ -379,7 +381,9 @@ impl ProviderOrigin {
 
     /// About how many heap bytes it takes, for the cache's budget.
     pub(crate) fn heap_bytes(&self) -> u64 {
-        let strings: usize = self.scopes.iter().map(|s| s.len() + 24).sum();
+        let strings: usize = self.scopes.iter().map(|s| s.len() + 24).sum::<usize>()
+            + self.jti_key.len()
+            + self.subject_key.len();
         (size_of::<Self>() + self.key.len() + strings) as u64
     }
 }

@@ -22,7 +22,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
-use super::claims::{Audience, Claims, ClaimsData, ProviderOrigin, TokenKind};
+use super::claims::{Audience, Claims, ClaimsData, ProviderOrigin, TokenKind, external_key};
 use super::keys::{algorithm_in_header, algorithm_name};
 use super::verify::{Compact, invalid};
 use crate::config::{IdentityProviderConfig, MAX_PROVIDER_LEEWAY};
@@ -350,6 +350,9 @@ impl Checked {
     /// The claims of the token, once its signature verified with the key of thumbprint
     /// `key` of the provider at position `provider`.
     pub(crate) fn into_claims(self, provider: usize, key: Arc<str>) -> Claims {
+        let issuer = self.data.iss.as_deref().unwrap_or_default();
+        let jti_key = external_key(issuer, &self.data.jti);
+        let subject_key = external_key(issuer, &self.data.sub);
         Claims::from_provider(
             self.data,
             ProviderOrigin {
@@ -357,6 +360,8 @@ impl Checked {
                 key,
                 leeway: self.leeway,
                 scopes: self.scopes,
+                jti_key,
+                subject_key,
             },
         )
     }

@@ -126,7 +126,22 @@ pub(super) struct Fetcher {
 }
 
 impl Fetcher {
-    pub(super) fn new(allow_http: bool) -> Result<Self, Error> {
+    /// `roots_pem`: certificates trusted as roots besides the system's.
+    pub(super) fn new(allow_http: bool, roots_pem: Option<&str>) -> Result<Self, Error> {
+        let roots = match roots_pem {
+            Some(pem) => {
+                let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                    Error::config(format!(
+                        "tls_roots_pem holds no usable PEM certificate: {e}"
+                    ))
+                })?;
+                if roots.is_empty() {
+                    return Err(Error::config("tls_roots_pem holds no PEM certificate"));
+                }
+                roots
+            }
+            None => Vec::new(),
+        };
         let build = |direct: bool| {
             let policy = reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
@@ -142,6 +157,7 @@ impl Fetcher {
                 .timeout(REQUEST_TIMEOUT)
                 .redirect(policy)
                 .retry(reqwest::retry::never())
+                .tls_certs_merge(roots.iter().cloned())
                 .user_agent(concat!("centurion/", env!("CARGO_PKG_VERSION")));
             let builder = if direct { builder.no_proxy() } else { builder };
             builder.build().map_err(|e| {

@@ -466,7 +466,10 @@ impl RemoteKeys {
                 cooldown_ms: millis(cooldown),
                 max_stale_ms: millis(config.max_stale),
                 clock,
-                fetcher: Fetcher::new(config.allow_insecure_http)?,
+                fetcher: Fetcher::new(config.allow_insecure_http, config.tls_roots_pem.as_deref())
+                    .map_err(|e| {
+                        Error::config(format!("identity provider `{issuer}`: {}", e.message()))
+                    })?,
                 snapshot: RwLock::new(Arc::new(Snapshot::empty())),
                 state: Mutex::new(State {
                     jwks_uri,
