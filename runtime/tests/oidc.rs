@@ -1367,3 +1367,47 @@ async fn a_provider_over_https_is_trusted_only_with_its_certificate_authority() 
     assert!(auth.identity_providers()[0].failures >= 1);
     assert_eq!(auth.identity_providers()[0].keys, 0);
 }
+
+#[tokio::test]
+async fn keys_are_refreshed_on_the_schedule_their_cache_headers_give_within_bounds() {
+    if !available_or_skip(GROUP) {
+        return;
+    }
+    // (max-age sent by the provider, no refresh before, a refresh by) in seconds: 120 s is
+    // kept (± 10 %), 10 s is raised to the 60 s floor, a day is cut to the 1 h ceiling, no
+    // header gives 5 min.
+    for (max_age, quiet_until, due_by) in [
+        (Some("120"), 100, 140),
+        (Some("10"), 50, 70),
+        (Some("86400"), 3000, 4000),
+        (None, 260, 340),
+    ] {
+        let env: Vec<(&str, &str)> = max_age
+            .map(|m| vec![("OIDC_JWKS_MAX_AGE", m)])
+            .unwrap_or_default();
+        let provider =
+            OidcProvider::start_available(&generate_keys(&["RS256:r1"], true), options(&env));
+        let clock = ManualClock::new();
+        let (auth, server) = serve(config_for(&provider), &clock, |b| b).await;
+        let token = provider.token(&[]);
+        assert_eq!(call(&server, "/me", &token).await.status, 200);
+        settled(&auth, &provider).await;
+        assert_eq!(provider.jwks_fetches(), 1);
+
+        clock.advance(Duration::from_secs(quiet_until));
+        // Each request checks whether the refresh is due by the clock, and would wake the
+        // refresher.
+        assert_eq!(call(&server, "/me", &token).await.status, 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            provider.jwks_fetches(),
+            1,
+            "max-age {max_age:?}: no refresh at {quiet_until} s"
+        );
+
+        clock.advance(Duration::from_secs(due_by - quiet_until));
+        assert_eq!(call(&server, "/me", &token).await.status, 200);
+        until("the scheduled refresh", || provider.jwks_fetches() == 2).await;
+        settled(&auth, &provider).await;
+    }
+}
