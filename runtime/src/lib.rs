@@ -70,6 +70,9 @@
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
 //!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis`
 //!   (feature `redis`) the production ones.
+//! - `oidc` (feature `oidc`): the access tokens of identity providers (OpenID discovery,
+//!   remote key sets that do not cause outages, roles and scopes from their claims) beside
+//!   the instance's own, configured with [`IdentityProviderConfig`].
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
 //! - [`Error`]: one error type whose [`ErrorKind`] fixes status and JSON body.

@@ -979,6 +979,16 @@ async fn revocation_applies_to_provider_tokens_apart_from_local_users() {
         // Revoking the provider's user refuses every token it has now (issued before the
         // instance's clock, which runs ahead of the provider's here).
         clock.advance(Duration::from_secs(60));
+        // A token the provider issued just before, by a clock running 20 s ahead of the
+        // instance's (within its 30 s leeway).
+        let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": "r1"}).to_string();
+        let ahead_iat = secs_on(&clock) + 20;
+        let ahead = provider.sign(
+            None,
+            &header,
+            &provider.claims(ahead_iat, &json!({})).to_string(),
+        );
+        assert_eq!(call(&server, "/me", &ahead).await.status, 200);
         auth.revoke_external_user(&provider.issuer(), "centurion-test")
             .await
             .unwrap();
@@ -986,6 +996,18 @@ async fn revocation_applies_to_provider_tokens_apart_from_local_users() {
             error_of(&call(&server, "/me", &second).await),
             "RevokedTokenError"
         );
+        assert_eq!(
+            error_of(&call(&server, "/me", &ahead).await),
+            "RevokedTokenError"
+        );
+        // Tokens the provider issues past the leeway after the revocation are accepted.
+        clock.advance(Duration::from_secs(32));
+        let later = provider.sign(
+            None,
+            &header,
+            &provider.claims(secs_on(&clock), &json!({})).to_string(),
+        );
+        assert_eq!(call(&server, "/me", &later).await.status, 200);
     }
 }
 

@@ -219,10 +219,13 @@ impl<U: AuthUser> Centurion<U> {
         }
     }
 
-    /// Revokes every token the identity provider `issuer` issued to `subject` until now
-    /// (by its `iat`, in whole seconds: a token the provider issues in the same second is
-    /// refused too, and one without `iat` is refused while the revocation lasts). Recorded
-    /// under `{issuer}#{subject}`, apart from the instance's own user ids.
+    /// Revokes every token the identity provider `issuer` issued to `subject` until now,
+    /// judged by their `iat`: whole seconds on the provider's clock, so the cut-off is the
+    /// next second plus the provider's leeway (a provider clock ahead by up to the leeway
+    /// does not let an earlier token through; tokens it issues within that margin after the
+    /// call are refused too, and a token without `iat` while the revocation lasts). Recorded
+    /// under `{issuer}#{subject}`, apart from the instance's own user ids, for the
+    /// instance's longest token lifetime.
     ///
     /// ```
     /// # async fn demo() -> Result<(), centurion::Error> {
@@ -236,9 +239,7 @@ impl<U: AuthUser> Centurion<U> {
     /// ```
     pub async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {
         self.forget_external_user(issuer, subject);
-        self.core
-            .revoke_user(&jwt::external_key(issuer, subject))
-            .await
+        self.core.revoke_external_user(issuer, subject).await
     }
 
     /// How each configured identity provider's keys are doing: how many are held, whether

@@ -462,6 +462,35 @@ impl Core {
         Ok(())
     }
 
+    /// Revokes every token the identity provider `issuer` issued to `subject` until now,
+    /// recorded under `{issuer}#{subject}`. A provider's `iat` comes from its clock and
+    /// whole seconds: the not-before is the next second plus the provider's leeway, so a
+    /// token it issued before the call is caught even when its clock runs ahead by up to the
+    /// leeway (and tokens it issues in that margin after the call are refused too).
+    pub(crate) async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {
+        #[cfg(feature = "oidc")]
+        let leeway = self
+            .providers
+            .as_ref()
+            .and_then(|p| p.leeway_of(issuer))
+            .unwrap_or(0);
+        #[cfg(not(feature = "oidc"))]
+        let leeway = 0;
+        let key = jwt::external_key(issuer, subject);
+        let now = self.clock.secs();
+        let until = now
+            .saturating_add(self.settings.longest_lifespan())
+            .saturating_add(leeway);
+        let not_before = now
+            .saturating_add(1)
+            .saturating_add(leeway)
+            .saturating_mul(1000);
+        self.bounded(self.revocations.revoke_user(&key, not_before, until))
+            .await?;
+        self.emit(TokenEvent::UserRevoked { subject: key });
+        Ok(())
+    }
+
     /// The JWKS document of the public verification keys (empty `keys` for HMAC).
     pub(crate) fn jwks(&self) -> serde_json::Value {
         self.keys

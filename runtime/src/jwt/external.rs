@@ -231,6 +231,11 @@ impl ProviderRules {
         &self.issuer
     }
 
+    /// The tolerated clock skew, in seconds.
+    pub(crate) fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
     /// The accepted algorithms.
     pub(crate) fn algorithms(&self) -> &[Algorithm] {
         &self.algorithms

@@ -16,6 +16,14 @@
 //! not yet valid (`nbf`), or issued in the future (`iat`); missing the configured `iss`
 //! or `aud`.
 //!
+//! With identity providers configured (feature `oidc`), the steps up to the header rules
+//! are shared by every token; then the token's `iss`, read from the unverified payload only
+//! to choose, sends it to the instance's keys or to one provider's before any key is
+//! chosen, and an issuer that is neither is refused. A provider's token then meets that
+//! provider's rules (`external.rs`): its `typ` list, asymmetric algorithms only, a strictly
+//! decoded payload with `iss`, `sub`, `aud`, `exp` (and `nbf`, `iat`) checked with the
+//! provider's leeway, before its key is looked up.
+//!
 //! | file | what |
 //! | --- | --- |
 //! | `claims.rs` | [`Claims`], [`TokenKind`], the payload as signed and its strict decoding |

@@ -160,6 +160,14 @@ impl Providers {
         self.list.iter().position(|p| p.rules.issuer() == issuer)
     }
 
+    /// The leeway (seconds) of the provider whose issuer is exactly `issuer`.
+    pub(crate) fn leeway_of(&self, issuer: &str) -> Option<u64> {
+        self.list
+            .iter()
+            .find(|p| p.rules.issuer() == issuer)
+            .map(|p| p.rules.leeway())
+    }
+
     /// Verifies `token`, routed to the provider at `position`, against `now` (seconds):
     /// its rules first, then its key (which may wait for a fetch), then its signature.
     pub(crate) async fn verify(
