@@ -3,7 +3,11 @@
 //! Its HTTP contract is fixed in `shared/QUICKSTART-API.md`. With no environment set it
 //! uses an SQLite file in the working directory, in-memory revocations and throttling,
 //! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
-//! PostgreSQL, Redis and SMTP.
+//! PostgreSQL, Redis and SMTP. `CENTURION_OIDC_ISSUER` and `CENTURION_OIDC_AUDIENCE` (with
+//! `CENTURION_OIDC_ROLES_CLAIM`, default `roles`) make every `/api/*` route accept that
+//! OpenID Provider's access tokens too; `/api/me` then answers the provider's user as its
+//! token describes it (not stored: a stable negative `id`, `username` from
+//! `preferred_username` or `sub`, `email`, the declared roles it carries).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

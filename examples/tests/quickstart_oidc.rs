@@ -156,13 +156,19 @@ fn api_routes_accept_the_providers_tokens_beside_the_quickstarts_own() {
 }
 
 #[test]
-fn the_roles_claim_is_a_dotted_path() {
+fn the_roles_claim_is_a_dotted_path_and_loopback_providers_bypass_proxies() {
     let Some(provider) = start_provider(&["RS256:r1"]) else {
         return;
     };
-    // The harness writes the roles at `roles` and `realm_access.roles` by default.
+    // The harness writes the roles at `roles` and `realm_access.roles` by default. The
+    // proxy variables name a port where nothing listens: a loopback provider is fetched
+    // without any proxy, so they change nothing.
+    let dead = format!("http://127.0.0.1:{}", support::free_port());
     let qs = launch(&provider.issuer())
         .env("CENTURION_OIDC_ROLES_CLAIM", "realm_access.roles")
+        .env("HTTP_PROXY", &dead)
+        .env("http_proxy", &dead)
+        .env("ALL_PROXY", &dead)
         .start();
     let token = provider.token(&[("x_roles", "admin")]);
     expect_json(&get(&qs, "/api/admin", &token), 200);
