@@ -592,7 +592,10 @@ async fn hmac_none_and_keys_named_by_the_token_are_refused() {
         return;
     };
     let clock = ManualClock::new();
-    let (auth, server) = serve(config_for(&provider), &clock, |b| b).await;
+    let (auth, server) = serve(config_for(&provider), &clock, |b| {
+        b.issuer("https://api.example.com")
+    })
+    .await;
     keys_arrive(&auth).await;
     let issuer = provider.issuer();
     let now = now();
@@ -614,6 +617,13 @@ async fn hmac_none_and_keys_named_by_the_token_are_refused() {
             b64("x")
         );
         assert_eq!(call(&server, "/me", &token).await.status, 401, "{alg}");
+    }
+
+    // The provider's own signature on a token that names no issuer, or this instance's:
+    // routed to the instance's keys, which do not hold the provider's.
+    for iss in [Value::Null, json!("https://api.example.com")] {
+        let token = provider.token(&[("x_claims", &json!({"iss": iss}).to_string())]);
+        assert_eq!(call(&server, "/me", &token).await.status, 401, "iss {iss}");
     }
 
     // Keys linked from or embedded in the header: refused, never fetched; and the other
