@@ -8,7 +8,7 @@
 //! construction; no lock is held across I/O. Every time is read from the instance's clock.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -173,6 +173,8 @@ struct Shared {
     due_ms: AtomicU64,
     fetches: AtomicU64,
     failures: AtomicU64,
+    /// The discovery document's issuer mismatch was logged.
+    mismatch_reported: AtomicBool,
 }
 
 /// The discovery document, as far as centurion reads it.
@@ -234,16 +236,20 @@ impl Shared {
         let document: Discovery = serde_json::from_slice(&answer.body)
             .map_err(|e| format!("the discovery document at {url} is not usable ({e})"))?;
         if document.issuer != self.issuer {
-            tracing::error!(
+            // Logged once until a discovery succeeds (retries come every few seconds).
+            if !self.mismatch_reported.swap(true, Ordering::Relaxed) {
+                tracing::error!(
                 configured = %self.issuer,
                 discovered = %document.issuer,
                 "the identity provider's discovery document names another issuer; its tokens are refused until this is fixed"
-            );
+                );
+            }
             return Err(format!(
                 "the discovery document names the issuer `{}`, not `{}`",
                 document.issuer, self.issuer
             ));
         }
+        self.mismatch_reported.store(false, Ordering::Relaxed);
         parse_url(&document.jwks_uri, self.allow_http)
             .map_err(|e| format!("the discovery document's jwks_uri: {e}"))
     }
@@ -329,10 +335,15 @@ impl Shared {
                 };
                 let wait = table[(st.failures - 1).min(table.len() - 1)];
                 st.next_due_ms = now.saturating_add(wait);
-                if usable {
-                    tracing::warn!(issuer = %self.issuer, %error, retry_ms = wait, "could not fetch the identity provider's keys; the keys fetched before keep working");
+                // The first failure, then one in twelve (about one a minute while retrying
+                // every 5 s): an outage does not flood the log.
+                let loud = st.failures == 1 || st.failures % 12 == 0;
+                if !loud {
+                    tracing::debug!(issuer = %self.issuer, %error, failures = st.failures, retry_ms = wait, "could not fetch the identity provider's keys");
+                } else if usable {
+                    tracing::warn!(issuer = %self.issuer, %error, failures = st.failures, retry_ms = wait, "could not fetch the identity provider's keys; the keys fetched before keep working");
                 } else {
-                    tracing::warn!(issuer = %self.issuer, %error, retry_ms = wait, "could not fetch the identity provider's keys; its tokens are refused until a fetch succeeds");
+                    tracing::warn!(issuer = %self.issuer, %error, failures = st.failures, retry_ms = wait, "could not fetch the identity provider's keys; its tokens are refused until a fetch succeeds");
                     if self.snapshot().fetched_at_ms.is_some() && !st.stale_reported {
                         st.stale_reported = true;
                         tracing::error!(issuer = %self.issuer, "the identity provider's keys are older than max_stale; its tokens are refused");
@@ -480,6 +491,7 @@ impl RemoteKeys {
                 due_ms: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
+                mismatch_reported: AtomicBool::new(false),
             }),
             task: Mutex::new(None),
         })

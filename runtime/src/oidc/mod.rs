@@ -44,7 +44,7 @@
 //! | when | what |
 //! | --- | --- |
 //! | the instance is built (inside a Tokio runtime; else at the first token) | the first fetch starts; building never fails because a provider is down |
-//! | no keys yet | the provider's tokens are refused (401) at once; fetches are retried after 0.5, 1, 2, 4 s, then every 5 s: keys arrive within about 10 s of the provider coming up |
+//! | no keys yet | fetches are retried after 0.5, 1, 2, 4 s, then every 5 s: keys arrive within about 10 s of the provider coming up. A token arriving while a fetch runs, or when a retry is due, waits for it (at most 5.5 s); otherwise it is refused (401) at once |
 //! | keys held | refreshed after the answer's `max-age` (minus `Age`), kept within 1 min – 1 h; 5 min when it says nothing; ± 10 % |
 //! | a token names an unknown key | if no fetch began in the last 10 s (`unknown_kid_cooldown`), one begins and the token waits for it (tokens arriving meanwhile share it); otherwise it is refused at once and a fetch begins when the 10 s are up. A burst of tokens with random key ids costs one fetch per 10 s, plus one at the end; a key the provider adds is usable within 10 s of the previous fetch |
 //! | the provider is unreachable | the keys fetched before keep working for 24 h (`max_stale`) after the last success, retried after 5, 10, 20, 40 s, then every minute; past that, its tokens are refused |
