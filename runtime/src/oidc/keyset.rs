@@ -337,7 +337,7 @@ impl Shared {
                 st.next_due_ms = now.saturating_add(wait);
                 // The first failure, then one in twelve (about one a minute while retrying
                 // every 5 s): an outage does not flood the log.
-                let loud = st.failures == 1 || st.failures % 12 == 0;
+                let loud = st.failures == 1 || st.failures.is_multiple_of(12);
                 if !loud {
                     tracing::debug!(issuer = %self.issuer, %error, failures = st.failures, retry_ms = wait, "could not fetch the identity provider's keys");
                 } else if usable {
