@@ -966,6 +966,37 @@ async fn revocation_applies_to_provider_tokens_apart_from_local_users() {
         assert_eq!(out.status, 200, "{out:?}");
         let refused = call(&server, "/me", &token).await;
         assert_eq!(error_of(&refused), "RevokedTokenError", "cache {cache}");
+        // A revocation lasts as long as the token is accepted: past `exp`, within the
+        // provider's 30 s leeway, a revoked token is still refused (it was accepted again
+        // when the record of its revocation ended at `exp`). Signed by the provider's key
+        // on the instance's clock, which the loop has moved ahead of the provider's.
+        let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": "r1"}).to_string();
+        let now = secs_on(&clock);
+        let short = provider.sign(
+            None,
+            &header,
+            &provider.claims(now, &json!({"exp": now + 100})).to_string(),
+        );
+        assert_eq!(call(&server, "/me", &short).await.status, 200);
+        let out = server
+            .build("POST", "/logout")
+            .bearer(&short)
+            .send_async()
+            .await;
+        assert_eq!(out.status, 200, "{out:?}");
+        clock.advance(Duration::from_secs(110));
+        let refused = call(&server, "/me", &short).await;
+        assert_eq!(
+            error_of(&refused),
+            "RevokedTokenError",
+            "cache {cache}: {refused:?}"
+        );
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(
+            error_of(&call(&server, "/me", &short).await),
+            "ExpiredAccessError"
+        );
+
         // The provider's other tokens are untouched.
         let second = provider.token(&[]);
         assert_eq!(call(&server, "/me", &second).await.status, 200);
@@ -991,7 +1022,6 @@ async fn revocation_applies_to_provider_tokens_apart_from_local_users() {
         clock.advance(Duration::from_secs(60));
         // A token the provider issued just before, by a clock running 20 s ahead of the
         // instance's (within its 30 s leeway).
-        let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": "r1"}).to_string();
         let ahead_iat = secs_on(&clock) + 20;
         let ahead = provider.sign(
             None,

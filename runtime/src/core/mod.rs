@@ -343,10 +343,7 @@ impl Core {
             cache.insert(token, &claims);
             return Ok(claims);
         };
-        let leeway = claims
-            .origin()
-            .map_or(self.settings.leeway(), ProviderOrigin::leeway);
-        if let Err(e) = jwt::check_times(&claims, leeway, self.clock.secs()) {
+        if let Err(e) = jwt::check_times(&claims, self.leeway_for(&claims), self.clock.secs()) {
             // Expired (or the clock went back): verify it in full should it come again.
             cache.remove(token);
             return Err(e);
@@ -391,20 +388,35 @@ impl Core {
         Ok(token)
     }
 
+    /// The leeway `claims` are judged with: its provider's, else the instance's.
+    fn leeway_for(&self, claims: &Claims) -> u64 {
+        claims
+            .origin()
+            .map_or(self.settings.leeway(), ProviderOrigin::leeway)
+    }
+
+    /// The last second a token with `claims` is accepted: `exp` plus the leeway it is
+    /// judged with. A record about the token (spent, revoked) must last until then, not
+    /// only until `exp`, or the token is accepted again within the leeway.
+    fn accepted_until(&self, claims: &Claims) -> u64 {
+        claims.expires_at().saturating_add(self.leeway_for(claims))
+    }
+
     /// Marks a single-use token spent: `false` when it already was.
     pub(crate) async fn mark_spent(&self, claims: &Claims) -> Result<bool> {
         self.bounded(
             self.revocations
-                .mark_spent(claims.jti(), claims.expires_at()),
+                .mark_spent(claims.jti(), self.accepted_until(claims)),
         )
         .await
     }
 
-    /// Revokes one token until it expires (a provider's under `{issuer}#{jti}`).
+    /// Revokes one token for as long as it would be accepted (a provider's under
+    /// `{issuer}#{jti}`).
     pub(crate) async fn revoke_token(&self, claims: &Claims) -> Result<()> {
         self.bounded(
             self.revocations
-                .revoke_token(&claims.revocation_jti(), claims.expires_at()),
+                .revoke_token(&claims.revocation_jti(), self.accepted_until(claims)),
         )
         .await?;
         self.emit(TokenEvent::TokenRevoked {
@@ -418,7 +430,8 @@ impl Core {
         let until = self
             .clock
             .secs()
-            .saturating_add(self.settings.refresh_lifespan());
+            .saturating_add(self.settings.refresh_lifespan())
+            .saturating_add(self.settings.leeway());
         self.bounded(self.revocations.revoke_family(family, until))
             .await?;
         self.emit(TokenEvent::FamilyRevoked {
@@ -429,8 +442,11 @@ impl Core {
 
     /// A spent refresh token came again: its family is revoked until the family ends.
     pub(crate) async fn revoke_reused_family(&self, claims: &Claims, family: String) -> Result<()> {
-        self.bounded(self.revocations.revoke_family(&family, claims.expires_at()))
-            .await?;
+        self.bounded(
+            self.revocations
+                .revoke_family(&family, self.accepted_until(claims)),
+        )
+        .await?;
         tracing::warn!(user.id = %claims.subject(), family = %family, "refresh token reuse detected; family revoked");
         self.emit(TokenEvent::ReuseDetected {
             subject: claims.subject().to_owned(),
@@ -445,7 +461,8 @@ impl Core {
         let until = self
             .clock
             .secs()
-            .saturating_add(self.settings.longest_lifespan());
+            .saturating_add(self.settings.longest_lifespan())
+            .saturating_add(self.settings.leeway());
         let now_ms = self
             .clock
             .ms()
