@@ -82,6 +82,9 @@ pub enum ErrorKind {
     StoreUnavailable,
     /// The password-hashing pool is saturated. 503.
     Overloaded,
+    /// The request was not completed in time: its handler, reading the body included, ran
+    /// past the request timeout of `centurion::serve::Server` (feature `serve`). 408.
+    RequestTimeout,
     /// Centurion is misconfigured; raised when building the configuration. 500.
     ConfigurationError,
     /// An unexpected internal failure. 500.
@@ -119,6 +122,7 @@ impl ErrorKind {
             MissingRoleError | InvalidUserError => StatusCode::FORBIDDEN,
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             InvalidRequest | WeakPassword => StatusCode::BAD_REQUEST,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             UserExists => StatusCode::CONFLICT,
             StoreUnavailable | Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ClaimCollisionError | ConfigurationError | InternalError => {
@@ -158,6 +162,7 @@ impl ErrorKind {
             UserExists => "UserExists",
             StoreUnavailable => "StoreUnavailable",
             Overloaded => "Overloaded",
+            RequestTimeout => "RequestTimeout",
             ConfigurationError => "ConfigurationError",
             InternalError => "InternalError",
         }
@@ -196,6 +201,7 @@ impl ErrorKind {
             UserExists => "that username or e-mail address is taken",
             StoreUnavailable => "a backing store is unavailable; retry later",
             Overloaded => "the server is busy; retry later",
+            RequestTimeout => "the request was not completed in time",
             ConfigurationError => "centurion is misconfigured",
             InternalError => "internal error",
         }
