@@ -92,6 +92,8 @@
 pub mod clock;
 mod error;
 mod expansion;
+mod log_limit;
+mod session;
 mod store;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -126,7 +128,9 @@ pub mod mail;
 pub mod serve;
 pub mod throttle;
 
-pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
+pub use crate::centurion::{
+    Authenticated, Centurion, CenturionBuilder, IssueTo, Session, SessionStart, TokenPair,
+};
 pub use crate::config::{
     Config, CookieConfig, IdentityProviderConfig, PasswordConfig, SameSite, Secret, TokenLocation,
     VerificationKeyConfig,
@@ -135,6 +139,7 @@ pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
+pub use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
 pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};

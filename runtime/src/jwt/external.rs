@@ -334,6 +334,7 @@ impl ProviderRules {
                 fresh: None,
                 roles: Some(roles),
                 fam: None,
+                generation: None,
                 iss: Some(self.issuer.clone()),
                 aud: Some(aud),
                 custom: claims,

@@ -3,7 +3,9 @@
 //!
 //! A token's payload always holds `sub`, `iat`, `nbf`, `exp`, `jti` (128 random bits),
 //! `type` (`access`, `refresh`, `service`, `registration` or `reset`) and, by kind,
-//! `fresh`, `roles` and `fam` (the refresh family). `iss` and `aud` appear when
+//! `fresh`, `roles`, `fam` (the refresh family, i.e. the session) and `gen` (a refresh
+//! token's generation), and `iat_ms` (the revocation stamp: when the login or refresh that
+//! produced the token began). `iss` and `aud` appear when
 //! configured. Custom claims sit beside them and may not reuse any of these names.
 //!
 //! Verification is deliberately narrow. In order, a token is refused when it is:
@@ -49,5 +51,7 @@ pub(crate) use self::claims::{ProviderOrigin, external_key};
 #[cfg(feature = "oidc")]
 pub(crate) use self::external::{Checked, ProviderRules};
 pub(crate) use self::keys::KeySet;
-pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
+pub(crate) use self::sign::{
+    Draft, custom_map, pair_from_json, pair_to_json, random_id, sign_json, sign_raw,
+};
 pub(crate) use self::verify::{Compact, ExpectKind, check_times, verify_own};
