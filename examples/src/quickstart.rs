@@ -23,6 +23,12 @@
 //! address was registered already (the owner of a taken address gets a mail instead of a
 //! confirmation), so the body carries no id. Mail links carry their token in the fragment
 //! (`/confirm#token=…`, `/reset#token=…`).
+//!
+//! `CENTURION_OIDC_ISSUER` and `CENTURION_OIDC_AUDIENCE` (with
+//! `CENTURION_OIDC_ROLES_CLAIM`, default `roles`) make every `/api/*` route accept that
+//! OpenID Provider's access tokens too; `/api/me` then answers the provider's user as its
+//! token describes it (not stored: a stable negative `id`, `username` from
+//! `preferred_username` or `sub`, `email`, the declared roles it carries).
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

@@ -17,12 +17,52 @@ use centurion::memory::MemoryRevocationStore;
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
 use centurion::throttle::{RateLimit, RedisThrottleStore, Throttle, ThrottleConfig};
-use centurion::{Centurion, Config, ErrorKind, Secret, UserStore};
+use centurion::{
+    Centurion, Claims, Config, ErrorKind, IdentityProviderConfig, Role, Secret, UserStore,
+};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::User;
+use crate::{AppRole, User};
+
+/// `CENTURION_OIDC_*`: an OpenID Provider whose access tokens `/api/*` accepts.
+pub(crate) struct OidcSettings {
+    /// `CENTURION_OIDC_ISSUER`: its issuer URL (discovery at
+    /// `{issuer}/.well-known/openid-configuration`).
+    pub(crate) issuer: String,
+    /// `CENTURION_OIDC_AUDIENCE`: the `aud` its tokens carry for this API (required with
+    /// the issuer).
+    pub(crate) audience: String,
+    /// `CENTURION_OIDC_ROLES_CLAIM`: a dotted path to the roles (default `roles`).
+    pub(crate) roles_claim: String,
+}
+
+impl OidcSettings {
+    fn from_env() -> Result<Option<Self>, String> {
+        let roles_claim = var("CENTURION_OIDC_ROLES_CLAIM");
+        match (var("CENTURION_OIDC_ISSUER"), var("CENTURION_OIDC_AUDIENCE")) {
+            (Some(issuer), Some(audience)) => Ok(Some(Self {
+                issuer: issuer.trim().to_owned(),
+                audience: audience.trim().to_owned(),
+                roles_claim: roles_claim
+                    .map_or_else(|| "roles".to_owned(), |c| c.trim().to_owned()),
+            })),
+            (Some(_), None) => Err(
+                "CENTURION_OIDC_AUDIENCE is required when CENTURION_OIDC_ISSUER is set: the `aud` \
+                 the provider's tokens carry for this API"
+                    .into(),
+            ),
+            (None, Some(_)) => {
+                Err("CENTURION_OIDC_AUDIENCE is set but CENTURION_OIDC_ISSUER is not".into())
+            }
+            (None, None) if roles_claim.is_some() => {
+                Err("CENTURION_OIDC_ROLES_CLAIM is set but CENTURION_OIDC_ISSUER is not".into())
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
 
 /// Everything the environment configures.
 pub(crate) struct Settings {
@@ -55,6 +95,7 @@ pub(crate) struct Settings {
     pub(crate) admin: Option<(String, String)>,
     pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
     pub(crate) public_url: String,
+    pub(crate) oidc: Option<OidcSettings>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -162,6 +203,7 @@ impl Settings {
                 .unwrap_or_else(|| "http://127.0.0.1:3000".into())
                 .trim_end_matches('/')
                 .to_owned(),
+            oidc: OidcSettings::from_env()?,
         })
     }
 }
@@ -218,9 +260,20 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
 
     let users = SqlUserStore::<User>::connect(&settings.database_url).await?;
     tracing::info!(backend = users.pool().backend(), "user store ready");
-    let builder = Centurion::<User>::builder()
+    let mut builder = Centurion::<User>::builder()
         .config(config)
         .user_store(users.clone());
+    if let Some(oidc) = &settings.oidc {
+        // Keys are fetched in the background: the server starts even when the provider is
+        // down, and refuses its tokens until they arrive.
+        builder = builder
+            .identity_provider(
+                IdentityProviderConfig::discover(&oidc.issuer, &oidc.audience)
+                    .roles_claim(&oidc.roles_claim),
+            )
+            .provision_external_users(|claims| async move { Ok(Some(provider_user(&claims))) });
+        tracing::info!(issuer = %oidc.issuer, audience = %oidc.audience, roles_claim = %oidc.roles_claim, "accepting the identity provider's access tokens");
+    }
     let (builder, throttle) = match &settings.redis_url {
         Some(url) => {
             let options = RedisOptions::default();
@@ -234,7 +287,13 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
             Throttle::in_memory(limits)?,
         ),
     };
-    let auth = builder.build()?;
+    let auth = builder.build().map_err(|e| {
+        if e.message().starts_with("identity provider") {
+            format!("CENTURION_OIDC_ISSUER: {}", e.message())
+        } else {
+            e.to_string()
+        }
+    })?;
 
     let mailer = match &settings.smtp_url {
         Some(url) => SharedMailer::new(
@@ -281,6 +340,38 @@ pub(crate) fn purge_registrations_now_and_then(auth: Centurion<User>) {
             }
         }
     });
+}
+
+/// The user of an identity provider's token, as `/api/me` shows it: not stored (the
+/// provider keeps its users), built from the token whenever the user cache does not hold
+/// it. Its `id` is negative, derived from the issuer and the subject, so it is stable and
+/// never a stored user's (those count from 1); `username` is the `preferred_username` claim
+/// or the subject; `email` the `email` claim; `roles` the token's roles this application
+/// declares.
+fn provider_user(claims: &Claims) -> User {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    claims.external_issuer().hash(&mut hasher);
+    claims.subject().hash(&mut hasher);
+    let id = -1 - i64::try_from(hasher.finish() >> 2).unwrap_or(0);
+    let text = |name: &str| {
+        claims
+            .custom(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    User {
+        id,
+        username: text("preferred_username").unwrap_or_else(|| claims.subject().to_owned()),
+        email: text("email"),
+        password_hash: String::new(),
+        roles: claims
+            .roles()
+            .iter()
+            .filter_map(|r| AppRole::from_name(r))
+            .collect(),
+        active: true,
+    }
 }
 
 /// Creates an active user; an existing one keeps its roles and, when `update` is set,
@@ -351,6 +442,12 @@ pub(crate) fn print_banner(addr: SocketAddr, settings: &Settings) {
     let base = format!("http://{addr}");
     println!("centurion quickstart listening on {base}");
     println!("  database: {}", redact_url(&settings.database_url));
+    if let Some(oidc) = &settings.oidc {
+        println!(
+            "  identity provider: {} (aud {}, roles from `{}`)",
+            oidc.issuer, oidc.audience, oidc.roles_claim
+        );
+    }
     println!("  try:");
     println!(
         "    curl -s -X POST {base}/auth/register -H 'content-type: application/json' \\\n      -d '{{\"username\":\"ada\",\"email\":\"ada@example.com\",\"password\":\"correct horse battery\"}}'"

@@ -4,7 +4,11 @@
 //! with the cache of verified tokens off (every request verifies in full: the first request
 //! of each token) and with it on (the same token again: the common case).
 //!
-//! Run: `cargo bench -p centurion --bench verify`
+//! With the `oidc` feature, the ES256 and RS256 groups also time the guard on an identity
+//! provider's token (its keys fetched from a JWKS served on loopback by the bench itself),
+//! first request (cache off) and repeated (cache on), beside the instance's own token.
+//!
+//! Run: `cargo bench -p centurion --bench verify --features oidc`
 //! (the keys under `benches/keys/` are throwaway test keys made with `openssl genpkey`).
 
 use std::future::Future;
@@ -48,6 +52,87 @@ fn ready<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// An identity provider's token and the instances that accept it.
+#[cfg(feature = "oidc")]
+struct ProviderCase {
+    /// Cache of verified tokens off.
+    auth: Centurion<TestUser>,
+    /// Cache on.
+    cached: Centurion<TestUser>,
+    token: String,
+}
+
+/// Serves `jwks` on a free loopback port (on the bench's runtime); its base URL.
+#[cfg(feature = "oidc")]
+fn serve_jwks(rt: &tokio::runtime::Runtime, jwks: serde_json::Value) -> String {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let router = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || std::future::ready(axum::Json(jwks.clone()))),
+    );
+    rt.spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    base
+}
+
+/// A provider signing with `alg` and the bench key pair: its JWKS served on loopback, a
+/// token of it with the roles of the instance's own bench token, and the instances.
+#[cfg(feature = "oidc")]
+fn provider_case(
+    rt: &tokio::runtime::Runtime,
+    alg: &str,
+    (private, public): (&str, &str),
+) -> ProviderCase {
+    use centurion::IdentityProviderConfig;
+    let signer = Centurion::<TestUser>::builder()
+        .algorithm(alg)
+        .key_pair_pem(private, public)
+        .kid("bench-key")
+        .user_store(MemoryUserStore::new())
+        .build()
+        .expect("signer");
+    let issuer = serve_jwks(rt, signer.jwks());
+    let audience = "https://api.bench.example";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let payload = serde_json::json!({
+        "iss": issuer, "sub": "service-42", "aud": audience, "client_id": "bench",
+        "iat": now, "exp": now + 24 * 3600, "jti": "bench-jti-0001",
+        "roles": ["admin", "editor"], "scope": "api:read reports:read",
+    });
+    let token = centurion::dangerous::sign_payload(&signer, &payload).expect("sign");
+    let build = |cache_bytes: usize| {
+        let auth = Centurion::<TestUser>::builder()
+            .secret(SECRET)
+            .identity_provider(
+                IdentityProviderConfig::discover(&issuer, audience)
+                    .jwks_uri(&format!("{issuer}/jwks")),
+            )
+            .user_store(MemoryUserStore::new())
+            .verified_cache_bytes(cache_bytes)
+            .build()
+            .expect("bench config");
+        // Drives the runtime until the provider's keys are fetched.
+        rt.block_on(async {
+            while !auth.identity_providers()[0].usable {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        });
+        auth
+    };
+    ProviderCase {
+        auth: build(0),
+        cached: build(centurion::Config::default().verified_cache_bytes),
+        token,
+    }
+}
+
 struct Case {
     name: &'static str,
     /// Cache of verified tokens off: every verification is a full one.
@@ -57,9 +142,12 @@ struct Case {
     token: String,
     bare_key: DecodingKey,
     alg: Algorithm,
+    /// The PEM key pair, for the provider rows (ES256 and RS256 only).
+    #[cfg_attr(not(feature = "oidc"), allow(dead_code))]
+    keys: Option<(&'static str, &'static str)>,
 }
 
-fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
+fn case(name: &'static str, alg: &str, keys: Option<(&'static str, &'static str)>) -> Case {
     let build = |cache_bytes: usize| {
         let builder = Centurion::<TestUser>::builder()
             .algorithm(alg)
@@ -102,6 +190,7 @@ fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
         token,
         bare_key,
         alg,
+        keys: keys.filter(|_| matches!(name, "ES256" | "RS256")),
     }
 }
 
@@ -124,6 +213,32 @@ fn request_parts(token: &str, auth: &Centurion<TestUser>) -> http::request::Part
     let _ = ready(svc.call(req));
     drop(svc);
     captured.expect("layer forwarded the request")
+}
+
+/// Times the guard of `#[secured(roles = "admin")]` on `token` with `auth`.
+fn bench_guard(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    auth: &Centurion<TestUser>,
+    token: &str,
+) {
+    // Warms the cache (when on) with this token, as its first request would.
+    ready(auth.verify_access(token)).expect("verify");
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || request_parts(token, auth),
+            |mut parts| {
+                let claims = ready(<Claims as FromRequestParts<()>>::from_request_parts(
+                    &mut parts,
+                    &(),
+                ))
+                .expect("extract");
+                centurion::check_roles(claims.roles(), &["admin"], &[]).expect("role");
+                (claims, parts)
+            },
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 fn benches(c: &mut Criterion) {
@@ -175,23 +290,28 @@ fn benches(c: &mut Criterion) {
             ("centurion_guard_full_verification", &case.auth),
             ("centurion_guard_cached", &case.cached),
         ] {
-            // Warms the cache (when on) with this token, as its first request would.
-            ready(auth.verify_access(&case.token)).expect("verify");
-            group.bench_function(name, |b| {
-                b.iter_batched(
-                    || request_parts(&case.token, auth),
-                    |mut parts| {
-                        let claims = ready(<Claims as FromRequestParts<()>>::from_request_parts(
-                            &mut parts,
-                            &(),
-                        ))
-                        .expect("extract");
-                        centurion::check_roles(claims.roles(), &["admin"], &[]).expect("role");
-                        (claims, parts)
-                    },
-                    BatchSize::SmallInput,
-                )
+            bench_guard(&mut group, name, auth, &case.token);
+        }
+        #[cfg(feature = "oidc")]
+        if let Some(keys) = case.keys {
+            let provider = provider_case(&rt, case.name, keys);
+            group.bench_function("provider_verify_access", |b| {
+                b.iter(|| {
+                    ready(provider.auth.verify_access(black_box(&provider.token))).expect("verify")
+                })
             });
+            bench_guard(
+                &mut group,
+                "provider_guard_full_verification",
+                &provider.auth,
+                &provider.token,
+            );
+            bench_guard(
+                &mut group,
+                "provider_guard_cached",
+                &provider.cached,
+                &provider.token,
+            );
         }
         group.finish();
     }

@@ -70,6 +70,9 @@
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
 //!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis`
 //!   (feature `redis`) the production ones.
+//! - `oidc` (feature `oidc`): the access tokens of identity providers (OpenID discovery,
+//!   remote key sets that do not cause outages, roles and scopes from their claims) beside
+//!   the instance's own, configured with [`IdentityProviderConfig`].
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
 //! - `serve` (feature `serve`): serving the application with a header-read, idle and
@@ -104,6 +107,9 @@ mod jwt;
 pub mod password;
 
 pub mod memory;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -128,7 +134,8 @@ pub use crate::centurion::{
     TokenPair,
 };
 pub use crate::config::{
-    Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
+    Config, CookieConfig, IdentityProviderConfig, PasswordConfig, SameSite, Secret, TokenLocation,
+    VerificationKeyConfig,
 };
 pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};

@@ -291,6 +291,37 @@ pub trait UserStore<U: AuthUser>: Send + Sync + 'static {
             ))
         }
     }
+
+    /// The user of an identity provider's token: the one this store links to the
+    /// provider `issuer` and its `subject` (the token's `sub`), or `None`. The default
+    /// knows none; [`CurrentUser`](crate::CurrentUser) then asks the hook given to
+    /// [`CenturionBuilder::provision_external_users`](crate::CenturionBuilder::provision_external_users),
+    /// if any. Key the link on both values: two providers may use the same subject, and
+    /// a subject is not one of this store's ids.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use centurion::{Result, UserStore, testing::TestUser};
+    ///
+    /// struct Linked { by_subject: HashMap<(String, String), TestUser> }
+    ///
+    /// impl UserStore<TestUser> for Linked {
+    ///     async fn lookup(&self, _: &str) -> Result<Option<TestUser>> { Ok(None) }
+    ///     async fn identify(&self, _: &str) -> Result<Option<TestUser>> { Ok(None) }
+    ///     async fn update_password_hash(&self, _: &str, _: &str) -> Result<()> { Ok(()) }
+    ///     async fn identify_external(&self, issuer: &str, subject: &str) -> Result<Option<TestUser>> {
+    ///         Ok(self.by_subject.get(&(issuer.to_owned(), subject.to_owned())).cloned())
+    ///     }
+    /// }
+    /// ```
+    fn identify_external(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<U>>> + Send {
+        let _ = (issuer, subject);
+        async { Ok(None) }
+    }
 }
 
 /// A shared store is a store: lets the application keep a handle (`Arc<S>`) to the store
@@ -337,6 +368,13 @@ impl<U: AuthUser, S: UserStore<U>> UserStore<U> for std::sync::Arc<S> {
     }
     fn lookup_by_email(&self, email_key: &str) -> impl Future<Output = Result<Option<U>>> + Send {
         S::lookup_by_email(self, email_key)
+    }
+    fn identify_external(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::identify_external(self, issuer, subject)
     }
 }
 
@@ -516,6 +554,11 @@ pub(crate) trait DynUserStore<U>: Send + Sync {
     fn confirm<'a>(&'a self, id: &'a str, registered_after_ms: u64) -> BoxFuture<'a, Result<bool>>;
     fn purge_unconfirmed(&self, expired_before_ms: u64) -> BoxFuture<'_, Result<u64>>;
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
+    fn identify_external<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<U>>>;
 }
 
 impl<U: AuthUser, S: UserStore<U>> DynUserStore<U> for S {
@@ -546,6 +589,13 @@ impl<U: AuthUser, S: UserStore<U>> DynUserStore<U> for S {
     }
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>> {
         Box::pin(UserStore::lookup_by_email(self, email))
+    }
+    fn identify_external<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<U>>> {
+        Box::pin(UserStore::identify_external(self, issuer, subject))
     }
 }
 

@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | this page | [`TEST_SECRET`], [`cheap_passwords`], [`builder`] and [`auth`], the clock helpers, [`SharedStore`] |
 //! | [`servers`] | PostgreSQL, Redis and SMTP servers a test starts and stops itself; the loud `SKIPPED` (a failure under `CI=true`) |
+//! | [`oidc`] | a real OpenID Provider (oidc-provider from npm, `tests/oidc/provider.mjs`) on loopback |
 //! | [`http`] | the raw HTTP/1.1 client, blocking or on Tokio, and a Router served over TCP |
 //! | [`serving`] | a Router served with deadlines (`centurion::serve`), raw connections read until closed, half-sent heads, an HTTP/2 client, a process's descriptors and memory |
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
@@ -21,6 +22,7 @@ pub mod assert;
 pub mod contracts;
 pub mod hooked;
 pub mod http;
+pub mod oidc;
 pub mod prelude;
 pub mod routes;
 pub mod servers;

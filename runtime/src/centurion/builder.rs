@@ -2,15 +2,17 @@
 //! clock), checked by [`CenturionBuilder::build`].
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
 
-use super::Centurion;
+use super::{Centurion, Provision, provision};
 use crate::clock::{Clock, SharedClock};
 use crate::config::{
-    Config, CookieConfig, PasswordConfig, Secret, TokenLocation, VerificationKeyConfig,
+    Config, CookieConfig, IdentityProviderConfig, PasswordConfig, Secret, TokenLocation,
+    VerificationKeyConfig,
 };
 use crate::core::{Core, Hooks, TokenEvent};
 use crate::error::{Error, Result};
@@ -47,6 +49,7 @@ use crate::user_cache::UserCache;
 /// | [`token_locations`](Self::token_locations) | `token_locations` |
 /// | [`cookies`](Self::cookies) | `cookies`, and adds `cookies` to `token_locations` |
 /// | [`query_parameter`](Self::query_parameter) | `query_parameter`, and adds `query` to `token_locations` |
+/// | [`identity_provider`](Self::identity_provider) | `identity_providers` (adds one) |
 ///
 /// | plug-in method | what | default |
 /// | --- | --- | --- |
@@ -57,6 +60,7 @@ use crate::user_cache::UserCache;
 /// | [`on_event`](Self::on_event) | listeners of [`TokenEvent`]s | none |
 /// | [`error_responder`](Self::error_responder) | the error response | the JSON body of [`Error`] |
 /// | [`clock`](Self::clock) | where time is read | [`SystemClock`](crate::clock::SystemClock) |
+/// | [`provision_external_users`](Self::provision_external_users) | makes the user of an identity provider's token the store does not know | none: such a token's `CurrentUser` is [`MissingUserError`](crate::ErrorKind::MissingUserError) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -85,6 +89,7 @@ pub struct CenturionBuilder<U> {
     hooks: Hooks,
     clock: Option<SharedClock>,
     username_policy: UsernamePolicy,
+    provision: Option<Provision<U>>,
 }
 
 impl<U> fmt::Debug for CenturionBuilder<U> {
@@ -104,6 +109,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
             hooks: Hooks::default(),
             clock: None,
             username_policy: UsernamePolicy::default(),
+            provision: None,
         }
     }
 
@@ -451,6 +457,57 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// Accepts the access tokens of an identity provider beside the instance's own (feature
+    /// `oidc`; see [`crate::oidc`] for what happens to them). Call it once per provider.
+    /// Without a signing key (`secret`, a key pair), the instance accepts only providers'
+    /// tokens and issues none.
+    ///
+    /// ```
+    /// use centurion::{Centurion, IdentityProviderConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .identity_provider(
+    ///         IdentityProviderConfig::discover("https://login.example.com/realms/acme", "https://api.example.com")
+    ///             .roles_claim("realm_access.roles"),
+    ///     )
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build();
+    /// # #[cfg(feature = "oidc")]
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn identity_provider(mut self, provider: IdentityProviderConfig) -> Self {
+        self.config.identity_providers.push(provider);
+        self
+    }
+
+    /// Makes the user of an identity provider's token on first sight: when
+    /// [`CurrentUser`](crate::CurrentUser) meets such a token and
+    /// [`UserStore::identify_external`](crate::UserStore::identify_external) knows no user
+    /// for it, `hook` gets the token's claims and returns the user (after creating it in
+    /// the store, or built from the claims alone), or `None` to refuse it with
+    /// [`MissingUserError`](crate::ErrorKind::MissingUserError). It runs under the store
+    /// timeout; its users are cached like the others when the user cache is on.
+    ///
+    /// ```
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .provision_external_users(|claims| async move {
+    ///         let roles: Vec<&str> = claims.roles().iter().map(String::as_str).collect();
+    ///         Ok(Some(TestUser::new(0, claims.subject(), &roles)))
+    ///     })
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn provision_external_users<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Claims) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<U>>> + Send + 'static,
+    {
+        self.provision = Some(provision(hook));
+        self
+    }
+
     /// Replaces the default JSON error response for every error the layer sees.
     pub fn error_responder(
         mut self,
@@ -489,16 +546,21 @@ impl<U: AuthUser> CenturionBuilder<U> {
             .revocations
             .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new().with_clock_of(&clock)));
         let core = Core::new(&self.config, revocations, self.hooks, clock.clone())?;
+        let cache = || {
+            UserCache::new(
+                self.config.user_cache_ttl,
+                self.config.user_cache_capacity,
+                clock.clone(),
+            )
+            .map(Arc::new)
+        };
         Ok(Centurion {
             core: Arc::new(core),
             users: users?,
             username_policy: Arc::new(self.username_policy),
-            user_cache: UserCache::new(
-                self.config.user_cache_ttl,
-                self.config.user_cache_capacity,
-                clock,
-            )
-            .map(Arc::new),
+            user_cache: cache(),
+            external_cache: cache(),
+            provision: self.provision,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! it to the extractors.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +18,11 @@ use crate::identity::{
     UsernamePolicy, email_key, identity_key, normalize_email, normalize_username,
 };
 use crate::jwt::{self, Claims, Draft, ExpectKind, TokenKind};
+#[cfg(feature = "oidc")]
+use crate::oidc::ProviderStatus;
 use crate::password::{PasswordHasher, Work};
 use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionRecord};
-use crate::store::{DynUserStore, NewUser, Registered};
+use crate::store::{BoxFuture, DynUserStore, NewUser, Registered};
 use crate::transport::{ClearSessionCookies, SessionCookies};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
@@ -81,6 +84,24 @@ pub struct Centurion<U> {
     users: Arc<dyn DynUserStore<U>>,
     username_policy: Arc<UsernamePolicy>,
     user_cache: Option<Arc<UserCache<U>>>,
+    /// Users of identity providers' tokens, by `{issuer}#{subject}` (same settings as
+    /// `user_cache`, kept apart so that no local id can name one).
+    external_cache: Option<Arc<UserCache<U>>>,
+    provision: Option<Provision<U>>,
+}
+
+/// The application's hook that makes a user for an identity provider's token whose user
+/// the store does not know.
+pub(crate) type Provision<U> =
+    Arc<dyn Fn(Claims) -> BoxFuture<'static, Result<Option<U>>> + Send + Sync>;
+
+/// Wraps an application's provisioning function.
+pub(crate) fn provision<U, F, Fut>(hook: F) -> Provision<U>
+where
+    F: Fn(Claims) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<U>>> + Send + 'static,
+{
+    Arc::new(move |claims| Box::pin(hook(claims)))
 }
 
 impl<U> Clone for Centurion<U> {
@@ -90,6 +111,8 @@ impl<U> Clone for Centurion<U> {
             users: Arc::clone(&self.users),
             username_policy: Arc::clone(&self.username_policy),
             user_cache: self.user_cache.clone(),
+            external_cache: self.external_cache.clone(),
+            provision: self.provision.clone(),
         }
     }
 }
@@ -200,6 +223,110 @@ impl<U: AuthUser> Centurion<U> {
             cache.put(id, user, epoch);
         }
         Ok(user)
+    }
+
+    /// The user of an identity provider's token, as [`CurrentUser`](crate::CurrentUser)
+    /// loads it: from the user cache when it is on, else
+    /// [`UserStore::identify_external`](crate::UserStore::identify_external), else the
+    /// provisioning hook. The instance's own tokens go to [`Self::current_user`].
+    pub(crate) async fn current_user_of(&self, claims: &Claims) -> Result<Option<Arc<U>>> {
+        let Some(issuer) = claims.external_issuer() else {
+            return self.current_user(claims.subject()).await;
+        };
+        let key = jwt::external_key(issuer, claims.subject());
+        let epoch = match &self.external_cache {
+            Some(cache) => {
+                if let Some(user) = cache.get(&key) {
+                    return Ok(Some(user));
+                }
+                Some(cache.begin_read(&key))
+            }
+            None => None,
+        };
+        let mut user = self.identify_external(issuer, claims.subject()).await?;
+        if user.is_none()
+            && let Some(provision) = &self.provision
+        {
+            user = self.core.bounded(provision(claims.clone())).await?;
+        }
+        let user = user.map(Arc::new);
+        if let (Some(cache), Some(epoch), Some(user)) = (&self.external_cache, epoch, &user) {
+            cache.put(&key, user, epoch);
+        }
+        Ok(user)
+    }
+
+    /// The user the store links to the identity provider `issuer` and its `subject`
+    /// ([`UserStore::identify_external`](crate::UserStore::identify_external)), bounded by
+    /// the store timeout; never cached, never provisioned.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// // The in-memory store links no provider's users.
+    /// assert!(auth.identify_external("https://idp.example.com", "abc").await?.is_none());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn identify_external(&self, issuer: &str, subject: &str) -> Result<Option<U>> {
+        self.core
+            .bounded(self.users.identify_external(issuer, subject))
+            .await
+    }
+
+    /// Drops any cached copy of the user of the identity provider `issuer` and its
+    /// `subject` (like [`forget_user`](Self::forget_user) for the instance's own users).
+    pub fn forget_external_user(&self, issuer: &str, subject: &str) {
+        if let Some(cache) = &self.external_cache {
+            cache.forget(&jwt::external_key(issuer, subject));
+        }
+    }
+
+    /// Revokes every token the identity provider `issuer` issued to `subject` until now,
+    /// judged by their `iat`: whole seconds on the provider's clock, so the cut-off is the
+    /// next second plus the provider's leeway (a provider clock ahead by up to the leeway
+    /// does not let an earlier token through; tokens it issues within that margin after the
+    /// call are refused too, and a token without `iat` while the revocation lasts). Recorded
+    /// under `{issuer}#{subject}`, apart from the instance's own user ids, for the
+    /// instance's longest token lifetime.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// auth.revoke_external_user("https://idp.example.com", "user-7").await?;
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {
+        self.forget_external_user(issuer, subject);
+        self.core.revoke_external_user(issuer, subject).await
+    }
+
+    /// How each configured identity provider's keys are doing: how many are held, whether
+    /// they may be used, how many fetches were made and failed, when the last one
+    /// succeeded. Empty without providers. For health checks and dashboards.
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// assert!(auth.identity_providers().is_empty());
+    /// # Ok(()) }
+    /// # demo().unwrap();
+    /// ```
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn identity_providers(&self) -> Vec<ProviderStatus> {
+        self.core.provider_status()
     }
 
     /// Drops any cached copy of the user `id` (see

@@ -27,11 +27,15 @@ use serde::Deserialize;
 
 mod cookies;
 mod duration;
+mod identity;
 mod password;
 mod secret;
 
 pub use self::cookies::{CookieConfig, SameSite, TokenLocation};
 pub use self::duration::parse_duration;
+pub use self::identity::{
+    DEFAULT_PROVIDER_ALGORITHMS, IdentityProviderConfig, MAX_PROVIDER_LEEWAY,
+};
 pub use self::password::PasswordConfig;
 pub use self::secret::Secret;
 
@@ -158,6 +162,10 @@ pub struct Config {
     /// How the session cookies are made, and CSRF protection; used when `cookies` is a
     /// token location.
     pub cookies: CookieConfig,
+    /// Identity providers whose access tokens are accepted beside the instance's own
+    /// (feature `oidc`). With providers and no signing key (`secret`, `private_key_pem`),
+    /// the instance accepts only their tokens and issues none.
+    pub identity_providers: Vec<IdentityProviderConfig>,
 }
 
 impl Default for Config {
@@ -192,6 +200,7 @@ impl Default for Config {
             token_locations: vec![TokenLocation::Header],
             query_parameter: "access_token".to_owned(),
             cookies: CookieConfig::default(),
+            identity_providers: Vec::new(),
         }
     }
 }

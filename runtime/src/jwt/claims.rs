@@ -2,6 +2,7 @@
 //! [`TokenKind`], and the strict decoding of a payload (duplicates refused, required claims
 //! of the right types).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -66,7 +67,15 @@ impl TokenKind {
 /// The claims of a verified token.
 ///
 /// It is also an axum extractor (see [`crate::http`]): a handler that takes `Claims`
-/// requires a valid access token. Cloning is cheap (one reference count).
+/// requires a valid access token. Cloning is cheap (a reference count or two).
+///
+/// A token of a configured identity provider (see
+/// [`IdentityProviderConfig`](crate::IdentityProviderConfig)) gives the same `Claims`:
+/// [`external_issuer`](Self::external_issuer) names its provider, [`roles`](Self::roles)
+/// are those its provider's role mapping found, [`scopes`](Self::scopes) come from its
+/// `scope` or `scp` claim, and [`raw_claims`](Self::raw_claims) is its whole payload. Such a
+/// token is never fresh, never refreshes anything, and its [`kind`](Self::kind) is
+/// [`TokenKind::Access`].
 ///
 /// ```
 /// # async fn demo() -> Result<(), centurion::Error> {
@@ -87,6 +96,25 @@ impl TokenKind {
 #[derive(Clone)]
 pub struct Claims {
     inner: Arc<ClaimsData>,
+    /// Set for tokens of an identity provider: which one, and with which key.
+    origin: Option<Arc<ProviderOrigin>>,
+}
+
+/// Where a token of an identity provider came from: kept with its claims, so that a
+/// remembered verification can be checked against the provider's current keys.
+#[cfg_attr(not(feature = "oidc"), allow(dead_code))]
+pub(crate) struct ProviderOrigin {
+    /// The provider's position among the configured ones.
+    pub(super) provider: usize,
+    /// The RFC 7638 thumbprint of the key that verified the token.
+    pub(super) key: Arc<str>,
+    /// The provider's leeway, in seconds.
+    pub(super) leeway: u64,
+    /// The token's scopes (`scope`, `scp`).
+    pub(super) scopes: Vec<String>,
+    /// `{issuer}#{jti}` and `{issuer}#{sub}`: its revocation keys, made once.
+    pub(super) jti_key: String,
+    pub(super) subject_key: String,
 }
 
 #[derive(Clone, Serialize)]
@@ -141,6 +169,16 @@ impl Claims {
     pub(super) fn from_data(data: ClaimsData) -> Self {
         Self {
             inner: Arc::new(data),
+            origin: None,
+        }
+    }
+
+    /// The claims of a token of an identity provider.
+    #[cfg(feature = "oidc")]
+    pub(super) fn from_provider(data: ClaimsData, origin: ProviderOrigin) -> Self {
+        Self {
+            inner: Arc::new(data),
+            origin: Some(Arc::new(origin)),
         }
     }
 
@@ -204,7 +242,67 @@ impl Claims {
         self.inner.iss.as_deref()
     }
 
-    /// One custom claim, if present.
+    /// The issuer of a token of a configured identity provider; `None` for the instance's
+    /// own tokens.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// let pair = auth.issue_pair(&TestUser::new(7, "ada", &[])).await?;
+    /// let claims = auth.verify_access(&pair.access_token).await?;
+    /// assert_eq!(claims.external_issuer(), None);
+    /// assert!(claims.scopes().is_empty());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn external_issuer(&self) -> Option<&str> {
+        self.origin.as_ref().and(self.inner.iss.as_deref())
+    }
+
+    /// The scopes of a provider's token: its `scope` claim (space-separated) and its `scp`
+    /// claim (space-separated, or a list), in order, without repeats. Empty for the
+    /// instance's own tokens.
+    pub fn scopes(&self) -> &[String] {
+        self.origin.as_ref().map_or(&[], |o| &o.scopes)
+    }
+
+    /// Whether the token carries the scope `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().iter().any(|s| s == scope)
+    }
+
+    /// Every claim of the token as it was signed: the whole payload of a provider's token,
+    /// and for the instance's own tokens the registered claims, centurion's and the custom
+    /// ones. A copy: prefer [`custom`](Self::custom) for one claim.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// let pair = auth.issue_pair(&TestUser::new(7, "ada", &["admin"])).await?;
+    /// let raw = auth.verify_access(&pair.access_token).await?.raw_claims();
+    /// assert_eq!(raw["sub"], "7");
+    /// assert_eq!(raw["type"], "access");
+    /// assert_eq!(raw["roles"], serde_json::json!(["admin"]));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn raw_claims(&self) -> Map<String, Value> {
+        if self.origin.is_some() {
+            return self.inner.custom.clone();
+        }
+        match serde_json::to_value(&*self.inner) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// One custom claim, if present. For a provider's token, any claim of its payload.
     pub fn custom(&self, name: &str) -> Option<&Value> {
         self.inner.custom.get(name)
     }
@@ -247,6 +345,61 @@ impl Claims {
             .iat_ms
             .unwrap_or(self.inner.iat.saturating_mul(1000))
     }
+
+    /// Where a provider's token came from; `None` for the instance's own tokens.
+    pub(crate) fn origin(&self) -> Option<&ProviderOrigin> {
+        self.origin.as_deref()
+    }
+
+    /// The key under which a revocation of this one token is recorded: its `jti`, and for
+    /// a provider's token `{issuer}#{jti}`, so a provider's ids never meet this instance's
+    /// (which never hold `#`) nor another provider's (issuers hold no `#`).
+    pub(crate) fn revocation_jti(&self) -> Cow<'_, str> {
+        match &self.origin {
+            Some(origin) => Cow::Borrowed(&origin.jti_key),
+            None => Cow::Borrowed(&self.inner.jti),
+        }
+    }
+
+    /// The key under which a revocation of every token of this token's user is recorded:
+    /// its `sub`, and for a provider's token `{issuer}#{sub}`.
+    pub(crate) fn revocation_subject(&self) -> Cow<'_, str> {
+        match &self.origin {
+            Some(origin) => Cow::Borrowed(&origin.subject_key),
+            None => Cow::Borrowed(&self.inner.sub),
+        }
+    }
+}
+
+/// The revocation key of a provider's identifier `id` (a `jti` or a `sub`): `{issuer}#{id}`.
+pub(crate) fn external_key(issuer: &str, id: &str) -> String {
+    format!("{issuer}#{id}")
+}
+
+#[cfg_attr(not(feature = "oidc"), allow(dead_code))]
+impl ProviderOrigin {
+    /// The provider's position among the configured ones.
+    pub(crate) fn provider(&self) -> usize {
+        self.provider
+    }
+
+    /// The thumbprint of the key that verified the token.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The provider's leeway, in seconds.
+    pub(crate) fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
+    /// About how many heap bytes it takes, for the cache's budget.
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        let strings: usize = self.scopes.iter().map(|s| s.len() + 24).sum::<usize>()
+            + self.jti_key.len()
+            + self.subject_key.len();
+        (size_of::<Self>() + self.key.len() + strings) as u64
+    }
 }
 
 impl fmt::Debug for Claims {
@@ -254,6 +407,7 @@ impl fmt::Debug for Claims {
         let d = &self.inner;
         f.debug_struct("Claims")
             .field("sub", &d.sub)
+            .field("external_issuer", &self.external_issuer())
             .field("type", &d.kind)
             .field("roles", &self.roles())
             .field("fresh", &self.is_fresh())
@@ -300,7 +454,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 $slot = Some(map.next_value::<$ty>()?);
             }};
         }
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
                 "sub" => set!(sub, "sub", String),
                 "iat" => set!(iat, "iat", u64),
@@ -312,7 +466,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                     if kind.is_some() {
                         return Err(dup("type"));
                     }
-                    let s = map.next_value::<std::borrow::Cow<'de, str>>()?;
+                    let s = map.next_value::<Cow<'de, str>>()?;
                     kind = Some(
                         TokenKind::parse(&s)
                             .ok_or_else(|| de::Error::custom("unknown token type"))?,
