@@ -449,6 +449,17 @@ pub fn derive_role(input: TokenStream) -> TokenStream {
 ///     }
 /// }
 /// ```
+#[proc_macro_derive(Permission, attributes(permission))]
+pub fn derive_permission(input: TokenStream) -> TokenStream {
+    centurion_codegen::derive_permission(input.into()).into()
+}
+
+/// Declares the crate's roles.
+#[proc_macro]
+pub fn roles(input: TokenStream) -> TokenStream {
+    centurion_codegen::roles(input.into()).into()
+}
+
 #[proc_macro_derive(AuthUser, attributes(auth_user))]
 pub fn derive_auth_user(input: TokenStream) -> TokenStream {
     centurion_codegen::derive_auth_user(input.into()).into()

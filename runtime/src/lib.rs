@@ -91,6 +91,7 @@ mod store;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
+mod roles;
 mod user;
 
 pub mod config;
@@ -121,20 +122,25 @@ pub use crate::config::{
 };
 pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
-pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_roles};
+pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_permissions, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
-pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
+pub use crate::roles::{Permission, Role, RoleTable};
+pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
 
-pub use centurion_macros::{AuthUser, Role, secured};
+pub use centurion_macros::{AuthUser, Permission, Role, roles, secured};
 
 /// Items the macros expand to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::expansion::*;
     pub use crate::http::{Guard, Requirement, Secured};
-    pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
+    pub use crate::roles::{
+        Declared, ERRONEOUS, Lookup, Message, Permission, Role, RoleEntry, RoleTable,
+        at_crate_root, undeclared, unknown_grant,
+    };
+    pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
     pub use axum;
     pub use http;
 }

@@ -16,6 +16,7 @@ use crate::core::{Core, Hooks, TokenEvent};
 use crate::error::{Error, Result};
 use crate::jwt::Claims;
 use crate::memory::MemoryRevocationStore;
+use crate::roles::{Role, RoleTable};
 use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
@@ -53,6 +54,7 @@ use crate::user_cache::UserCache;
 /// | [`on_event`](Self::on_event) | listeners of [`TokenEvent`]s | none |
 /// | [`error_responder`](Self::error_responder) | the error response | the JSON body of [`Error`] |
 /// | [`clock`](Self::clock) | where time is read | [`SystemClock`](crate::clock::SystemClock) |
+/// | [`roles`](Self::roles) | the role hierarchy and permission grants tokens are checked with | the table of the user type's role enum ([`AuthUser::role_table`]) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -80,6 +82,8 @@ pub struct CenturionBuilder<U> {
     revocations: Option<Arc<dyn DynRevocationStore>>,
     hooks: Hooks,
     clock: Option<SharedClock>,
+    /// `.roles::<R>()`: the table and `R`'s name.
+    roles: Option<(&'static RoleTable, &'static str)>,
 }
 
 impl<U> fmt::Debug for CenturionBuilder<U> {
@@ -98,6 +102,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
             revocations: None,
             hooks: Hooks::default(),
             clock: None,
+            roles: None,
         }
     }
 
@@ -369,8 +374,43 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// The role type whose hierarchy and permission grants every verified token is
+    /// checked with (default: the role enum of the user type's `#[auth_user(roles)]`
+    /// field, see [`AuthUser::role_table`]). Needed when the user type keeps its roles as
+    /// strings but the application declares a role enum with `includes` or `grants`:
+    /// without a table, roles are flat and no permission is held.
+    ///
+    /// ```
+    /// use centurion::{Centurion, Role, memory::MemoryUserStore, testing::TestUser};
+    ///
+    /// #[derive(Role)]
+    /// enum AppRole { Admin, #[role(includes = "admin")] Owner }
+    ///
+    /// let auth = Centurion::<TestUser>::builder()   // TestUser keeps roles as strings
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .roles::<AppRole>()
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    ///
+    /// Building fails when the user type's role enum is another one with a different table.
+    pub fn roles<R: Role>(mut self) -> Self {
+        self.roles = Some((R::TABLE, std::any::type_name::<R>()));
+        self
+    }
+
     /// Checks the configuration and builds the instance.
     pub fn build(self) -> Result<Centurion<U>> {
+        let roles = match (self.roles, U::role_table()) {
+            (Some((named, name)), Some(of_user)) if named != of_user => {
+                return Err(Error::config(format!(
+                    "`.roles::<{name}>()` names a role type other than the one the user type's `#[auth_user(roles)]` field holds: remove `.roles::<…>()`, or make them the same"
+                )));
+            }
+            (Some((table, _)), _) => Some(table),
+            (None, of_user) => of_user,
+        };
         let clock = self.clock.unwrap_or_default();
         let users = self.users.ok_or_else(|| {
             Error::config("no user store: call .user_store(…) (MemoryUserStore for development)")
@@ -378,7 +418,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
         let revocations = self
             .revocations
             .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new().with_clock_of(&clock)));
-        let core = Core::new(&self.config, revocations, self.hooks, clock.clone())?;
+        let core = Core::new(&self.config, revocations, self.hooks, clock.clone(), roles)?;
         Ok(Centurion {
             core: Arc::new(core),
             users: users?,

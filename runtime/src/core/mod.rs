@@ -18,6 +18,7 @@ use crate::config::{Config, Settings};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jwt::{self, Claims, Draft, ExpectKind, KeySet, TokenKind, VerifiedTokens};
 use crate::password::PasswordHasher;
+use crate::roles::RoleTable;
 use crate::store::{DynRevocationStore, TokenRef};
 use crate::transport::Transport;
 
@@ -69,6 +70,8 @@ pub(crate) struct Core {
     transport: Transport,
     /// Access tokens that passed verification; `None` when turned off.
     verified: Option<VerifiedTokens>,
+    /// The hierarchy and grants every verified token's roles are resolved with.
+    roles: Option<&'static RoleTable>,
     clock: SharedClock,
     /// The smallest `iat_ms` this instance may write: one past the last per-user
     /// not-before it recorded, so that a token issued after [`Core::revoke_user`] returns
@@ -83,6 +86,7 @@ impl Core {
         revocations: Arc<dyn DynRevocationStore>,
         hooks: Hooks,
         clock: SharedClock,
+        roles: Option<&'static RoleTable>,
     ) -> Result<Self> {
         let settings = config.settings()?;
         let keys = KeySet::from_config(config)?;
@@ -96,6 +100,7 @@ impl Core {
             hooks,
             transport,
             verified: VerifiedTokens::new(config.verified_cache_bytes),
+            roles,
             clock,
             issue_floor_ms: AtomicU64::new(0),
         })
@@ -154,9 +159,12 @@ impl Core {
         }
     }
 
-    /// Signature and claim checks, then the application's validators.
+    /// Signature and claim checks, the roles and permissions the token holds (resolved
+    /// here once, and remembered with it by the cache), then the application's validators.
     pub(crate) fn verify_claims(&self, token: &str, kind: ExpectKind) -> Result<Claims> {
-        let claims = jwt::verify(token, &self.keys, &self.settings, kind, self.clock.secs())?;
+        // This instance's tokens carry no scopes; a provider's tokens pass theirs here.
+        let claims = jwt::verify(token, &self.keys, &self.settings, kind, self.clock.secs())?
+            .with_access(self.roles, &[]);
         self.run_validators(&claims)?;
         Ok(claims)
     }
@@ -337,6 +345,7 @@ mod tests {
             Arc::new(MemoryRevocationStore::new()),
             Hooks::default(),
             SharedClock::system(),
+            None,
         )
         .unwrap()
     }

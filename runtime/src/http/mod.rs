@@ -24,7 +24,7 @@
 //! | file | what |
 //! | --- | --- |
 //! | `extract.rs` | [`Claims`](crate::Claims), [`CurrentUser`], `Centurion<U>`: the request's token verified once |
-//! | `guard.rs` | what `#[secured]` checks: [`check_roles`], [`check_fresh`] |
+//! | `guard.rs` | what `#[secured]` checks: [`check_roles`], [`check_permissions`], [`check_fresh`] |
 //! | `json_body.rs` | [`JsonBody`] |
 //! | `client_addr.rs` | [`ClientAddr`] behind [`TrustedProxies`] |
 
@@ -35,7 +35,7 @@ mod json_body;
 
 pub use self::client_addr::{ClientAddr, TrustedProxies};
 pub use self::extract::CurrentUser;
-pub use self::guard::{check_fresh, check_roles};
+pub use self::guard::{check_fresh, check_permissions, check_roles};
 pub use self::json_body::JsonBody;
 pub use crate::centurion::{CenturionLayer, CenturionService, ResponseFuture};
 

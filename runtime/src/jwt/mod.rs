@@ -34,6 +34,7 @@ pub use self::claims::{Claims, RESERVED_CLAIMS, TokenKind};
 pub use self::keys::install_crypto_provider;
 
 pub(crate) use self::cache::VerifiedTokens;
+pub(crate) use self::claims::{missing_permission, missing_role};
 pub(crate) use self::keys::KeySet;
 pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
 pub(crate) use self::verify::{ExpectKind, check_times, verify};
