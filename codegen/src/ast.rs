@@ -104,7 +104,9 @@ impl<'a> NamedEnum<'a> {
                 NameKind::Permission => "enum Perm { ReportsRead, ArticlesPublish }",
             };
             errors.push(syn::Error::new(
-                keyword.join(input.ident.span()).unwrap_or(input.ident.span()),
+                keyword
+                    .join(input.ident.span())
+                    .unwrap_or(input.ident.span()),
                 format!(
                     "`#[derive({})]` needs an enum of unit variants, like `{example}`",
                     kind.derive()

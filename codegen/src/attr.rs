@@ -203,7 +203,8 @@ pub(crate) struct SecuredArgs {
     pub(crate) role_type: Option<(kw::role_type, Path)>,
 }
 
-const SECURED_KEYS: &str = "`roles`, `any_of`, `permissions`, `any_permission`, `fresh`, `optional` or `role_type`";
+const SECURED_KEYS: &str =
+    "`roles`, `any_of`, `permissions`, `any_permission`, `fresh`, `optional` or `role_type`";
 
 fn suggest_secured(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -211,8 +212,13 @@ fn suggest_secured(name: &str) -> Option<&'static str> {
             "roles"
         }
         "roles_accepted" | "any" | "anyof" | "any_roles" | "one_of" | "accepted" => "any_of",
-        "permission" | "perms" | "perm" | "all_permissions" | "permissions_required"
-        | "scopes" | "scope" => "permissions",
+        "permission"
+        | "perms"
+        | "perm"
+        | "all_permissions"
+        | "permissions_required"
+        | "scopes"
+        | "scope" => "permissions",
         "any_permissions" | "any_permission_of" | "permissions_any" | "any_scope"
         | "any_scopes" => "any_permission",
         "auth_accepted" | "optional_auth" | "anonymous" | "allow_anonymous" | "maybe" => "optional",

@@ -131,11 +131,7 @@ fn requirement_value(requirement: &Requirement) -> TokenStream {
             }
         }
     };
-    let Some(first) = requirement
-        .roles()
-        .chain(requirement.permissions())
-        .next()
-    else {
+    let Some(first) = requirement.roles().chain(requirement.permissions()).next() else {
         return value(quote!(::core::option::Option::None));
     };
 
@@ -149,7 +145,7 @@ fn requirement_value(requirement: &Requirement) -> TokenStream {
             }
         }
         None => quote! {
-            ::centurion::__private::Lookup::new(__CENTURION_ROLES, __CENTURION_ROLE_ENUM)
+            ::centurion::__private::Lookup::new(__CENTURION_ROLES, __CENTURION_ROLE_ENUM_OF_THIS_MODULE)
         },
     };
     let missing = name_check(&first.lit, quote!(missing()));
@@ -369,7 +365,7 @@ fn named_expansion(
         // roles; elsewhere `#[secured]` names it when no `centurion::roles!` does.
         #[doc(hidden)]
         #[allow(dead_code)]
-        const __CENTURION_ROLE_ENUM: ::core::option::Option<::centurion::__private::Declared> =
+        const __CENTURION_ROLE_ENUM_OF_THIS_MODULE: ::core::option::Option<::centurion::__private::Declared> =
             ::core::option::Option::Some(::centurion::__private::Declared::derived::<#ident>(
                 ::core::module_path!(),
                 #enum_name,
@@ -410,7 +406,7 @@ fn named_stub(input: &DeriveInput, kind: NameKind) -> TokenStream {
 
                 #[doc(hidden)]
                 #[allow(dead_code)]
-                const __CENTURION_ROLE_ENUM: ::core::option::Option<::centurion::__private::Declared> =
+                const __CENTURION_ROLE_ENUM_OF_THIS_MODULE: ::core::option::Option<::centurion::__private::Declared> =
                     ::core::option::Option::Some(::centurion::__private::Declared::derived::<#ident>(
                         ::core::module_path!(),
                         #enum_name,

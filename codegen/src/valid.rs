@@ -43,7 +43,13 @@ impl Requirement {
 
 /// A name in both the all-of and the any-of list of one kind: noise in the any-of list
 /// (and it would make that list trivially satisfied).
-fn in_both(all: &[ListedName], any: &mut Vec<ListedName>, keys: (&str, &str), noun: &str, errors: &mut Errors) {
+fn in_both(
+    all: &[ListedName],
+    any: &mut Vec<ListedName>,
+    keys: (&str, &str),
+    noun: &str,
+    errors: &mut Errors,
+) {
     let (all_key, any_key) = keys;
     any.retain(|name| {
         let twice = all.iter().any(|required| required.name == name.name);
@@ -74,7 +80,13 @@ pub(crate) fn handler(handler: &Handler) -> syn::Result<Requirement> {
     let mut any_of = list(&args.any_of);
     let all_permissions = list(&args.permissions);
     let mut any_permission = list(&args.any_permission);
-    in_both(&all_of, &mut any_of, ("roles", "any_of"), "role", &mut errors);
+    in_both(
+        &all_of,
+        &mut any_of,
+        ("roles", "any_of"),
+        "role",
+        &mut errors,
+    );
     in_both(
         &all_permissions,
         &mut any_permission,
@@ -204,15 +216,27 @@ struct ListWords {
 fn list_words(key: &str) -> ListWords {
     let (noun, example, without) = match key {
         "roles" => ("role", "\"admin, editor\"", "to only require a valid token"),
-        "any_of" => ("role", "\"editor, author\"", "if any authenticated user may call it"),
-        "permissions" => ("permission", "\"reports:read\"", "to only require a valid token"),
+        "any_of" => (
+            "role",
+            "\"editor, author\"",
+            "if any authenticated user may call it",
+        ),
+        "permissions" => (
+            "permission",
+            "\"reports:read\"",
+            "to only require a valid token",
+        ),
         "any_permission" => (
             "permission",
             "\"reports:read, reports:export\"",
             "if any authenticated user may call it",
         ),
         "includes" => ("role", "\"admin, editor\"", "if the role includes no other"),
-        _ => ("permission", "\"reports:read\"", "if the role grants nothing"),
+        _ => (
+            "permission",
+            "\"reports:read\"",
+            "if the role grants nothing",
+        ),
     };
     ListWords {
         noun,

@@ -87,11 +87,11 @@
 pub mod clock;
 mod error;
 mod expansion;
+mod roles;
 mod store;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
-mod roles;
 mod user;
 
 pub mod config;
@@ -124,9 +124,9 @@ pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_permissions, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
+pub use crate::roles::{Permission, Role, RoleTable};
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
-pub use crate::roles::{Permission, Role, RoleTable};
 pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
 
 pub use centurion_macros::{AuthUser, Permission, Role, roles, secured};

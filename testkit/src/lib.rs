@@ -10,6 +10,7 @@
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
 //! | [`assert`](mod@assert) | the error-body assertions |
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
+//! | [`roles`] | a role enum with a hierarchy and permissions, from another crate than the suites |
 //! | [`contracts`] | the store contracts, written once and run against every store |
 //! | [`prelude`] | what the runtime's integration tests glob-import |
 
@@ -19,6 +20,7 @@ pub mod assert;
 pub mod contracts;
 pub mod http;
 pub mod prelude;
+pub mod roles;
 pub mod routes;
 pub mod servers;
 pub mod tokens;

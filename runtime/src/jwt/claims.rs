@@ -158,7 +158,11 @@ impl Claims {
     /// Resolves the roles and permissions the token holds under `table`, from the roles it
     /// carries and `scopes`, the scopes it carries (a provider's tokens; this instance's
     /// own tokens carry none). Done once, when the token is verified.
-    pub(crate) fn with_access(mut self, table: Option<&'static RoleTable>, scopes: &[String]) -> Self {
+    pub(crate) fn with_access(
+        mut self,
+        table: Option<&'static RoleTable>,
+        scopes: &[String],
+    ) -> Self {
         self.access = Arc::new(Access::resolve(table, self.roles(), scopes));
         self
     }
@@ -365,8 +369,9 @@ pub(crate) fn missing_role(role: &str) -> Error {
 /// The 403 for a missing permission: the same for `#[secured]` and
 /// [`Claims::require_permission`].
 pub(crate) fn missing_permission(permission: &str) -> Error {
-    Error::new(ErrorKind::MissingPermissionError)
-        .with_message(format!("this action requires the permission `{permission}`"))
+    Error::new(ErrorKind::MissingPermissionError).with_message(format!(
+        "this action requires the permission `{permission}`"
+    ))
 }
 
 impl fmt::Debug for Claims {

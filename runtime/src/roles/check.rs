@@ -10,13 +10,13 @@
 //!
 //! 1. `role_type = path` on the handler;
 //! 2. the crate root's `__CENTURION_ROLES`, which `centurion::roles!(path)` defines;
-//! 3. the crate root's `__CENTURION_ROLE_ENUM`, which `#[derive(Role)]` defines in the
+//! 3. the crate root's `__CENTURION_ROLE_ENUM_OF_THIS_MODULE`, which `#[derive(Role)]` defines in the
 //!    enum's module (so a role enum at the crate root declares itself).
 //!
 //! The generated code reads the two constants through glob imports in nested blocks
 //! (`use crate::*` inside `use self::*` inside [`undeclared`]`::*`): an inner glob shadows
 //! an outer one, so the crate root's constants win, then the handler module's
-//! `__CENTURION_ROLE_ENUM` (a role enum beside the handler, named in the error), then the
+//! `__CENTURION_ROLE_ENUM_OF_THIS_MODULE` (a role enum beside the handler, named in the error), then the
 //! `None`s of [`undeclared`].
 
 use super::{Role, RoleTable};
@@ -113,7 +113,7 @@ pub mod undeclared {
     pub const __CENTURION_ROLES: Option<Declared> = None;
 
     /// What `#[derive(Role)]` defines beside the enum; `None` without one in sight.
-    pub const __CENTURION_ROLE_ENUM: Option<Declared> = None;
+    pub const __CENTURION_ROLE_ENUM_OF_THIS_MODULE: Option<Declared> = None;
 }
 
 /// The role type one `#[secured]` handler checks its names against, or why there is none.
@@ -217,9 +217,9 @@ impl Lookup {
             declared.table.permission_type(),
         ) else {
             let message = Message::new().push("`");
-            let message = declared.write_path(message).push(
-                "` has no permissions, so `#[secured]` cannot require `",
-            );
+            let message = declared
+                .write_path(message)
+                .push("` has no permissions, so `#[secured]` cannot require `");
             let message = message.push(permission).push(
                 "`: declare them with `#[derive(centurion::Permission)]` on an enum and name it on the role enum with `#[role(permissions = ThatEnum)]`",
             );
@@ -410,7 +410,11 @@ mod tests {
         );
         // `roles!` wins over a derive, and with none of them the message says what to do.
         let declared = Declared::of::<Flat>("auth::Flat");
-        assert!(Lookup::new(Some(declared), Some(nested)).missing().is_none());
+        assert!(
+            Lookup::new(Some(declared), Some(nested))
+                .missing()
+                .is_none()
+        );
         assert!(text(Lookup::new(None, None).missing()).starts_with("no role enum is declared"));
         assert!(Lookup::new(None, None).unknown_role("x").is_none());
     }
@@ -418,16 +422,20 @@ mod tests {
     #[test]
     fn permissions_need_a_permission_type() {
         let lookup = Lookup::role_type(Declared::of::<Flat>("Flat"));
-        assert!(
-            text(lookup.unknown_permission("reports:read"))
-                .starts_with("`Flat` has no permissions, so `#[secured]` cannot require `reports:read`")
-        );
+        assert!(text(lookup.unknown_permission("reports:read")).starts_with(
+            "`Flat` has no permissions, so `#[secured]` cannot require `reports:read`"
+        ));
     }
 
     #[test]
     fn an_unknown_grant_names_the_role() {
         assert_eq!(
-            text(unknown_grant(&["reports:read"], "Perm", "reports:raed", "auditor")),
+            text(unknown_grant(
+                &["reports:read"],
+                "Perm",
+                "reports:raed",
+                "auditor"
+            )),
             "unknown permission `reports:raed` granted to `auditor`: the permissions declared by `Perm` are `reports:read`"
         );
     }

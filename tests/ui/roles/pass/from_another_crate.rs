@@ -1,29 +1,19 @@
-//! Issue 14: `roles!` may name a role type of another crate (here centurion's own test
-//! roles are not available, so a hand-written `Role` in a module stands for any type the
-//! macro cannot see the definition of).
+//! Issue 14: `roles!` may name a role enum of another crate (the test kit's), hierarchy
+//! and permissions included.
 #![deny(warnings)]
 
 use axum::{Router, routing::get};
 
-centurion::roles!(self::external::StaffRole);
+centurion::roles!(centurion_testkit::roles::OrgRole);
 
-mod external {
-    pub struct StaffRole;
-
-    impl centurion::Role for StaffRole {
-        const NAMES: &'static [&'static str] = &["staff", "manager"];
-        fn name(&self) -> &'static str {
-            "staff"
-        }
-        fn from_name(name: &str) -> Option<Self> {
-            (name == "staff").then_some(StaffRole)
-        }
-    }
-}
-
-#[centurion::secured(roles = "manager")]
+#[centurion::secured(roles = "owner", any_of = "auditor, admin")]
 async fn manage() {}
 
+#[centurion::secured(permissions = "reports:export")]
+async fn export() {}
+
 fn main() {
-    let _app: Router = Router::new().route("/m", get(manage));
+    let _app: Router = Router::new()
+        .route("/m", get(manage))
+        .route("/e", get(export));
 }
