@@ -2,7 +2,13 @@
 //! (token lookup in the request, verification, revocation check, role check), beside a bare
 //! `jsonwebtoken::decode` of the same token in the same run. The guard is measured twice:
 //! with the cache of verified tokens off (every request verifies in full: the first request
-//! of each token) and with it on (the same token again: the common case).
+//! of each token) and with it on (the same token again: the common case), and, cached, once
+//! more with `#[secured(permissions = "reports:read")]`'s check instead of the role's.
+//!
+//! The instances resolve tokens with a role table (`owner` includes `admin` and `editor`;
+//! `admin` grants `reports:read`) and the token carries `owner`, so both checks go through
+//! the hierarchy. The `requirement_check` group times the two checks alone on verified
+//! claims.
 //!
 //! Run: `cargo bench -p centurion --bench verify`
 //! (the keys under `benches/keys/` are throwaway test keys made with `openssl genpkey`).
@@ -21,6 +27,22 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123456789";
+
+#[derive(centurion::Permission)]
+enum BenchPerm {
+    #[permission(rename = "reports:read")]
+    ReportsRead,
+}
+
+#[derive(centurion::Role)]
+#[role(permissions = BenchPerm)]
+enum BenchRole {
+    #[role(grants = "reports:read")]
+    Admin,
+    Editor,
+    #[role(includes = "admin, editor")]
+    Owner,
+}
 
 /// The claims a minimal hand-written extractor would decode.
 #[derive(Deserialize)]
@@ -70,12 +92,13 @@ fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
         };
         builder
             .verified_cache_bytes(cache_bytes)
+            .roles::<BenchRole>()
             .build()
             .expect("bench config")
     };
     let auth = build(0);
     let cached = build(centurion::Config::default().verified_cache_bytes);
-    let user = TestUser::new(42, "bench", &["admin", "editor"]);
+    let user = TestUser::new(42, "bench", &["owner"]);
     let token = ready(auth.issue_pair(&user)).expect("issue").access_token;
     let (bare_key, alg) = match (alg, keys) {
         ("RS256", Some((_, public))) => (
@@ -171,9 +194,18 @@ fn benches(c: &mut Criterion) {
         group.bench_function("centurion_verify_access", |b| {
             b.iter(|| ready(case.auth.verify_access(black_box(&case.token))).expect("verify"))
         });
-        for (name, auth) in [
-            ("centurion_guard_full_verification", &case.auth),
-            ("centurion_guard_cached", &case.cached),
+        type Check = fn(&Claims) -> centurion::Result<()>;
+        let role: Check = |claims| centurion::check_roles(claims, &["admin"], &[]);
+        let permission: Check =
+            |claims| centurion::check_permissions(claims, &["reports:read"], &[]);
+        for (name, auth, check) in [
+            ("centurion_guard_full_verification", &case.auth, role),
+            ("centurion_guard_cached", &case.cached, role),
+            (
+                "centurion_guard_cached_permission",
+                &case.cached,
+                permission,
+            ),
         ] {
             // Warms the cache (when on) with this token, as its first request would.
             ready(auth.verify_access(&case.token)).expect("verify");
@@ -186,7 +218,7 @@ fn benches(c: &mut Criterion) {
                             &(),
                         ))
                         .expect("extract");
-                        centurion::check_roles(claims.roles(), &["admin"], &[]).expect("role");
+                        check(&claims).expect("allowed");
                         (claims, parts)
                     },
                     BatchSize::SmallInput,
@@ -195,6 +227,22 @@ fn benches(c: &mut Criterion) {
         }
         group.finish();
     }
+
+    // The checks alone, on claims verified once: the role through the hierarchy, and the
+    // permission it grants.
+    let case = &cases[0];
+    let claims = ready(case.cached.verify_access(&case.token)).expect("verify");
+    let mut group = c.benchmark_group("requirement_check");
+    group.bench_function("role_admin_through_owner", |b| {
+        b.iter(|| centurion::check_roles(black_box(&claims), &["admin"], &[]).expect("role"))
+    });
+    group.bench_function("permission_reports_read_through_owner", |b| {
+        b.iter(|| {
+            centurion::check_permissions(black_box(&claims), &["reports:read"], &[])
+                .expect("permission")
+        })
+    });
+    group.finish();
 }
 
 /// An unknown username against a wrong password, at the default (OWASP) argon2 cost: the

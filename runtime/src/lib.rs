@@ -8,17 +8,28 @@
 //!
 //! ```
 //! use axum::{Json, Router, routing::{get, post}};
-//! use centurion::{secured, AuthUser, Role, Centurion, Claims, CurrentUser, memory::MemoryUserStore};
+//! use centurion::{secured, AuthUser, Centurion, Claims, CurrentUser, Permission, memory::MemoryUserStore};
 //!
-//! #[derive(Role, Clone, Copy, PartialEq, Debug)]  // role names "admin", "editor", "author"
-//! enum AppRole { Admin, Editor, Author }
+//! #[derive(Permission)]                         // permission names, declared once
+//! enum Perm { #[permission(rename = "reports:read")] ReportsRead }
+//!
+//! #[derive(centurion::Role, Clone, Copy, PartialEq, Debug)]  // "admin", "editor", "author", "owner"
+//! #[role(permissions = Perm)]
+//! enum Role {                                   // named `Role`: derive it by path, as here
+//!     #[role(grants = "reports:read")]
+//!     Admin,
+//!     Editor,
+//!     Author,
+//!     #[role(includes = "admin, editor")]       // satisfies whatever admin or editor does
+//!     Owner,
+//! }
 //!
 //! #[derive(AuthUser, Clone)]
 //! struct User {
 //!     #[auth_user(id)]       id: i64,
 //!     #[auth_user(username)] email: String,
 //!     #[auth_user(password)] password_hash: String,
-//!     #[auth_user(roles)]    roles: Vec<AppRole>,
+//!     #[auth_user(roles)]    roles: Vec<Role>,  // also gives the instance the hierarchy
 //!     #[auth_user(is_valid)] active: bool,
 //! }
 //!
@@ -33,6 +44,9 @@
 //! #[secured(any_of = "editor, author")]        // at least one; roles travel in the token
 //! async fn publish(claims: Claims) -> String { claims.subject().to_owned() }
 //!
+//! #[secured(permissions = "reports:read")]     // admins and owners: granted, then inherited
+//! async fn reports() -> &'static str { "…" }
+//!
 //! #[secured(fresh)]                            // a token straight from a login
 //! async fn change_password(claims: Claims) {}
 //!
@@ -46,10 +60,14 @@
 //!     .route("/api/me", get(me))
 //!     .route("/api/admin", get(admin))
 //!     .route("/api/articles", post(publish))
+//!     .route("/api/reports", get(reports))
 //!     .route("/api/account/password", post(change_password))
 //!     .layer(auth.layer());
 //! # Ok(()) }
 //! ```
+//!
+//! A role enum in a module, or in another crate, is declared for every `#[secured]` of the
+//! crate by one line at the crate root: `centurion::roles!(auth::Role);` (see [`roles!`]).
 //!
 //! Logging in, refreshing and logging out are calls on the instance
 //! ([`Centurion::login`], [`Centurion::refresh`], [`Centurion::logout`]); every failure is
@@ -63,8 +81,10 @@
 //!   serde [`Config`]. It issues and verifies tokens, refreshes with rotation, revokes,
 //!   authenticates users.
 //! - [`http`]: the extractors [`Claims`] and [`CurrentUser`], the layer, [`JsonBody`],
-//!   the client's address, and the plain checks [`check_roles`] and [`check_fresh`] the
-//!   `#[secured]` macro runs.
+//!   the client's address, and the plain checks [`check_roles`], [`check_permissions`] and
+//!   [`check_fresh`] the `#[secured]` macro runs.
+//! - [`Role`], [`Permission`] and [`RoleTable`]: the role hierarchy and the permission
+//!   grants, closed at compile time by `#[derive(Role)]`.
 //! - [`transport`]: where tokens are read from (header, cookies, query for WebSocket
 //!   upgrades), the session cookies for browser clients and their CSRF protection.
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
