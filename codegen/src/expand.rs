@@ -297,22 +297,12 @@ fn named_expansion(
             }
         }
     };
-    // The variants are built from their names at run time (`from_name`): say so to the
-    // dead-code lint, which ignores derived impls, so an enum used only by `#[secured]`
-    // draws no warning.
-    let used = quote! {
-        const _: () = {
-            let _ = [#(#ident::#variants),*];
-        };
-    };
     let Some(hierarchy) = hierarchy else {
         return quote! {
             #[automatically_derived]
             impl ::centurion::__private::Permission for #ident {
                 #common
             }
-
-            #used
         };
     };
 
@@ -358,8 +348,6 @@ fn named_expansion(
         }
 
         #grant_checks
-
-        #used
 
         // Lets `#[secured]` find this enum: at the crate root it declares the crate's
         // roles; elsewhere `#[secured]` names it when no `centurion::roles!` does.
