@@ -394,7 +394,11 @@ impl<U: AuthUser> CenturionBuilder<U> {
     /// assert!(auth.is_ok());
     /// ```
     ///
-    /// Building fails when the user type's role enum is another one with a different table.
+    /// An instance checks every token with one table: handlers whose names were checked
+    /// against a role type with a hierarchy or permissions (through `roles!` or
+    /// `role_type`) answer 500 `ConfigurationError` on an instance with another table or
+    /// none, rather than refuse everyone for a reason nobody sees. Building fails when the
+    /// user type's role enum is another one with a different table.
     pub fn roles<R: Role>(mut self) -> Self {
         self.roles = Some((R::TABLE, std::any::type_name::<R>()));
         self

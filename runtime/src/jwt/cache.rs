@@ -108,7 +108,10 @@ impl VerifiedTokens {
 
     /// Remembers a token that has just passed every check.
     pub(crate) fn insert(&self, token: &str, claims: &Claims) {
-        let weight = token.len() as u64 + claims_bytes(claims.data()) + ENTRY_OVERHEAD;
+        let weight = token.len() as u64
+            + claims_bytes(claims.data())
+            + claims.access_bytes()
+            + ENTRY_OVERHEAD;
         self.cache.insert(
             token.into(),
             Remembered {

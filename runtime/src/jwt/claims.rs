@@ -172,6 +172,11 @@ impl Claims {
         self.access.table()
     }
 
+    /// About how many heap bytes the resolved roles and permissions take.
+    pub(super) fn access_bytes(&self) -> u64 {
+        self.access.heap_bytes()
+    }
+
     pub(super) fn data(&self) -> &ClaimsData {
         &self.inner
     }

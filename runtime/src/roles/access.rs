@@ -59,6 +59,12 @@ impl Access {
         }
     }
 
+    /// About how many heap bytes this takes (for the verified-token cache's budget).
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        let pointers = self.roles.len() + self.permissions.len();
+        (size_of::<Self>() + 16 + pointers * size_of::<&str>()) as u64
+    }
+
     /// The table this access was resolved with.
     pub(crate) fn table(&self) -> Option<&'static RoleTable> {
         self.table
