@@ -7,7 +7,9 @@
 //!
 //! The instances resolve tokens with a role table (`owner` includes `admin` and `editor`;
 //! `admin` grants `reports:read`) and the token carries `owner`, so both checks go through
-//! the hierarchy. The `requirement_check` group times the two checks alone on verified
+//! the hierarchy; `centurion_guard_full_verification_flat` is the full verification on an
+//! instance without a table (nothing to resolve, the carried `owner` checked), for what
+//! resolving costs. The `requirement_check` group times the two checks alone on verified
 //! claims.
 //!
 //! Run: `cargo bench -p centurion --bench verify`
@@ -76,28 +78,36 @@ struct Case {
     auth: Centurion<TestUser>,
     /// The default configuration, cache on.
     cached: Centurion<TestUser>,
+    /// Cache off and no role table (flat roles, nothing to resolve): what the role table
+    /// adds to a full verification.
+    flat: Centurion<TestUser>,
     token: String,
     bare_key: DecodingKey,
     alg: Algorithm,
 }
 
 fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
-    let build = |cache_bytes: usize| {
+    let build_with = |cache_bytes: usize, table: bool| {
         let builder = Centurion::<TestUser>::builder()
             .algorithm(alg)
             .user_store(MemoryUserStore::new());
+        let builder = if table {
+            builder.roles::<BenchRole>()
+        } else {
+            builder
+        };
         let builder = match keys {
             Some((private, public)) => builder.key_pair_pem(private, public),
             None => builder.secret(SECRET),
         };
         builder
             .verified_cache_bytes(cache_bytes)
-            .roles::<BenchRole>()
             .build()
             .expect("bench config")
     };
-    let auth = build(0);
-    let cached = build(centurion::Config::default().verified_cache_bytes);
+    let auth = build_with(0, true);
+    let cached = build_with(centurion::Config::default().verified_cache_bytes, true);
+    let flat = build_with(0, false);
     let user = TestUser::new(42, "bench", &["owner"]);
     let token = ready(auth.issue_pair(&user)).expect("issue").access_token;
     let (bare_key, alg) = match (alg, keys) {
@@ -122,6 +132,7 @@ fn case(name: &'static str, alg: &str, keys: Option<(&str, &str)>) -> Case {
         name,
         auth,
         cached,
+        flat,
         token,
         bare_key,
         alg,
@@ -198,8 +209,21 @@ fn benches(c: &mut Criterion) {
         let role: Check = |claims| centurion::check_roles(claims, &["admin"], &[]);
         let permission: Check =
             |claims| centurion::check_permissions(claims, &["reports:read"], &[]);
+        let carried: Check = |claims| {
+            claims
+                .roles()
+                .iter()
+                .any(|r| r == "owner")
+                .then_some(())
+                .ok_or_else(|| centurion::ErrorKind::MissingRoleError.into())
+        };
         for (name, auth, check) in [
             ("centurion_guard_full_verification", &case.auth, role),
+            (
+                "centurion_guard_full_verification_flat",
+                &case.flat,
+                carried,
+            ),
             ("centurion_guard_cached", &case.cached, role),
             (
                 "centurion_guard_cached_permission",

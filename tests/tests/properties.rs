@@ -455,29 +455,127 @@ proptest! {
 // The hierarchy: what the derive closed at compile time is what a walk of the declared
 // graph finds (the test kit's `OrgRole`).
 
-/// `OrgRole` as declared: who includes whom, who grants what.
-const INCLUDES: &[(&str, &str)] = &[("owner", "admin"), ("owner", "editor")];
-const GRANTS: &[(&str, &str)] = &[
-    ("admin", "reports:read"),
-    ("owner", "reports:export"),
-    ("auditor", "reports:read"),
-];
+/// A declared hierarchy, written out: who includes whom, who grants what.
+struct Declared {
+    includes: &'static [(&'static str, &'static str)],
+    grants: &'static [(&'static str, &'static str)],
+}
 
-/// Every role `role` satisfies, by walking `INCLUDES` (the specification).
-fn walk(role: &str) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![role.to_owned()];
-    while let Some(next) = todo.pop() {
-        if seen.insert(next.clone()) {
-            todo.extend(
-                INCLUDES
-                    .iter()
-                    .filter(|(from, _)| *from == next)
-                    .map(|(_, to)| (*to).to_owned()),
-            );
-        }
+/// The test kit's `OrgRole`, one level deep.
+const ORG: Declared = Declared {
+    includes: &[("owner", "admin"), ("owner", "editor")],
+    grants: &[
+        ("admin", "reports:read"),
+        ("owner", "reports:export"),
+        ("auditor", "reports:read"),
+    ],
+};
+
+/// [`deep::Chain`], several levels deep, with a diamond.
+const CHAIN: Declared = Declared {
+    includes: &[
+        ("a", "b"),
+        ("b", "c"),
+        ("b", "d"),
+        ("c", "e"),
+        ("d", "e"),
+        ("f", "a"),
+    ],
+    grants: &[
+        ("e", "reports:read"),
+        ("c", "reports:export"),
+        ("f", "billing:read"),
+    ],
+};
+
+mod deep {
+    #[derive(centurion::Permission)]
+    pub(crate) enum Perm {
+        #[permission(rename = "reports:read")]
+        ReportsRead,
+        #[permission(rename = "reports:export")]
+        ReportsExport,
+        #[permission(rename = "billing:read")]
+        BillingRead,
     }
-    seen
+
+    #[derive(centurion::Role)]
+    #[role(permissions = Perm, rename_all = "lowercase")]
+    pub(crate) enum Chain {
+        #[role(includes = "b")]
+        A,
+        #[role(includes = "c, d")]
+        B,
+        #[role(includes = "e", grants = "reports:export")]
+        C,
+        #[role(includes = "e")]
+        D,
+        #[role(grants = "reports:read")]
+        E,
+        #[role(includes = "a", grants = "billing:read")]
+        F,
+    }
+}
+
+impl Declared {
+    /// Every role `role` satisfies, by walking the includes (the specification).
+    fn walk(&self, role: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![role.to_owned()];
+        while let Some(next) = todo.pop() {
+            if seen.insert(next.clone()) {
+                todo.extend(
+                    self.includes
+                        .iter()
+                        .filter(|(from, _)| *from == next)
+                        .map(|(_, to)| (*to).to_owned()),
+                );
+            }
+        }
+        seen
+    }
+
+    /// Checks one token carrying `held` against the specification.
+    fn check(
+        &self,
+        claims: &Claims,
+        held: &[String],
+        (all_of, any_of): (&[String], &[String]),
+        (all_permissions, any_permission): (&[String], &[String]),
+    ) -> Result<(), TestCaseError> {
+        let satisfied: BTreeSet<String> = held.iter().flat_map(|r| self.walk(r)).collect();
+        let granted: BTreeSet<&str> = self
+            .grants
+            .iter()
+            .filter(|(role, _)| satisfied.contains(*role))
+            .map(|(_, permission)| *permission)
+            .collect();
+        let satisfied: Vec<String> = satisfied.into_iter().collect();
+        let all: Vec<&str> = all_of.iter().map(String::as_str).collect();
+        let any: Vec<&str> = any_of.iter().map(String::as_str).collect();
+        prop_assert_eq!(
+            check_roles(claims, &all, &any).is_ok(),
+            expected(&satisfied, all_of, any_of)
+        );
+        let all: Vec<&str> = all_permissions.iter().map(String::as_str).collect();
+        let any: Vec<&str> = any_permission.iter().map(String::as_str).collect();
+        let holds = |p: &str| granted.contains(p);
+        prop_assert_eq!(
+            check_permissions(claims, &all, &any).is_ok(),
+            all.iter().all(|p| holds(p)) && (any.is_empty() || any.iter().any(|p| holds(p)))
+        );
+        let mut effective: Vec<&str> = claims.effective_roles();
+        effective.sort_unstable();
+        effective.dedup();
+        prop_assert_eq!(
+            effective,
+            satisfied.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let mut permissions = claims.permissions().to_vec();
+        permissions.sort_unstable();
+        prop_assert_eq!(permissions, granted.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
 }
 
 fn org_role() -> impl Strategy<Value = String> {
@@ -487,9 +585,22 @@ fn org_role() -> impl Strategy<Value = String> {
     .prop_map(str::to_owned)
 }
 
+fn chain_role() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "A"]).prop_map(str::to_owned)
+}
+
 fn permission() -> impl Strategy<Value = String> {
     prop::sample::select(vec!["reports:read", "reports:export", "billing:read"])
         .prop_map(str::to_owned)
+}
+
+fn with_table<R: Role>() -> Centurion<TestUser> {
+    Centurion::<TestUser>::builder()
+        .secret(TEST_SECRET)
+        .user_store(MemoryUserStore::new())
+        .roles::<R>()
+        .build()
+        .unwrap()
 }
 
 proptest! {
@@ -504,37 +615,21 @@ proptest! {
         any_permission in prop::collection::vec(permission(), 0..3),
     ) {
         let rt = runtime();
-        let auth = Centurion::<TestUser>::builder()
-            .secret(TEST_SECRET)
-            .user_store(MemoryUserStore::new())
-            .roles::<centurion_testkit::roles::OrgRole>()
-            .build()
-            .unwrap();
-        let claims = claims_of(&rt, &auth, &held);
-        let satisfied: BTreeSet<String> = held.iter().flat_map(|r| walk(r)).collect();
-        let granted: BTreeSet<&str> = GRANTS
-            .iter()
-            .filter(|(role, _)| satisfied.contains(*role))
-            .map(|(_, permission)| *permission)
-            .collect();
-        let satisfied: Vec<String> = satisfied.into_iter().collect();
-        let all: Vec<&str> = all_of.iter().map(String::as_str).collect();
-        let any: Vec<&str> = any_of.iter().map(String::as_str).collect();
-        prop_assert_eq!(
-            check_roles(&claims, &all, &any).is_ok(),
-            expected(&satisfied, &all_of, &any_of)
-        );
-        let all: Vec<&str> = all_permissions.iter().map(String::as_str).collect();
-        let any: Vec<&str> = any_permission.iter().map(String::as_str).collect();
-        let holds = |p: &str| granted.contains(p);
-        prop_assert_eq!(
-            check_permissions(&claims, &all, &any).is_ok(),
-            all.iter().all(|p| holds(p)) && (any.is_empty() || any.iter().any(|p| holds(p)))
-        );
-        let mut effective: Vec<&str> = claims.effective_roles();
-        effective.sort_unstable();
-        effective.dedup();
-        prop_assert_eq!(effective, satisfied.iter().map(String::as_str).collect::<Vec<_>>());
+        let claims = claims_of(&rt, &with_table::<centurion_testkit::roles::OrgRole>(), &held);
+        ORG.check(&claims, &held, (&all_of, &any_of), (&all_permissions, &any_permission))?;
+    }
+
+    #[test]
+    fn a_deep_hierarchy_is_closed_transitively(
+        held in prop::collection::vec(chain_role(), 0..4),
+        all_of in prop::collection::vec(chain_role(), 0..3),
+        any_of in prop::collection::vec(chain_role(), 0..3),
+        all_permissions in prop::collection::vec(permission(), 0..3),
+        any_permission in prop::collection::vec(permission(), 0..3),
+    ) {
+        let rt = runtime();
+        let claims = claims_of(&rt, &with_table::<deep::Chain>(), &held);
+        CHAIN.check(&claims, &held, (&all_of, &any_of), (&all_permissions, &any_permission))?;
     }
 }
 
