@@ -634,7 +634,6 @@ proptest! {
 }
 
 /// Role names for `#[secured]`, checked at compile time.
-#[allow(dead_code)]
 #[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
 enum AppRole {
     Admin,
