@@ -10,14 +10,18 @@
 //!
 //! 1. `role_type = path` on the handler;
 //! 2. the crate root's `__CENTURION_ROLES`, which `centurion::roles!(path)` defines;
-//! 3. the crate root's `__CENTURION_ROLE_ENUM_OF_THIS_MODULE`, which `#[derive(Role)]` defines in the
-//!    enum's module (so a role enum at the crate root declares itself).
+//! 3. the crate root's `__CENTURION_ROLE_ENUM_OF_THIS_MODULE`, which `#[derive(Role)]`
+//!    defines in the enum's module (so a role enum at the crate root declares itself).
 //!
 //! The generated code reads the two constants through glob imports in nested blocks
-//! (`use crate::*` inside `use self::*` inside [`undeclared`]`::*`): an inner glob shadows
-//! an outer one, so the crate root's constants win, then the handler module's
-//! `__CENTURION_ROLE_ENUM_OF_THIS_MODULE` (a role enum beside the handler, named in the error), then the
-//! `None`s of [`undeclared`].
+//! (`use crate::*` inside `use self::*` inside `use` [`undeclared`]`::*`): an inner glob
+//! shadows an outer one, so the crate root's constants win, then the handler module's
+//! `__CENTURION_ROLE_ENUM_OF_THIS_MODULE` (a role enum beside the handler: not a
+//! declaration, but named in the error), then the `None`s of [`undeclared`].
+//!
+//! A role enum in another module, with no `roles!`, cannot be found from the handler (name
+//! lookup reaches the crate root and the handler's module only), so the error then says
+//! how to declare one instead of naming it.
 
 use super::{Role, RoleTable};
 
