@@ -7,7 +7,8 @@
 #   DURATION=10 ROUNDS=5 scripts/bench-http.sh
 #
 # Servers (all started at once, each measured while the others sit idle):
-#   bench_server: one trivial handler unauthenticated (/open), behind
+#   bench_server: served through centurion::serve (and once through axum::serve, the
+#     baseline of the serving overhead); one trivial handler unauthenticated (/open), behind
 #     #[secured(roles = "admin")] (/secured) and behind a minimal hand-written jsonwebtoken
 #     extractor (/handwritten); instances with the cache of verified tokens off, with no
 #     revocation check and with Redis revocation.
@@ -88,8 +89,9 @@ median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x
 ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
 
 P_MAIN=$PORT P_FULL=$((PORT + 1)) P_NONE=$((PORT + 2)) P_REDIS=$((PORT + 3))
-P_QS=$((PORT + 4)) P_QS0=$((PORT + 5))
+P_QS=$((PORT + 4)) P_QS0=$((PORT + 5)) P_AXUM=$((PORT + 6))
 bench_server $P_MAIN BENCH_REVOCATION=memory
+bench_server $P_AXUM BENCH_REVOCATION=memory BENCH_SERVE=axum
 bench_server $P_FULL BENCH_REVOCATION=memory BENCH_VERIFIED_CACHE=0
 bench_server $P_NONE BENCH_REVOCATION=none
 have_redis=false
@@ -108,6 +110,7 @@ declare -A URL TOK
 add() { URL[$1]=$2; TOK[$1]=$3; }
 T_MAIN=$(token "http://127.0.0.1:$P_MAIN/login")
 add open "http://127.0.0.1:$P_MAIN/open" "$T_MAIN"
+add open_axum "http://127.0.0.1:$P_AXUM/open" "$T_MAIN"
 add secured "http://127.0.0.1:$P_MAIN/secured" "$T_MAIN"
 add handwritten "http://127.0.0.1:$P_MAIN/handwritten" "$T_MAIN"
 add secured_full "http://127.0.0.1:$P_FULL/secured" "$(token "http://127.0.0.1:$P_FULL/login")"
@@ -118,7 +121,7 @@ add qs_healthz "http://127.0.0.1:$P_QS/healthz" "$T_QS"
 add qs_admin "http://127.0.0.1:$P_QS/api/admin" "$T_QS"
 add qs_me "http://127.0.0.1:$P_QS/api/me" "$T_QS"
 add qs_me_nocache "http://127.0.0.1:$P_QS0/api/me" "$(token "http://127.0.0.1:$P_QS0/auth/login")"
-ROWS=(open secured secured_full handwritten secured_norev)
+ROWS=(open open_axum secured secured_full handwritten secured_norev)
 $have_redis && ROWS+=(secured_redis)
 ROWS+=(qs_healthz qs_admin qs_me qs_me_nocache)
 
@@ -142,7 +145,9 @@ echo
 echo "| route | req/s (median; all rounds) | ratio |"
 echo "| --- | --- | --- |"
 row() { echo "| $1 | ${M[$2]} (${RUNS[$2]# }) | $3 |"; }
-row "bench_server /open, unauthenticated" open "1.000"
+row "bench_server /open, unauthenticated (centurion::serve)" open "1.000"
+row "/open served by axum::serve (no deadlines)" open_axum \
+  "centurion::serve does $(ratio "${M[open]}" "${M[open_axum]}") of axum::serve's rate"
 row "/secured, #[secured(roles = \"admin\")], memory revocation" secured \
   "$(ratio "${M[secured]}" "${M[open]}") of /open, $(ratio "${M[secured]}" "${M[handwritten]}") of hand-written"
 row "/secured, cache of verified tokens off (full verification per request)" secured_full \

@@ -6,7 +6,9 @@
 //! (default), `redis` (with `REDIS_URL`) or `none` (no revocation check at all: the
 //! baseline for the revocation cost), `BENCH_POOL` (hashing pool size; default cores),
 //! `BENCH_VERIFIED_CACHE` (bytes for the cache of verified tokens; default centurion's,
-//! `0` verifies every request's token in full).
+//! `0` verifies every request's token in full), `BENCH_SERVE` = `centurion` (default: served
+//! through `centurion::serve::Server`, as applications should) or `axum` (`axum::serve`,
+//! no deadlines: the baseline for the serving overhead).
 
 use std::sync::Arc;
 
@@ -178,11 +180,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/handwritten", get(handwritten))
         .route("/login", post(login))
         .layer(auth.layer());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let serve = std::env::var("BENCH_SERVE").unwrap_or_else(|_| "centurion".into());
+    let addr: std::net::SocketAddr = addr.parse()?;
+    let listener = centurion::serve::bind(addr, 4096)?;
     println!(
-        "bench server listening on http://{} (revocation: {mode}, verified-token cache: {verified_cache} bytes)",
+        "bench server listening on http://{} (revocation: {mode}, verified-token cache: {verified_cache} bytes, serving: {serve})",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    if serve == "axum" {
+        // With ConnectInfo, as centurion::serve always provides it.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).await?;
+    } else {
+        // The defaults: header-read 10 s, idle 60 s, request 25 s, 1024 connections.
+        centurion::serve::Server::new(listener, app)
+            .serve(std::future::pending())
+            .await?;
+    }
     Ok(())
 }

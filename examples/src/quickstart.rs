@@ -3,9 +3,12 @@
 //! Its HTTP contract is fixed in `shared/QUICKSTART-API.md`. With no environment set it
 //! uses an SQLite file in the working directory, in-memory revocations and throttling,
 //! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
-//! PostgreSQL, Redis and SMTP.
+//! PostgreSQL, Redis and SMTP. It serves through `centurion::serve` with deadlines on every
+//! connection; `CENTURION_HEADER_TIMEOUT`, `CENTURION_IDLE_TIMEOUT`,
+//! `CENTURION_REQUEST_TIMEOUT`, `CENTURION_MAX_CONNECTIONS`,
+//! `CENTURION_MAX_CONNECTIONS_PER_ADDRESS` and `CENTURION_SHUTDOWN_DEADLINE` tune them
+//! (`quickstart_serving.rs` lists the defaults).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -23,8 +26,10 @@ use centurion::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod quickstart_serving;
 mod quickstart_session;
 mod quickstart_setup;
+use quickstart_serving::Serving;
 use quickstart_setup::Settings;
 
 /// The application's permissions, declared once and granted to roles below; `#[secured]`
@@ -418,14 +423,15 @@ fn routes(app: App, auth: &Centurion<User>) -> Router {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     quickstart_setup::init_tracing();
-    let settings = match Settings::from_env() {
+    let settings = Settings::from_env().and_then(|settings| Ok((settings, Serving::from_env()?)));
+    let (settings, serving) = match settings {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("quickstart: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match run(settings).await {
+    match run(settings, serving).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("quickstart: {e}");
@@ -434,7 +440,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(settings: Settings, serving: Serving) -> Result<(), Box<dyn std::error::Error>> {
     let parts = quickstart_setup::build(&settings).await?;
     let app = App {
         mailer: parts.mailer,
@@ -443,15 +449,15 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         public_url: settings.public_url.clone().into(),
     };
     let router = quickstart_setup::with_middleware(routes(app, &parts.auth));
-    let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
+    // Not axum::serve: it has no header-read, idle or request timeout, no connection cap
+    // and no shutdown deadline (quickstart_serving.rs).
+    let listener = quickstart_serving::bind(&settings.addr).await?;
     let addr = listener.local_addr()?;
     quickstart_setup::print_banner(addr, &settings);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(quickstart_setup::shutdown_signal())
-    .await?;
-    tracing::info!("server stopped");
+    let report = serving
+        .server(listener, router)
+        .serve(quickstart_setup::shutdown_signal())
+        .await?;
+    quickstart_serving::log_shutdown(&report, addr);
     Ok(())
 }

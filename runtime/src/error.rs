@@ -86,6 +86,9 @@ pub enum ErrorKind {
     StoreUnavailable,
     /// The password-hashing pool is saturated. 503.
     Overloaded,
+    /// The request was not completed in time: its handler, reading the body included, ran
+    /// past the request timeout of `centurion::serve::Server` (feature `serve`). 408.
+    RequestTimeout,
     /// Centurion is misconfigured; raised when building the configuration. 500.
     ConfigurationError,
     /// An unexpected internal failure. 500.
@@ -123,6 +126,7 @@ impl ErrorKind {
             MissingRoleError | MissingPermissionError | InvalidUserError => StatusCode::FORBIDDEN,
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             InvalidRequest | WeakPassword => StatusCode::BAD_REQUEST,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             UserExists => StatusCode::CONFLICT,
             StoreUnavailable | Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ClaimCollisionError | ConfigurationError | InternalError => {
@@ -163,6 +167,7 @@ impl ErrorKind {
             UserExists => "UserExists",
             StoreUnavailable => "StoreUnavailable",
             Overloaded => "Overloaded",
+            RequestTimeout => "RequestTimeout",
             ConfigurationError => "ConfigurationError",
             InternalError => "InternalError",
         }
@@ -202,6 +207,7 @@ impl ErrorKind {
             UserExists => "that username or e-mail address is taken",
             StoreUnavailable => "a backing store is unavailable; retry later",
             Overloaded => "the server is busy; retry later",
+            RequestTimeout => "the request was not completed in time",
             ConfigurationError => "centurion is misconfigured",
             InternalError => "internal error",
         }

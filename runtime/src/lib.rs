@@ -92,6 +92,8 @@
 //!   (feature `redis`) the production ones.
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
+//! - `serve` (feature `serve`): serving the application with a header-read, idle and
+//!   request timeout, a connection cap and a shutdown deadline, which `axum::serve` lacks.
 //! - [`Error`]: one error type whose [`ErrorKind`] fixes status and JSON body.
 //!
 //! ## Token kinds
@@ -134,6 +136,9 @@ mod centurion;
 pub mod dangerous;
 pub mod http;
 pub mod mail;
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub mod serve;
 pub mod throttle;
 
 pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};

@@ -7,6 +7,7 @@
 //! | this page | [`TEST_SECRET`], [`cheap_passwords`], [`builder`] and [`auth`], the clock helpers, [`SharedStore`] |
 //! | [`servers`] | PostgreSQL, Redis and SMTP servers a test starts and stops itself; the loud `SKIPPED` (a failure under `CI=true`) |
 //! | [`http`] | the raw HTTP/1.1 client, blocking or on Tokio, and a Router served over TCP |
+//! | [`serving`] | a Router served with deadlines (`centurion::serve`), raw connections read until closed, half-sent heads, an HTTP/2 client, a process's descriptors and memory |
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
 //! | [`assert`](mod@assert) | the error-body assertions |
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
@@ -23,6 +24,7 @@ pub mod prelude;
 pub mod roles;
 pub mod routes;
 pub mod servers;
+pub mod serving;
 pub mod tokens;
 
 use std::collections::HashMap;

@@ -222,7 +222,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         }
         let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
             tracing::error!(
-                "ClientAddr needs ConnectInfo: serve the router with into_make_service_with_connect_info::<SocketAddr>()"
+                "ClientAddr needs ConnectInfo: serve the router with centurion::serve::Server or into_make_service_with_connect_info::<SocketAddr>()"
             );
             return Err(Error::new(ErrorKind::InternalError)
                 .with_message("the server cannot see the client's address"));
