@@ -109,14 +109,12 @@ async fn login(
     Ok(Json(auth.login(&body.username, &body.password).await?))
 }
 
-/// No revocation check at all: the baseline for the cost of one.
+/// No revocation check at all, and sessions that are never stored: the baseline for the
+/// cost of a revocation check.
 struct NoRevocation;
 
 impl RevocationStore for NoRevocation {
     async fn revoke_token(&self, _: &str, _: u64) -> centurion::Result<()> {
-        Ok(())
-    }
-    async fn revoke_family(&self, _: &str, _: u64) -> centurion::Result<()> {
         Ok(())
     }
     async fn revoke_user(&self, _: &str, _: u64, _: u64) -> centurion::Result<()> {
@@ -127,6 +125,37 @@ impl RevocationStore for NoRevocation {
     }
     async fn mark_spent(&self, _: &str, _: u64) -> centurion::Result<bool> {
         Ok(true)
+    }
+    async fn create_session(
+        &self,
+        _: &centurion::SessionRecord,
+        _: &centurion::SessionLimits,
+    ) -> centurion::Result<()> {
+        Ok(())
+    }
+    async fn rotate_session(
+        &self,
+        _: &centurion::Rotation<'_>,
+    ) -> centurion::Result<centurion::RotationOutcome> {
+        Ok(centurion::RotationOutcome::Rotated)
+    }
+    async fn sessions(&self, _: &str) -> centurion::Result<Vec<centurion::SessionRecord>> {
+        Ok(Vec::new())
+    }
+    async fn end_session(&self, _: &str) -> centurion::Result<bool> {
+        Ok(false)
+    }
+    async fn end_session_of(&self, _: &str, _: &str) -> centurion::Result<bool> {
+        Ok(false)
+    }
+    async fn end_sessions_of(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: u64,
+        _: u64,
+    ) -> centurion::Result<u64> {
+        Ok(0)
     }
 }
 

@@ -21,7 +21,8 @@ use centurion::mail::{
 };
 use centurion::throttle::Throttle;
 use centurion::{
-    AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, JsonBody, Permission, Role, secured,
+    AuthUser, Centurion, Claims, ClientInfo, CurrentUser, Error, ErrorKind, JsonBody, Permission,
+    Role, secured,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -232,17 +233,21 @@ struct Login {
     password: String,
 }
 
+/// Logs in: the session remembers the client (user agent, address) for the session list.
+/// The pair is stamped with the moment the login began, so a password change that lands
+/// while the password is being checked refuses it.
 async fn login(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
     client: ClientAddr,
+    info: ClientInfo,
     JsonBody(body): JsonBody<Login>,
 ) -> Result<Response, Error> {
     let user = app
         .throttle
         .authenticate(&auth, Some(client.ip()), &body.username, &body.password)
         .await?;
-    Ok(Json(auth.issue_pair(&user).await?).into_response())
+    Ok(Json(auth.issue_pair_from(&user, &info).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -250,11 +255,14 @@ struct Refresh {
     refresh_token: String,
 }
 
+/// Refreshes: within the grace window a spent token from the same client gets the same
+/// pair again; otherwise a spent token ends its session.
 async fn refresh(
     auth: Centurion<User>,
+    info: ClientInfo,
     JsonBody(body): JsonBody<Refresh>,
 ) -> Result<Response, Error> {
-    Ok(Json(auth.refresh(&body.refresh_token).await?).into_response())
+    Ok(Json(auth.refresh_from(&body.refresh_token, &info).await?).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -371,6 +379,56 @@ async fn change_password(
 }
 
 // ----------------------------------------------------------------------------------------
+// Sessions (devices).
+
+/// The user's live sessions, newest first, in the contract's shape.
+#[secured]
+async fn list_sessions(auth: Centurion<User>, claims: Claims) -> Result<Json<Value>, Error> {
+    let sessions = auth.sessions(&claims).await?;
+    let list: Vec<Value> = sessions
+        .iter()
+        .map(|session| {
+            let full = serde_json::to_value(session).unwrap_or_default();
+            json!({
+                "id": full["id"],
+                "created_at": full["created_at"],
+                "last_used_at": full["last_used_at"],
+                "user_agent": full["user_agent"],
+                "ip": full["ip"],
+                "current": full["current"],
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
+/// Ends one of the user's sessions: its tokens are refused from the next request on.
+#[secured]
+async fn revoke_session(
+    auth: Centurion<User>,
+    claims: Claims,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, Error> {
+    if auth.revoke_session(claims.subject(), &id).await? {
+        Ok(Json(json!({"message": "session ended"})).into_response())
+    } else {
+        let body = json!({"error": "NotFound", "message": "no such session", "status_code": 404});
+        Ok((StatusCode::NOT_FOUND, Json(body)).into_response())
+    }
+}
+
+/// Ends every session of the user but the current one ("log out my other devices"),
+/// also logins still in flight.
+#[secured]
+async fn revoke_other_sessions(
+    auth: Centurion<User>,
+    claims: Claims,
+) -> Result<Json<Value>, Error> {
+    let revoked = auth.revoke_other_sessions(&claims).await?;
+    Ok(Json(json!({"revoked": revoked})))
+}
+
+// ----------------------------------------------------------------------------------------
 
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -408,6 +466,11 @@ fn routes(app: App, auth: &Centurion<User>) -> Router {
         .route("/api/reports", get(reports))
         .route("/api/articles", post(create_article))
         .route("/api/account/password", post(change_password))
+        .route(
+            "/api/sessions",
+            get(list_sessions).delete(revoke_other_sessions),
+        )
+        .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/", get(index))

@@ -18,8 +18,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use centurion::http::ClientAddr;
 use centurion::{
-    Centurion, Claims, ClearSessionCookies, CookieConfig, Error, JsonBody, SessionCookies,
-    TokenLocation, secured,
+    Centurion, Claims, ClearSessionCookies, ClientInfo, CookieConfig, Error, JsonBody,
+    SessionCookies, TokenLocation, secured,
 };
 use serde_json::{Value, json};
 
@@ -65,19 +65,25 @@ async fn login(
     auth: Centurion<User>,
     State(app): State<App>,
     client: ClientAddr,
+    info: ClientInfo,
     JsonBody(body): JsonBody<Login>,
 ) -> Result<SessionCookies, Error> {
     let user = app
         .throttle
         .authenticate(&auth, Some(client.ip()), &body.username, &body.password)
         .await?;
-    auth.session_cookies(&auth.issue_pair(&user).await?)
+    auth.session_cookies(&auth.issue_pair_from(&user, &info).await?)
 }
 
 /// Spends the refresh cookie for new cookies; the CSRF header is checked before anything
-/// is spent, and a refresh token presented twice revokes the session.
-async fn refresh(auth: Centurion<User>, headers: HeaderMap) -> Result<SessionCookies, Error> {
-    auth.refresh_from_cookies(&headers).await
+/// is spent. Two tabs refreshing at once get the same cookies (the grace window); a
+/// refresh token presented again later revokes the session.
+async fn refresh(
+    auth: Centurion<User>,
+    info: ClientInfo,
+    headers: HeaderMap,
+) -> Result<SessionCookies, Error> {
+    auth.refresh_from_cookies_with(&headers, &info).await
 }
 
 /// Revokes the access token and its session, and clears the cookies. As a `DELETE`

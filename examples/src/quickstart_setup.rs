@@ -32,6 +32,13 @@ pub(crate) struct Settings {
     pub(crate) refresh_lifespan: Duration,
     /// `CENTURION_USER_CACHE`: how long `CurrentUser` reuses a loaded user (`0s`: off).
     pub(crate) user_cache: Duration,
+    /// `CENTURION_REFRESH_GRACE`: the refresh grace window (default `5s`, at most `5s`;
+    /// `0s`: off).
+    pub(crate) refresh_grace: Duration,
+    /// `CENTURION_SESSION_IDLE`: sessions not refreshed for this long end (default: never).
+    pub(crate) session_idle: Option<Duration>,
+    /// `CENTURION_SESSIONS_PER_USER`: live sessions per user (default 64; the oldest ends).
+    pub(crate) sessions_per_user: usize,
     pub(crate) admin: Option<(String, String)>,
     pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
     pub(crate) public_url: String,
@@ -104,6 +111,26 @@ impl Settings {
             // the cached copy, so the cache only delays changes made by other instances or
             // by hand in the database, by at most this long. Revocation is never cached.
             user_cache: duration_var("CENTURION_USER_CACHE", Duration::from_secs(2))?,
+            refresh_grace: {
+                let grace = duration_var("CENTURION_REFRESH_GRACE", Duration::from_secs(5))?;
+                if grace > Duration::from_secs(5) {
+                    return Err("CENTURION_REFRESH_GRACE: at most 5s".into());
+                }
+                grace
+            },
+            session_idle: match var("CENTURION_SESSION_IDLE") {
+                Some(_) => Some(duration_var("CENTURION_SESSION_IDLE", Duration::ZERO)?),
+                None => None,
+            },
+            sessions_per_user: match var("CENTURION_SESSIONS_PER_USER") {
+                Some(n) => n
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("CENTURION_SESSIONS_PER_USER: a number of sessions, at least 1")?,
+                None => 64,
+            },
             admin,
             seed_users,
             public_url: var("PUBLIC_URL")
@@ -152,6 +179,9 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         access_lifespan: settings.access_lifespan,
         refresh_lifespan: settings.refresh_lifespan,
         user_cache_ttl: settings.user_cache,
+        refresh_grace: settings.refresh_grace,
+        session_idle_timeout: settings.session_idle,
+        max_sessions_per_user: settings.sessions_per_user,
         token_locations: crate::quickstart_session::TOKEN_LOCATIONS.to_vec(),
         cookies: crate::quickstart_session::cookie_config(&settings.public_url)?,
         ..Config::default()
@@ -247,21 +277,26 @@ pub(crate) fn with_middleware(router: Router) -> Router {
             },
         ))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                // Only method, path and ids: never headers, bodies or query strings (tokens).
-                tracing::info_span!(
-                    "request",
-                    request_id = %id,
-                    method = %req.method(),
-                    path = %req.uri().path(),
-                    user_id = tracing::field::Empty,
-                )
-            }),
+            TraceLayer::new_for_http()
+                // centurion logs its own 5xx answers, at most once per 10 s per kind
+                // during an outage, with the count of those held back: one line per failed
+                // request here would be the flood it avoids.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG))
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // Only method, path and ids: never headers, bodies or query strings (tokens).
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        user_id = tracing::field::Empty,
+                    )
+                }),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

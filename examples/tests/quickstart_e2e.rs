@@ -646,26 +646,71 @@ fn reusing_a_spent_refresh_token_revokes_its_family() {
     expect_json(&qs.me(&other_session.access), 200);
     Pair::from_answer(&qs.refresh_answer(&other_session.refresh));
 
-    // Eight clients presenting one refresh token at once: one wins the rotation, the
-    // others are reuse, so the winner's new tokens die with the family.
+    // Eight clients presenting one refresh token at once (tabs of one browser): inside the
+    // grace window they all get the same pair, and the session lives on.
     let raced = qs.login(ED.0, ED.1);
-    let barrier = Arc::new(Barrier::new(8));
-    let threads: Vec<_> = (0..8)
+    let responses = refresh_at_once(&qs, &raced.refresh, 8);
+    let pairs: Vec<Pair> = responses.iter().map(Pair::from_answer).collect();
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p.access == pairs[0].access && p.refresh == pairs[0].refresh),
+        "one pair for all"
+    );
+    expect_json(&qs.me(&pairs[0].access), 200);
+    Pair::from_answer(&qs.refresh_answer(&pairs[0].refresh));
+
+    // Within the window, another client (another user agent than the one that refreshed)
+    // is a thief: reuse.
+    let owned = login_from(&qs, "Owner/1.0");
+    let next = Pair::from_answer(
+        &qs.post("/auth/refresh")
+            .header("user-agent", "Owner/1.0")
+            .json(&json!({"refresh_token": owned.refresh}))
+            .send(),
+    );
+    let thief = qs
+        .post("/auth/refresh")
+        .header("user-agent", "thief/1.0")
+        .json(&json!({"refresh_token": owned.refresh}))
+        .send();
+    assert_error_named(&thief, 401, "RefreshReuseError");
+    assert_error(&qs.me(&next.access), 401);
+}
+
+/// Sends `n` refreshes of one token at the same moment.
+fn refresh_at_once(qs: &Quickstart, refresh: &str, n: usize) -> Vec<Response> {
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
         .map(|_| {
             let barrier = barrier.clone();
             let request = qs
                 .post("/auth/refresh")
-                .json(&json!({"refresh_token": raced.refresh}));
+                .json(&json!({"refresh_token": refresh}));
             std::thread::spawn(move || {
                 barrier.wait();
                 request.send()
             })
         })
         .collect();
-    let responses: Vec<Response> = threads
+    threads
         .into_iter()
         .map(|t| t.join().expect("a refreshing thread"))
-        .collect();
+        .collect()
+}
+
+/// With the grace window off (`CENTURION_REFRESH_GRACE=0s`), a second use is a reuse at
+/// once: of eight clients presenting one refresh token together, one wins the rotation,
+/// the others are reuse, and the winner's new tokens die with the session.
+#[test]
+fn without_a_grace_window_a_concurrent_second_use_ends_the_session() {
+    let qs = Launch::new().env("CENTURION_REFRESH_GRACE", "0s").start();
+    let first = qs.login(ED.0, ED.1);
+    Pair::from_answer(&qs.refresh_answer(&first.refresh));
+    assert_error_named(&qs.refresh_answer(&first.refresh), 401, "RefreshReuseError");
+
+    let raced = qs.login(ED.0, ED.1);
+    let responses = refresh_at_once(&qs, &raced.refresh, 8);
     let winners: Vec<Pair> = responses
         .iter()
         .filter(|r| r.status == 200)
@@ -680,6 +725,134 @@ fn reusing_a_spent_refresh_token_revokes_its_family() {
         assert_error(&qs.refresh_answer(&winner.refresh), 401);
     }
     assert_error(&qs.me(&raced.access), 401);
+}
+
+/// A login from a "device": its user agent.
+fn login_from(qs: &Quickstart, agent: &str) -> Pair {
+    Pair::from_answer(
+        &qs.post("/auth/login")
+            .header("user-agent", agent)
+            .json(&json!({"username": ED.0, "password": ED.1}))
+            .send(),
+    )
+}
+
+/// The sessions routes of the contract: list (newest first, the contract's shape, the
+/// current one marked), end one (404 for an id that is not the user's), end the others.
+#[test]
+fn sessions_are_listed_and_ended() {
+    let qs = Quickstart::start();
+    let laptop = login_from(&qs, "Laptop/1.0");
+    let phone = login_from(&qs, "Phone/2.0");
+    let tablet = login_from(&qs, "Tablet/3.0");
+    let other_user = qs.login(AU.0, AU.1);
+
+    let list = expect_json(&qs.get("/api/sessions").bearer(&phone.access).send(), 200);
+    let list = list.as_array().expect("a list").clone();
+    assert_eq!(list.len(), 3, "{list:#?}");
+    for item in &list {
+        assert_eq!(
+            keys(item),
+            [
+                "created_at",
+                "current",
+                "id",
+                "ip",
+                "last_used_at",
+                "user_agent"
+            ],
+            "{item}"
+        );
+        assert_eq!(item["ip"], "127.0.0.1");
+        assert!(
+            item["created_at"].as_str().unwrap().ends_with('Z'),
+            "{item}"
+        );
+        assert_eq!(
+            item["last_used_at"], item["created_at"],
+            "not refreshed yet"
+        );
+    }
+    let agents: Vec<&str> = list
+        .iter()
+        .map(|i| i["user_agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        agents,
+        ["Tablet/3.0", "Phone/2.0", "Laptop/1.0"],
+        "newest first"
+    );
+    let current: Vec<bool> = list
+        .iter()
+        .map(|i| i["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(current, [false, true, false]);
+
+    // A refresh moves last_used_at (RFC 3339, seconds: wait for the next second).
+    std::thread::sleep(Duration::from_millis(1100));
+    let laptop = Pair::from_answer(
+        &qs.post("/auth/refresh")
+            .header("user-agent", "Laptop/1.0")
+            .json(&json!({"refresh_token": laptop.refresh}))
+            .send(),
+    );
+    let list = expect_json(&qs.get("/api/sessions").bearer(&laptop.access).send(), 200);
+    let me = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["current"] == true)
+        .unwrap()
+        .clone();
+    assert_eq!(me["user_agent"], "Laptop/1.0");
+    assert_ne!(me["last_used_at"], me["created_at"]);
+
+    // End the tablet's session by its id, from the laptop.
+    let tablet_id = list.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ended = qs
+        .request("DELETE", &format!("/api/sessions/{tablet_id}"))
+        .bearer(&laptop.access)
+        .send();
+    expect_json(&ended, 200);
+    assert_error_named(&qs.me(&tablet.access), 401, "RevokedTokenError");
+    assert_error(&qs.refresh_answer(&tablet.refresh), 401);
+    // Again, or an id of another user's session: 404 in the JSON shape.
+    let again = qs
+        .request("DELETE", &format!("/api/sessions/{tablet_id}"))
+        .bearer(&laptop.access)
+        .send();
+    assert_error_named(&again, 404, "NotFound");
+    let theirs = expect_json(
+        &qs.get("/api/sessions").bearer(&other_user.access).send(),
+        200,
+    );
+    let their_id = theirs[0]["id"].as_str().unwrap();
+    let foreign = qs
+        .request("DELETE", &format!("/api/sessions/{their_id}"))
+        .bearer(&laptop.access)
+        .send();
+    assert_error_named(&foreign, 404, "NotFound");
+    expect_json(&qs.me(&other_user.access), 200);
+
+    // Log out my other devices: the phone goes, the laptop stays.
+    let others = expect_json(
+        &qs.request("DELETE", "/api/sessions")
+            .bearer(&laptop.access)
+            .send(),
+        200,
+    );
+    assert_eq!(others, json!({"revoked": 1}));
+    assert_error_named(&qs.me(&phone.access), 401, "RevokedTokenError");
+    expect_json(&qs.me(&laptop.access), 200);
+    let list = expect_json(&qs.get("/api/sessions").bearer(&laptop.access).send(), 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    Pair::from_answer(&qs.refresh_answer(&laptop.refresh));
+
+    // Without a token: 401.
+    assert_error(&qs.get("/api/sessions").send(), 401);
 }
 
 #[test]
@@ -1637,7 +1810,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_data_survives_a_restart() {
     assert!(status.success(), "exit status 0: {status}\n{}", qs.stderr());
     assert!(qs.stdout().contains("server stopped"), "{}", qs.stdout());
 
-    // The SQLite file keeps the users; the same secret keeps the tokens valid.
+    // The SQLite file keeps the users. Sessions live with the revocations, in memory
+    // without REDIS_URL: a restart ends them (their tokens are refused, never accepted
+    // unchecked), and a new login works.
     assert!(
         std::fs::read_dir(qs.dir())
             .expect("the working directory")
@@ -1646,8 +1821,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_data_survives_a_restart() {
         "the SQLite file lives in the working directory"
     );
     qs.restart_stopped();
-    expect_json(&qs.me(&before.access), 200);
-    qs.login("eve", "eve-password-1");
+    assert_error_named(&qs.me(&before.access), 401, "RevokedTokenError");
+    let after = qs.login("eve", "eve-password-1");
+    expect_json(&qs.me(&after.access), 200);
 
     // The administrator's password follows the environment at each start; seeded users
     // that exist are kept.
@@ -1839,10 +2015,26 @@ fn the_core_flow_on_postgresql_and_redis() {
         "MissingRoleError",
     );
 
-    // Rotation and reuse detection in Redis.
+    // Rotation, the grace window and reuse detection in Redis.
     let first = qs.login("pia", "pia-password-1");
-    let second = Pair::from_answer(&qs.refresh_answer(&first.refresh));
-    assert_error_named(&qs.refresh_answer(&first.refresh), 401, "RefreshReuseError");
+    let refresh = |token: &str| {
+        qs.post("/auth/refresh")
+            .header("user-agent", "Owner/1.0")
+            .json(&json!({"refresh_token": token}))
+            .send()
+    };
+    let second = Pair::from_answer(&refresh(&first.refresh));
+    let replayed = Pair::from_answer(&refresh(&first.refresh));
+    assert_eq!(
+        replayed.access, second.access,
+        "the same pair within the window"
+    );
+    let thief = qs
+        .post("/auth/refresh")
+        .header("user-agent", "thief/1.0")
+        .json(&json!({"refresh_token": first.refresh}))
+        .send();
+    assert_error_named(&thief, 401, "RefreshReuseError");
     assert_error(&qs.me(&second.access), 401);
     assert_error(&qs.refresh_answer(&second.refresh), 401);
 
@@ -1930,5 +2122,24 @@ fn the_core_flow_on_postgresql_and_redis() {
     );
     qs.assert_healthy();
     pg.restart();
-    qs.login("pia", "pia-password-1");
+    let last = qs.login("pia", "pia-password-1");
+
+    // Redis gone: every request fails (503), but the logs get a line per 10 s, not one or
+    // two per request (issue 20.6; before: a warning and an error for each).
+    let mut redis = redis;
+    redis.stop();
+    let before = qs.stdout();
+    for _ in 0..40 {
+        assert_error_named(&qs.me(&last.access), 503, "StoreUnavailable");
+    }
+    let logged = qs.stdout()[before.len()..].to_owned();
+    let lines = logged
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .count();
+    assert!(
+        lines <= 4,
+        "40 failed requests wrote {lines} warning or error lines:\n{logged}"
+    );
+    redis.restart();
 }

@@ -19,6 +19,8 @@ use std::time::Duration;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::log_limit::{LOG_EVERY, LogLimiter};
+
 /// What went wrong, one variant per failure a client or operator can act on.
 ///
 /// Each variant is named as the `error` of its JSON body ([`ErrorKind::name`]). Names
@@ -389,10 +391,30 @@ impl std::error::Error for Error {
     }
 }
 
+/// One warning per interval for answers that repeat while a dependency is down.
+static UNAVAILABLE_LOG: LogLimiter = LogLimiter::new(LOG_EVERY);
+static OVERLOADED_LOG: LogLimiter = LogLimiter::new(LOG_EVERY);
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        match self.status() {
-            s if s.is_server_error() => {
+        let limiter = match self.kind {
+            ErrorKind::StoreUnavailable => Some(&UNAVAILABLE_LOG),
+            ErrorKind::Overloaded => Some(&OVERLOADED_LOG),
+            _ => None,
+        };
+        match (self.status(), limiter) {
+            // A store outage or an overload fails every request alike: one line per
+            // interval, with the count of the requests it stands for.
+            (_, Some(limiter)) => match limiter.allow() {
+                Some(held_back) => tracing::warn!(
+                    error.kind = self.kind.name(),
+                    error = ?self,
+                    held_back,
+                    "centurion request failed (held_back: failures of this kind not logged since the last line)"
+                ),
+                None => tracing::debug!(error.kind = self.kind.name(), "centurion request failed"),
+            },
+            (s, None) if s.is_server_error() => {
                 tracing::warn!(error.kind = self.kind.name(), error = ?self, "centurion request failed");
             }
             _ => tracing::debug!(error.kind = self.kind.name(), "centurion refused a request"),

@@ -109,7 +109,9 @@
 pub mod clock;
 mod error;
 mod expansion;
+mod log_limit;
 mod roles;
+mod session;
 mod store;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -141,7 +143,9 @@ pub mod mail;
 pub mod serve;
 pub mod throttle;
 
-pub use crate::centurion::{Centurion, CenturionBuilder, TokenPair};
+pub use crate::centurion::{
+    Authenticated, Centurion, CenturionBuilder, IssueTo, Session, SessionStart, TokenPair,
+};
 pub use crate::config::{
     Config, CookieConfig, PasswordConfig, SameSite, Secret, TokenLocation, VerificationKeyConfig,
 };
@@ -150,6 +154,7 @@ pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_permissions, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
 pub use crate::roles::{Permission, Role, RoleTable};
+pub use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
 pub use crate::store::{NewUser, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
 pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};

@@ -827,9 +827,44 @@ async fn refresh_with(app: &App, jar: &Jar, csrf: Option<&str>) -> Answer {
     .await
 }
 
+/// Two tabs of one browser refresh with the same cookie at once: inside the grace window
+/// both get the same new cookies (byte for byte with HS256), and the session lives on.
+#[tokio::test]
+async fn refresh_by_cookie_twice_within_the_grace_window_gets_the_same_cookies() {
+    let app = app().await;
+    let (jar, _) = session(&app, "ada").await;
+    let csrf = jar.get("csrf_token").to_owned();
+    let first = refresh_with(&app, &jar, Some(&csrf)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let second = refresh_with(&app, &jar, Some(&csrf)).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    for name in ["access_token", "refresh_token", "csrf_token"] {
+        assert_eq!(first.set_cookie(name), second.set_cookie(name), "{name}");
+    }
+    let mut renewed = jar.clone();
+    renewed.absorb(&second);
+    let ok = send(
+        &app.router,
+        request(Method::GET, "/api/whoami", &renewed, &[]),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let next = refresh_with(&app, &renewed, Some(&csrf)).await;
+    assert_eq!(
+        next.status,
+        StatusCode::OK,
+        "the successor refreshes in turn"
+    );
+}
+
 #[tokio::test]
 async fn refresh_by_cookie_rotates_and_detects_reuse() {
-    let app = app().await;
+    // Strict rotation: no grace window, so the second use is a reuse at once.
+    let app = app_with(Config {
+        refresh_grace: std::time::Duration::ZERO,
+        ..cookie_config()
+    })
+    .await;
     let (jar, _) = session(&app, "ada").await;
     let csrf = jar.get("csrf_token").to_owned();
 

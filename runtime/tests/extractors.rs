@@ -534,7 +534,8 @@ fn recording() -> (
 #[tokio::test]
 async fn on_event_receives_issued_refreshed_and_reuse_detected() {
     let (events, listener) = recording();
-    let (auth, _) = setup_with(|b| b.on_event(listener));
+    let clock = centurion::clock::ManualClock::new();
+    let (auth, _) = setup_with(|b| b.on_event(listener).clock(clock.clone()));
     let pair = auth.issue_pair(&ada()).await.unwrap();
     let family = payload_of(&pair.refresh_token)["fam"]
         .as_str()
@@ -544,12 +545,9 @@ async fn on_event_receives_issued_refreshed_and_reuse_detected() {
         .as_str()
         .unwrap()
         .to_owned();
-    {
-        let seen = events.lock().unwrap();
-        assert_eq!(seen.len(), 2);
-        let kinds: Vec<TokenKind> = seen
-            .iter()
-            .map(|e| match e {
+    let issued = |seen: &[TokenEvent]| -> Vec<TokenKind> {
+        seen.iter()
+            .filter_map(|e| match e {
                 TokenEvent::Issued {
                     kind,
                     subject,
@@ -558,24 +556,28 @@ async fn on_event_receives_issued_refreshed_and_reuse_detected() {
                 } => {
                     assert_eq!(subject, "7");
                     assert_eq!(f.as_deref(), Some(family.as_str()));
-                    *kind
+                    Some(*kind)
                 }
-                other => panic!("unexpected {other:?}"),
+                _ => None,
             })
-            .collect();
+            .collect()
+    };
+    {
+        let seen = events.lock().unwrap();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        let kinds = issued(&seen);
         assert!(kinds.contains(&TokenKind::Access) && kinds.contains(&TokenKind::Refresh));
+        assert!(seen.iter().any(|e| matches!(
+            e,
+            TokenEvent::SessionStarted { subject, family: f, .. } if subject == "7" && *f == family
+        )));
     }
     events.lock().unwrap().clear();
 
     auth.refresh(&pair.refresh_token).await.unwrap();
     {
         let seen = events.lock().unwrap();
-        assert_eq!(
-            seen.iter()
-                .filter(|e| matches!(e, TokenEvent::Issued { .. }))
-                .count(),
-            2
-        );
+        assert_eq!(issued(&seen).len(), 2);
         assert!(seen.contains(&TokenEvent::Refreshed {
             subject: "7".into(),
             family: family.clone(),
@@ -584,6 +586,20 @@ async fn on_event_receives_issued_refreshed_and_reuse_detected() {
     }
     events.lock().unwrap().clear();
 
+    // Within the grace window: the same pair again, and an event saying so.
+    auth.refresh(&pair.refresh_token).await.unwrap();
+    {
+        let seen = events.lock().unwrap();
+        assert_eq!(issued(&seen).len(), 2);
+        assert!(seen.contains(&TokenEvent::RefreshReplayed {
+            subject: "7".into(),
+            family: family.clone(),
+        }));
+    }
+    events.lock().unwrap().clear();
+
+    // Past it: reuse.
+    clock.advance(std::time::Duration::from_secs(6));
     auth.refresh(&pair.refresh_token).await.unwrap_err();
     assert_eq!(
         *events.lock().unwrap(),
@@ -831,4 +847,44 @@ async fn oversized_token_in_the_header_is_401_token_too_large() {
     send(app(&auth), get_with("/claims", Some(&huge)))
         .await
         .assert_error("TokenTooLarge", 401);
+}
+
+/// A middleware that reads the claims under the outer instance (and so verifies and
+/// caches them for the request).
+async fn peek_claims(
+    claims: Result<Claims, Error>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _ = claims;
+    next.run(request).await
+}
+
+/// Two instances with different keys, one layer inside the other: the inner instance's
+/// extractors do not take the outer one's verification for theirs (issue 12.7). Before the
+/// fix the request's verified claims were shared, and a token of A passed B's extractors.
+#[tokio::test]
+async fn an_inner_instance_does_not_trust_the_verification_of_an_outer_one() {
+    let (a, _) = setup();
+    let (b_builder, b_users) = shared_builder();
+    b_users.insert(ada());
+    let b = b_builder.secret(OTHER_SECRET).build().unwrap();
+    let inner = Router::new()
+        .route("/b/claims", get(claims_handler))
+        .route("/b/user", get(user_twice))
+        .layer(b.layer());
+    let app = inner
+        .layer(axum::middleware::from_fn(peek_claims))
+        .layer(a.layer());
+    let token_of_a = access_token(&a).await;
+    let bearer = format!("Bearer {token_of_a}");
+    for path in ["/b/claims", "/b/user"] {
+        send(app.clone(), get_with(path, Some(&bearer)))
+            .await
+            .assert_error("InvalidTokenError", 401);
+    }
+    // B's own tokens pass B's extractors (A's middleware refused nothing: it only peeked).
+    let bearer = format!("Bearer {}", access_token(&b).await);
+    let reply = send(app, get_with("/b/claims", Some(&bearer))).await;
+    assert_eq!(reply.status, StatusCode::OK);
 }

@@ -1,7 +1,9 @@
 //! Keys: RS256, ES256 and EdDSA from PEM, rotation by `kid`, key confusion, and the JWKS
 //! document. The PEM files under `tests/keys/` were made with openssl (see its README).
 
-use centurion::memory::MemoryUserStore;
+use std::sync::{Arc, LazyLock};
+
+use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind, VerificationKeyConfig};
 use centurion_testkit::prelude::*;
@@ -13,6 +15,13 @@ fn ada() -> TestUser {
     TestUser::new(7, "ada", &["admin"])
 }
 
+/// One revocation store for every instance of these tests: sessions started by one
+/// instance are known to the others, as with a fleet sharing Redis.
+fn shared_revocations() -> Arc<MemoryRevocationStore> {
+    static SHARED: LazyLock<Arc<MemoryRevocationStore>> = LazyLock::new(Arc::default);
+    Arc::clone(&SHARED)
+}
+
 /// An instance signing with `alg` and the key pair `<stem>_private.pem`/`<stem>_public.pem`.
 fn asymmetric(alg: &str, stem: &str, kid: Option<&str>) -> Centurion<TestUser> {
     let mut builder = Centurion::<TestUser>::builder()
@@ -22,7 +31,8 @@ fn asymmetric(alg: &str, stem: &str, kid: Option<&str>) -> Centurion<TestUser> {
             &key(&format!("{stem}_public.pem")),
         )
         .password(cheap_passwords())
-        .user_store(MemoryUserStore::new());
+        .user_store(MemoryUserStore::new())
+        .revocation_store(shared_revocations());
     if let Some(kid) = kid {
         builder = builder.kid(kid);
     }
@@ -180,13 +190,18 @@ fn hmac_key(kid: &str, secret: &str) -> VerificationKeyConfig {
 
 #[tokio::test]
 async fn rotated_hmac_key_still_verifies_its_tokens_by_kid() {
-    let old = builder().kid("2024").build().unwrap();
+    let old = builder()
+        .kid("2024")
+        .revocation_store(shared_revocations())
+        .build()
+        .unwrap();
     let new = Centurion::<TestUser>::builder()
         .secret(OTHER_SECRET)
         .kid("2025")
         .verification_key(hmac_key("2024", TEST_SECRET))
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
+        .revocation_store(shared_revocations())
         .build()
         .unwrap();
     let old_pair = old.issue_pair(&ada()).await.unwrap();
@@ -221,6 +236,7 @@ async fn rotated_rsa_key_still_verifies_its_tokens_by_kid() {
         })
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
+        .revocation_store(shared_revocations())
         .build()
         .unwrap();
     let pair = old.issue_pair(&ada()).await.unwrap();
@@ -380,6 +396,7 @@ fn jwks_lists_the_rotated_public_keys_too() {
         })
         .password(cheap_passwords())
         .user_store(MemoryUserStore::new())
+        .revocation_store(shared_revocations())
         .build()
         .unwrap();
     let mut kids: Vec<String> = jwks_keys(&auth)

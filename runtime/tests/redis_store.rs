@@ -16,9 +16,12 @@ use centurion::clock::ManualClock;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::testing::TestUser;
-use centurion::{Centurion, Claims, ErrorKind, NewUser, RevocationStore, TokenRef, UserStore};
-use centurion_testkit::RedisServer;
+use centurion::{
+    Centurion, Claims, ClientInfo, ErrorKind, NewUser, RevocationStore, SessionLimits, TokenRef,
+    UserStore,
+};
 use centurion_testkit::contracts::StoreTime;
+use centurion_testkit::{RedisServer, now_ms};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 
@@ -57,6 +60,18 @@ async fn redis_revocation_semantics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_session_semantics() {
+    let Some(server) = RedisServer::start(GROUP) else {
+        return;
+    };
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    centurion_testkit::contracts::session_semantics(Arc::new(store), "redis", &StoreTime::Real)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     let Some(server) = RedisServer::start(GROUP) else {
         return;
@@ -69,8 +84,22 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
         .unwrap();
     let now = centurion_testkit::now_secs();
     a.revoke_token("j1", now + 100).await.unwrap();
-    a.revoke_family("f1", now + 200).await.unwrap();
+    a.create_session(
+        &centurion_testkit::contracts::session("f1", "7", now_ms(), now + 200),
+        &SessionLimits::default(),
+    )
+    .await
+    .unwrap();
     a.revoke_user("7", 1_700_000_000_123, now + 300)
+        .await
+        .unwrap();
+    a.create_session(
+        &centurion_testkit::contracts::session("f2", "8", now_ms(), now + 200),
+        &SessionLimits::default(),
+    )
+    .await
+    .unwrap();
+    a.end_sessions_of("8", Some("f2"), 1_700_000_000_456, now + 300)
         .await
         .unwrap();
     assert!(a.mark_spent("s1", now + 400).await.unwrap());
@@ -84,12 +113,23 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     keys.sort();
     assert_eq!(
         keys,
-        ["a:family:f1", "a:spent:s1", "a:token:j1", "a:user:7"]
+        [
+            "a:live-sessions",
+            "a:session:f2",
+            "a:sessions:8",
+            "a:snb:8",
+            "a:spent:s1",
+            "a:token:j1",
+            "a:user:7"
+        ],
+        "the user's revocation deleted its session f1 and its index"
     );
     for (key, lifetime) in [
         ("a:token:j1", 100),
-        ("a:family:f1", 200),
+        ("a:session:f2", 200),
+        ("a:sessions:8", 200),
         ("a:user:7", 300),
+        ("a:snb:8", 300),
         ("a:spent:s1", 400),
     ] {
         let ttl: i64 = redis::cmd("TTL")
@@ -115,7 +155,7 @@ async fn redis_keys_are_prefixed_and_expire_with_what_they_guard() {
     // Another prefix sees none of it.
     let token = TokenRef {
         jti: "j1",
-        family: Some("f1"),
+        family: None,
         subject: "7",
         issued_at_ms: 0,
     };
@@ -148,6 +188,13 @@ async fn redis_is_revoked_costs_one_round_trip() {
         .revoke_user("9", 10, centurion_testkit::now_secs() + 60)
         .await
         .unwrap();
+    store
+        .create_session(
+            &centurion_testkit::contracts::session("f", "9", now_ms(), now_ms() / 1000 + 60),
+            &SessionLimits::default(),
+        )
+        .await
+        .unwrap();
     let token = TokenRef {
         jti: "j",
         family: Some("f"),
@@ -173,14 +220,15 @@ async fn redis_is_revoked_costs_one_round_trip() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let calls: Vec<_> = command_calls(&info)
+    let mut calls: Vec<_> = command_calls(&info)
         .into_iter()
         .filter(|(name, _)| !name.starts_with("config") && !name.starts_with("info"))
         .collect();
+    calls.sort();
     assert_eq!(
         calls,
-        [("mget".to_owned(), 2)],
-        "two checks, two commands:\n{info}"
+        [("hmget".to_owned(), 2), ("mget".to_owned(), 2)],
+        "two checks of a session's token, two pipelines of MGET + HMGET:\n{info}"
     );
 }
 
@@ -254,10 +302,27 @@ async fn two_instances_sharing_redis_see_each_others_revocations() {
     let err = b.auth.verify_access(&pair.access_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
 
-    // Refresh rotation across instances: spent on B, reused on A, the family dies on both.
-    let pair = b.auth.issue_pair(&user).await.unwrap();
-    let next = b.auth.refresh(&pair.refresh_token).await.unwrap();
-    let err = a.auth.refresh(&pair.refresh_token).await.unwrap_err();
+    // Refresh rotation across instances: spent on B, within the grace window replayed by
+    // the same client on A, reused by another client on A: the session dies on both.
+    let firefox = ClientInfo::new(Some("Firefox"), None);
+    let curl = ClientInfo::new(Some("curl"), None);
+    let pair = b.auth.issue_pair_from(&user, &firefox).await.unwrap();
+    let next = b
+        .auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .unwrap();
+    let again = a
+        .auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .unwrap();
+    assert_eq!(again, next, "the same pair, from the other instance");
+    let err = a
+        .auth
+        .refresh_from(&pair.refresh_token, &curl)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RefreshReuseError);
     assert_eq!(
         get_me(&b.app, &next.access_token).await,
@@ -309,6 +374,10 @@ async fn redis_outage_answers_503_then_service_resumes() {
         .unwrap();
     let pair = a.auth.issue_pair(&user).await.unwrap();
     assert_eq!(get_me(&b.app, &pair.access_token).await.0, StatusCode::OK);
+    // Sessions live in Redis, and this one has no persistence: after the restart below,
+    // the pair's session is gone (its tokens are refused: fail closed). A service token
+    // has no session and shows that service resumes.
+    let service = a.auth.issue_service_token(&user, None).unwrap();
 
     server.stop();
     let token = TokenRef {
@@ -336,7 +405,8 @@ async fn redis_outage_answers_503_then_service_resumes() {
         for result in [
             store.is_revoked(&token).await.map(drop),
             store.revoke_token("j", u64::MAX).await,
-            store.revoke_family("f", u64::MAX).await,
+            store.end_session("f").await.map(drop),
+            store.sessions("1").await.map(drop),
             store.revoke_user("1", 1, u64::MAX).await,
             store.mark_spent("s", u64::MAX).await.map(drop),
             store.ping().await,
@@ -352,7 +422,7 @@ async fn redis_outage_answers_503_then_service_resumes() {
     server.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match get_me(&b.app, &pair.access_token).await {
+        match get_me(&b.app, &service).await {
             (StatusCode::OK, _) => break,
             (StatusCode::SERVICE_UNAVAILABLE, _) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -360,13 +430,20 @@ async fn redis_outage_answers_503_then_service_resumes() {
             other => panic!("service did not resume after Redis came back: {other:?}"),
         }
     }
-    // Both instances and the direct store work again, and share revocations again.
-    let claims = a.auth.verify_access(&pair.access_token).await.unwrap();
-    a.auth.revoke_token(&claims).await.unwrap();
     assert_eq!(
         get_me(&b.app, &pair.access_token).await,
+        (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into())),
+        "the session was lost with Redis's data: refused, not accepted"
+    );
+    // Both instances and the direct store work again, and share revocations again.
+    let claims = a.auth.verify_access(&service).await.unwrap();
+    a.auth.revoke_token(&claims).await.unwrap();
+    assert_eq!(
+        get_me(&b.app, &service).await,
         (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into()))
     );
+    let pair = a.auth.issue_pair(&user).await.unwrap();
+    assert_eq!(get_me(&b.app, &pair.access_token).await.0, StatusCode::OK);
     store.ping().await.unwrap();
     assert!(store.mark_spent("after", u64::MAX).await.unwrap());
 }
@@ -453,4 +530,276 @@ async fn hung_redis_times_out_quickly_then_recovers() {
         }
     }
     store.ping().await.unwrap();
+}
+
+/// After a Redis restart, the first call on the pooled connection finds it dropped and is
+/// made once more on a new one: no 503 (issue 20.6; before, the first request after a
+/// restart answered 503 even after quiet seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_call_after_a_redis_restart_succeeds() {
+    let Some(mut server) = RedisServer::start(GROUP) else {
+        return;
+    };
+    let (a, user) = instance(&server.url()).await;
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    let service = a.auth.issue_service_token(&user, None).unwrap();
+    assert_eq!(get_me(&a.app, &service).await.0, StatusCode::OK);
+    store.revoke_token("before", u64::MAX / 2).await.unwrap();
+    for round in 0..3 {
+        server.stop();
+        server.restart();
+        // Quiet seconds change nothing: the connection is dead until a call finds out.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            get_me(&a.app, &service).await,
+            (StatusCode::OK, None),
+            "round {round}: the first request after the restart"
+        );
+        store
+            .revoke_token(&format!("after-{round}"), u64::MAX / 2)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the first direct call: {e:?}"));
+    }
+}
+
+/// `INFO stats`' `evicted_keys`.
+async fn evicted_keys(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("evicted_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+/// Writes throttle-like keys (with a TTL, under the throttle's prefix) until Redis refuses
+/// a write or `limit` bytes went in; whether it refused.
+async fn flood(conn: &mut redis::aio::MultiplexedConnection, limit: usize) -> bool {
+    let value = "x".repeat(200);
+    let mut written = 0;
+    let mut n = 0u64;
+    while written < limit {
+        let mut pipe = redis::pipe();
+        for _ in 0..500 {
+            n += 1;
+            pipe.cmd("SET")
+                .arg(format!("centurion:{{throttle}}:ip:198.51.{n}"))
+                .arg(&value)
+                .arg("PX")
+                .arg(600_000)
+                .ignore();
+        }
+        if let Err(e) = pipe.exec_async(conn).await {
+            assert!(e.to_string().contains("OOM"), "{e}");
+            return true;
+        }
+        written += 500 * 240;
+    }
+    false
+}
+
+/// The audit's reproduction (issue 20.4): under `maxmemory` with an evicting policy, a
+/// throttle flood evicts revocations and revoked tokens become valid again. Such a Redis
+/// is now refused at connection (before the fix it was accepted), unless the application
+/// says it accepts the risk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_evicting_redis_is_refused_unless_allowed() {
+    for policy in [
+        "volatile-lru",
+        "allkeys-lru",
+        "volatile-ttl",
+        "allkeys-random",
+    ] {
+        let args = ["--maxmemory", "10mb", "--maxmemory-policy", policy];
+        let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+            return;
+        };
+        let err = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+            .await
+            .expect_err(policy);
+        assert_eq!(
+            err.kind(),
+            ErrorKind::ConfigurationError,
+            "{policy}: {err:?}"
+        );
+        assert!(err.message().contains("noeviction"), "{err:?}");
+        // Built lazily, it refuses at its first call, with 503, and keeps refusing.
+        let lazy =
+            RedisRevocationStore::connect_lazy(&server.url(), RedisOptions::default()).unwrap();
+        for _ in 0..2 {
+            let err = lazy.revoke_token("j", u64::MAX / 2).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{policy}");
+        }
+        let allowed = RedisRevocationStore::connect(
+            &server.url(),
+            RedisOptions::default().allow_eviction(true),
+        )
+        .await
+        .unwrap();
+        allowed.revoke_token("j", u64::MAX / 2).await.unwrap();
+    }
+    // What the refusal prevents: accepted anyway, a flood evicts revocations.
+    let args = ["--maxmemory", "10mb", "--maxmemory-policy", "volatile-lru"];
+    let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+        return;
+    };
+    let store =
+        RedisRevocationStore::connect(&server.url(), RedisOptions::default().allow_eviction(true))
+            .await
+            .unwrap();
+    let far = centurion_testkit::now_secs() + 3600;
+    for i in 0..100 {
+        store
+            .revoke_token(&format!("revoked-{i}"), far)
+            .await
+            .unwrap();
+    }
+    let mut conn = raw(&server).await;
+    assert!(
+        !flood(&mut conn, 40 << 20).await,
+        "an evicting Redis takes every write"
+    );
+    assert!(evicted_keys(&mut conn).await > 0);
+    let mut still_revoked = 0;
+    for i in 0..100 {
+        let token = TokenRef {
+            jti: &format!("revoked-{i}"),
+            family: None,
+            subject: "1",
+            issued_at_ms: 0,
+        };
+        still_revoked += usize::from(store.is_revoked(&token).await.unwrap());
+    }
+    assert!(
+        still_revoked < 100,
+        "the flood evicted revocations: {still_revoked} left"
+    );
+
+    // Accepted: no limit, or no eviction.
+    for args in [
+        &["--maxmemory", "0", "--maxmemory-policy", "volatile-lru"][..],
+        &["--maxmemory", "10mb", "--maxmemory-policy", "noeviction"][..],
+    ] {
+        let Some(server) = RedisServer::start_with_args(GROUP, args) else {
+            return;
+        };
+        RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{args:?}: {e:?}"));
+    }
+}
+
+/// A Redis that does not allow `CONFIG GET` (a managed Redis, `CONFIG` renamed or denied by
+/// an ACL) cannot be checked: it is accepted, with a warning naming what to check, and
+/// works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_that_hides_its_config_is_accepted() {
+    let args = ["--rename-command", "CONFIG", ""];
+    let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+        return;
+    };
+    let store = RedisRevocationStore::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    let far = centurion_testkit::now_secs() + 3600;
+    store.revoke_token("hidden-config", far).await.unwrap();
+    let token = TokenRef {
+        jti: "hidden-config",
+        family: None,
+        subject: "1",
+        issued_at_ms: 0,
+    };
+    assert!(store.is_revoked(&token).await.unwrap());
+}
+
+/// With `noeviction`, a throttle flood that fills Redis makes writes fail (503), never
+/// evicts: a logged-out session, a revoked token and a revoked user stay refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_throttle_flood_under_noeviction_fails_closed() {
+    let args = ["--maxmemory", "10mb", "--maxmemory-policy", "noeviction"];
+    let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+        return;
+    };
+    let (a, user) = instance(&server.url()).await;
+    let logged_out = a.auth.issue_pair(&user).await.unwrap();
+    let claims = a
+        .auth
+        .verify_access(&logged_out.access_token)
+        .await
+        .unwrap();
+    a.auth.logout(&claims, None).await.unwrap();
+    let service = a.auth.issue_service_token(&user, None).unwrap();
+    let service_claims = a.auth.verify_access(&service).await.unwrap();
+    a.auth.revoke_token(&service_claims).await.unwrap();
+
+    let mut conn = raw(&server).await;
+    assert!(
+        flood(&mut conn, 40 << 20).await,
+        "a full Redis refuses writes"
+    );
+    assert_eq!(evicted_keys(&mut conn).await, 0, "nothing was evicted");
+
+    for token in [&logged_out.access_token, &service] {
+        assert_eq!(
+            get_me(&a.app, token).await,
+            (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into()))
+        );
+    }
+    // Writes that grow fail closed: no new session while Redis is full…
+    let err = a.auth.issue_pair(&user).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err:?}");
+    // …but revocations are still recorded: a password change cuts the user's tokens off.
+    let old = a.auth.issue_service_token(&user, None).unwrap();
+    assert_eq!(get_me(&a.app, &old).await.0, StatusCode::OK);
+    a.auth.revoke_user(&user.id.to_string()).await.unwrap();
+    assert_eq!(
+        get_me(&a.app, &old).await,
+        (StatusCode::UNAUTHORIZED, Some("RevokedTokenError".into()))
+    );
+    let another = a.auth.issue_service_token(&user, None).unwrap();
+    let another = a.auth.verify_access(&another).await.unwrap();
+    a.auth.revoke_token(&another).await.unwrap();
+}
+
+/// Refresh does not accumulate (issue 20.1): many refreshes of one session (10 000, or
+/// `CENTURION_GROWTH_REFRESHES`; 100 000 for the figure in SECURITY.md) leave
+/// Redis's key count as it was after the first (before: one key per refresh, each with a
+/// 30-day TTL). Prints the figure:
+/// `cargo test -p centurion --all-features --test redis_store refreshes -- --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_refreshes_leave_the_key_count_unchanged() {
+    let Some(server) = RedisServer::start(GROUP) else {
+        return;
+    };
+    let (a, user) = instance(&server.url()).await;
+    let mut conn = raw(&server).await;
+    let keys = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut conn = conn.clone();
+        async move {
+            redis::cmd("DBSIZE")
+                .query_async::<u64>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    let mut pair = a.auth.issue_pair(&user).await.unwrap();
+    pair = a.auth.refresh(&pair.refresh_token).await.unwrap();
+    let before = keys(&mut conn).await;
+    let started = Instant::now();
+    let n = centurion_testkit::growth_refreshes();
+    for _ in 1..n {
+        pair = a.auth.refresh(&pair.refresh_token).await.unwrap();
+    }
+    let after = keys(&mut conn).await;
+    eprintln!(
+        "redis: {n} refreshes of one session in {:?}: keys {before} -> {after}",
+        started.elapsed()
+    );
+    assert_eq!(after, before);
+    a.auth.verify_access(&pair.access_token).await.unwrap();
 }

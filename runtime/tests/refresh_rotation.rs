@@ -6,7 +6,7 @@ use std::time::Duration;
 use centurion::clock::ManualClock;
 use centurion::dangerous::sign_payload;
 use centurion::testing::TestUser;
-use centurion::{Centurion, ErrorKind};
+use centurion::{Centurion, ClientInfo, ErrorKind};
 use centurion_testkit::prelude::*;
 use serde_json::json;
 
@@ -19,6 +19,24 @@ fn setup() -> (Centurion<TestUser>, SharedStore) {
     let (builder, store) = shared_builder();
     store.insert(ada());
     (builder.build().unwrap(), store)
+}
+
+/// [`setup`] with strict rotation: no grace window, every second use is a reuse.
+fn strict() -> (Centurion<TestUser>, SharedStore) {
+    let (builder, store) = shared_builder();
+    store.insert(ada());
+    (
+        builder.refresh_grace(Duration::ZERO).build().unwrap(),
+        store,
+    )
+}
+
+/// [`setup`] on a clock the test moves.
+fn clocked() -> (Centurion<TestUser>, ManualClock) {
+    let clock = ManualClock::new();
+    let (builder, store) = shared_builder();
+    store.insert(ada());
+    (builder.clock(clock.clone()).build().unwrap(), clock)
 }
 
 #[tokio::test]
@@ -39,25 +57,96 @@ async fn refresh_returns_a_new_pair_of_the_same_family() {
 
 #[tokio::test]
 async fn refresh_token_is_single_use() {
-    let (auth, _) = setup();
+    let (auth, _) = strict();
     let pair = auth.issue_pair(&ada()).await.unwrap();
     auth.refresh(&pair.refresh_token).await.unwrap();
     let err = auth.refresh(&pair.refresh_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RefreshReuseError);
     assert_eq!(err.status().as_u16(), 401);
-    // A third try is still refused (now as revoked: the family is gone).
+    // A third try is refused as revoked: the session is gone.
     let err = auth.refresh(&pair.refresh_token).await.unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::RevokedTokenError | ErrorKind::RefreshReuseError
-        ),
-        "{err:?}"
+    assert_eq!(err.kind(), ErrorKind::RevokedTokenError);
+}
+
+/// The grace window (default 5 s): the spent token again, soon after, gets the pair its
+/// first use got, byte for byte (HS256 signs deterministically); after the window it is a
+/// reuse and ends the session.
+#[tokio::test]
+async fn a_spent_refresh_token_within_the_grace_window_gets_the_same_pair() {
+    let (auth, clock) = clocked();
+    let pair = auth.issue_pair(&ada()).await.unwrap();
+    let next = auth.refresh(&pair.refresh_token).await.unwrap();
+    clock.advance(Duration::from_millis(4_900));
+    let again = auth.refresh(&pair.refresh_token).await.unwrap();
+    assert_eq!(again, next, "the same pair, byte for byte");
+    assert!(auth.verify_access(&next.access_token).await.is_ok());
+    assert_eq!(payload_of(&next.refresh_token)["gen"], 1);
+    // The successor is current: it rotates, and then it is the one with a window.
+    let third = auth.refresh(&next.refresh_token).await.unwrap();
+    assert_eq!(payload_of(&third.refresh_token)["gen"], 2);
+    assert_eq!(auth.refresh(&next.refresh_token).await.unwrap(), third);
+    // Two generations behind: a reuse even inside a window.
+    assert_eq!(
+        auth.refresh(&pair.refresh_token).await.unwrap_err().kind(),
+        ErrorKind::RefreshReuseError
+    );
+    assert_eq!(
+        auth.verify_access(&third.access_token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::RevokedTokenError
     );
 }
 
+#[tokio::test]
+async fn a_spent_refresh_token_after_the_grace_window_ends_the_session() {
+    let (auth, clock) = clocked();
+    let pair = auth.issue_pair(&ada()).await.unwrap();
+    let next = auth.refresh(&pair.refresh_token).await.unwrap();
+    clock.advance(Duration::from_millis(5_001));
+    assert_eq!(
+        auth.refresh(&pair.refresh_token).await.unwrap_err().kind(),
+        ErrorKind::RefreshReuseError
+    );
+    for token in [&pair.access_token, &next.access_token] {
+        assert_eq!(
+            auth.verify_access(token).await.unwrap_err().kind(),
+            ErrorKind::RevokedTokenError
+        );
+    }
+    assert_eq!(
+        auth.refresh(&next.refresh_token).await.unwrap_err().kind(),
+        ErrorKind::RevokedTokenError
+    );
+}
+
+/// Inside the window, a client that tells another user agent than the one that refreshed
+/// is not taken for the same client: reuse.
+#[tokio::test]
+async fn a_spent_refresh_token_from_another_user_agent_is_a_reuse() {
+    let (auth, _) = setup();
+    let firefox = ClientInfo::new(Some("Mozilla/5.0 Firefox/140.0"), None);
+    let curl = ClientInfo::new(Some("curl/8.5"), None);
+    let pair = auth.issue_pair_from(&ada(), &firefox).await.unwrap();
+    let next = auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.refresh_from(&pair.refresh_token, &curl)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::RefreshReuseError
+    );
+    assert!(auth.verify_access(&next.access_token).await.is_err());
+}
+
+/// Two tabs (or a retrying client) refresh with one token at the same moment: inside the
+/// window every one of them gets the same pair, and the session lives on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
+async fn concurrent_refreshes_of_one_token_get_one_pair_within_the_grace_window() {
     let (auth, _) = setup();
     let pair = auth.issue_pair(&ada()).await.unwrap();
     let mut tasks = Vec::new();
@@ -66,20 +155,42 @@ async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
         let token = pair.refresh_token.clone();
         tasks.push(tokio::spawn(async move { auth.refresh(&token).await }));
     }
-    let mut ok = 0;
+    let mut pairs = Vec::new();
+    for task in tasks {
+        pairs.push(task.await.unwrap().expect("every refresh succeeds"));
+    }
+    assert!(pairs.iter().all(|p| *p == pairs[0]), "one pair for all");
+    assert!(auth.verify_access(&pairs[0].access_token).await.is_ok());
+    assert!(auth.refresh(&pairs[0].refresh_token).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_of_one_token_without_a_window_end_the_session() {
+    let (auth, _) = strict();
+    let pair = auth.issue_pair(&ada()).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let auth = auth.clone();
+        let token = pair.refresh_token.clone();
+        tasks.push(tokio::spawn(async move { auth.refresh(&token).await }));
+    }
+    let mut ok = Vec::new();
+    let mut reuse = 0;
     for task in tasks {
         match task.await.unwrap() {
-            Ok(_) => ok += 1,
-            Err(e) => assert!(
-                matches!(
-                    e.kind(),
-                    ErrorKind::RefreshReuseError | ErrorKind::RevokedTokenError
-                ),
-                "{e:?}"
-            ),
+            Ok(pair) => ok.push(pair),
+            Err(e) if e.kind() == ErrorKind::RefreshReuseError => reuse += 1,
+            Err(e) => assert!(matches!(e.kind(), ErrorKind::RevokedTokenError), "{e:?}"),
         }
     }
-    assert_eq!(ok, 1);
+    assert!(ok.len() <= 1, "at most one succeeds");
+    assert!(reuse >= 1);
+    for pair in ok {
+        assert!(
+            auth.verify_access(&pair.access_token).await.is_err(),
+            "the session ended"
+        );
+    }
 }
 
 #[tokio::test]
@@ -184,7 +295,7 @@ async fn reuse_revokes_the_whole_family() {
 
 #[tokio::test]
 async fn reuse_leaves_other_families_of_the_user_alone() {
-    let (auth, _) = setup();
+    let (auth, _) = strict();
     let laptop = auth.issue_pair(&ada()).await.unwrap();
     let phone = auth.issue_pair(&ada()).await.unwrap();
     auth.refresh(&laptop.refresh_token).await.unwrap();

@@ -8,7 +8,11 @@ use std::time::Duration;
 use centurion::clock::ManualClock;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::testing::TestUser;
-use centurion::{Centurion, Config, Error, ErrorKind, Result, RevocationStore, TokenRef};
+use centurion::{
+    Centurion, Config, Error, ErrorKind, Result, RevocationStore, SessionLimits, TokenRef,
+};
+use centurion_testkit::contracts::session;
+use centurion_testkit::hooked::{Hook, Hooked, Op, When};
 use centurion_testkit::prelude::*;
 
 fn ada() -> TestUser {
@@ -155,40 +159,38 @@ async fn service_token_is_revocable() {
     );
 }
 
-/// A revocation store that is always down.
-struct DownStore;
+/// A hook that makes every call fail, as a store that is down.
+struct Down;
 
-fn down() -> Error {
-    Error::store(std::io::Error::new(
-        std::io::ErrorKind::ConnectionRefused,
-        "redis is down",
-    ))
+impl Hook for Down {
+    async fn around(&self, _: Op, _: When) -> Result<()> {
+        Err(Error::store(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "redis is down",
+        )))
+    }
 }
 
-impl RevocationStore for DownStore {
-    async fn revoke_token(&self, _: &str, _: u64) -> Result<()> {
-        Err(down())
-    }
-    async fn revoke_family(&self, _: &str, _: u64) -> Result<()> {
-        Err(down())
-    }
-    async fn revoke_user(&self, _: &str, _: u64, _: u64) -> Result<()> {
-        Err(down())
-    }
-    async fn is_revoked(&self, _: &TokenRef<'_>) -> Result<bool> {
-        Err(down())
-    }
-    async fn mark_spent(&self, _: &str, _: u64) -> Result<bool> {
-        Err(down())
-    }
+/// A pair and a service token of ada from an instance whose store works, with the secret
+/// of the instance under test.
+async fn tokens_from_a_working_instance() -> (centurion::TokenPair, String) {
+    let auth = auth();
+    let pair = auth.issue_pair(&ada()).await.unwrap();
+    let service = auth.issue_service_token(&ada(), None).unwrap();
+    (pair, service)
 }
 
 #[tokio::test]
 async fn revocation_store_failure_fails_closed() {
     let (builder, store) = shared_builder();
     store.insert(ada());
-    let auth = builder.revocation_store(DownStore).build().unwrap();
-    let pair = auth.issue_pair(&ada()).await.unwrap();
+    let down = Hooked::new(MemoryRevocationStore::new(), Arc::new(Down));
+    let auth = builder.revocation_store(down).build().unwrap();
+    // No session can start…
+    let err = auth.issue_pair(&ada()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+    // …and no token is accepted.
+    let (pair, service) = tokens_from_a_working_instance().await;
     let err = auth.verify_access(&pair.access_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
     assert_eq!(err.status().as_u16(), 503);
@@ -199,9 +201,8 @@ async fn revocation_store_failure_fails_closed() {
         auth.refresh(&pair.refresh_token).await.unwrap_err().kind(),
         ErrorKind::StoreUnavailable
     );
-    let token = auth.issue_service_token(&ada(), None).unwrap();
     assert_eq!(
-        auth.verify_access(&token).await.unwrap_err().kind(),
+        auth.verify_access(&service).await.unwrap_err().kind(),
         ErrorKind::StoreUnavailable
     );
     assert_eq!(
@@ -210,37 +211,19 @@ async fn revocation_store_failure_fails_closed() {
     );
 }
 
-/// A revocation store that never answers.
-struct HangingStore(Arc<AtomicBool>);
+/// A hook under which no call ever answers, and that tells when one was made.
+struct Hang(AtomicBool);
 
-impl HangingStore {
-    async fn hang<T>(&self) -> Result<T> {
+impl Hook for Hang {
+    async fn around(&self, _: Op, _: When) -> Result<()> {
         self.0.store(true, Ordering::SeqCst);
         std::future::pending().await
     }
 }
 
-impl RevocationStore for HangingStore {
-    async fn revoke_token(&self, _: &str, _: u64) -> Result<()> {
-        self.hang().await
-    }
-    async fn revoke_family(&self, _: &str, _: u64) -> Result<()> {
-        self.hang().await
-    }
-    async fn revoke_user(&self, _: &str, _: u64, _: u64) -> Result<()> {
-        self.hang().await
-    }
-    async fn is_revoked(&self, _: &TokenRef<'_>) -> Result<bool> {
-        self.hang().await
-    }
-    async fn mark_spent(&self, _: &str, _: u64) -> Result<bool> {
-        self.hang().await
-    }
-}
-
 #[tokio::test]
 async fn hanging_revocation_store_times_out_closed() {
-    let asked = Arc::new(AtomicBool::new(false));
+    let hang = Arc::new(Hang(AtomicBool::new(false)));
     let auth = Centurion::<TestUser>::builder()
         .config(Config {
             secret: Some(TEST_SECRET.into()),
@@ -249,10 +232,10 @@ async fn hanging_revocation_store_times_out_closed() {
             ..Config::default()
         })
         .user_store(MemoryUserStore::new())
-        .revocation_store(HangingStore(Arc::clone(&asked)))
+        .revocation_store(Hooked::new(MemoryRevocationStore::new(), Arc::clone(&hang)))
         .build()
         .unwrap();
-    let pair = auth.issue_pair(&ada()).await.unwrap();
+    let (pair, _) = tokens_from_a_working_instance().await;
     let err = tokio::time::timeout(
         Duration::from_secs(5),
         auth.verify_access(&pair.access_token),
@@ -260,7 +243,7 @@ async fn hanging_revocation_store_times_out_closed() {
     .await
     .expect("the store timeout applies")
     .unwrap_err();
-    assert!(asked.load(Ordering::SeqCst));
+    assert!(hang.0.load(Ordering::SeqCst));
     assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
 }
 
@@ -280,7 +263,7 @@ async fn memory_store_answers_each_revocation_rule() {
     };
     assert!(
         !store
-            .is_revoked(&token("t1", Some("f1"), "7", now_ms()))
+            .is_revoked(&token("t1", None, "7", now_ms()))
             .await
             .unwrap()
     );
@@ -291,7 +274,20 @@ async fn memory_store_answers_each_revocation_rule() {
             .await
             .unwrap()
     );
-    store.revoke_family("f2", far).await.unwrap();
+    store
+        .create_session(
+            &session("f2", "7", now_ms(), far),
+            &SessionLimits::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .is_revoked(&token("t2", Some("f2"), "7", now_ms()))
+            .await
+            .unwrap()
+    );
+    store.end_session("f2").await.unwrap();
     assert!(
         store
             .is_revoked(&token("t2", Some("f2"), "7", now_ms()))
@@ -299,10 +295,11 @@ async fn memory_store_answers_each_revocation_rule() {
             .unwrap()
     );
     assert!(
-        !store
+        store
             .is_revoked(&token("t2", Some("f3"), "7", now_ms()))
             .await
-            .unwrap()
+            .unwrap(),
+        "a family without a session"
     );
     store.revoke_user("8", 5_000, far).await.unwrap();
     assert!(
@@ -341,11 +338,10 @@ async fn memory_store_ignores_expired_entries() {
     let store = MemoryRevocationStore::new();
     let past = now() - 1;
     store.revoke_token("t1", past).await.unwrap();
-    store.revoke_family("f1", past).await.unwrap();
     store.revoke_user("7", u64::MAX, past).await.unwrap();
     let token = TokenRef {
         jti: "t1",
-        family: Some("f1"),
+        family: None,
         subject: "7",
         issued_at_ms: 0,
     };
@@ -365,7 +361,13 @@ async fn memory_store_purges_expired_entries() {
     for i in 0..20_000 {
         match i % 4 {
             0 => store.revoke_token(&format!("t{i}"), past).await.unwrap(),
-            1 => store.revoke_family(&format!("f{i}"), past).await.unwrap(),
+            1 => store
+                .create_session(
+                    &session(&format!("f{i}"), &format!("u{i}"), 0, past),
+                    &SessionLimits::default(),
+                )
+                .await
+                .unwrap(),
             2 => store.revoke_user(&format!("u{i}"), 1, past).await.unwrap(),
             _ => {
                 store.mark_spent(&format!("s{i}"), past).await.unwrap();

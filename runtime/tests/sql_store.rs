@@ -45,6 +45,17 @@ async fn memory_revocation_semantics() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_session_semantics() {
+    let clock = ManualClock::new();
+    centurion_testkit::contracts::session_semantics(
+        Arc::new(MemoryRevocationStore::new().with_clock(clock.clone())),
+        "memory",
+        &StoreTime::Manual(clock),
+    )
+    .await;
+}
+
 /// Counts the rows of a table through the store's own pool.
 async fn count(pool: &SqlPool, table: &str) -> i64 {
     let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
@@ -86,9 +97,13 @@ async fn fetch_string(pool: &SqlPool, sql: String) -> Option<String> {
 /// rows written by hand, purging of expired revocations.
 async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
     let pool = users.pool();
-    assert_eq!(count(pool, "_centurion_migrations").await, 1);
+    let applied = count(pool, "_centurion_migrations").await;
+    assert!(
+        applied >= 2,
+        "0001 init and 0002 sessions at least: {applied}"
+    );
     pool.migrate().await.expect("migrations are idempotent");
-    assert_eq!(count(pool, "_centurion_migrations").await, 1);
+    assert_eq!(count(pool, "_centurion_migrations").await, applied);
 
     let name = centurion_testkit::unique(&format!("json-{tag}"));
     let user = users
@@ -189,6 +204,19 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_session_semantics() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlRevocationStore::connect(&file_url(&dir)).await.unwrap();
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::session_semantics(
+            Arc::new(store.with_clock(clock.clone())),
+            "sqlite",
+            &StoreTime::Manual(clock),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_in_memory_semantics() {
         let users = SqlUserStore::<TestUser>::connect("sqlite::memory:")
             .await
@@ -202,6 +230,12 @@ mod sqlite {
         .await;
         let clock = ManualClock::new();
         centurion_testkit::contracts::revocation_semantics(
+            Arc::new(users.revocation_store().with_clock(clock.clone())),
+            "sqlite-mem",
+            &StoreTime::Manual(clock.clone()),
+        )
+        .await;
+        centurion_testkit::contracts::session_semantics(
             Arc::new(users.revocation_store().with_clock(clock.clone())),
             "sqlite-mem",
             &StoreTime::Manual(clock),
@@ -244,6 +278,7 @@ mod sqlite {
             .revoke_token("kept-jti", u64::MAX)
             .await
             .unwrap();
+        let applied = count(store.pool(), "_centurion_migrations").await;
         store.pool().close().await;
         drop((store, revocations));
 
@@ -253,7 +288,7 @@ mod sqlite {
             store.identify(&user.id.to_string()).await.unwrap(),
             Some(user)
         );
-        assert_eq!(count(store.pool(), "_centurion_migrations").await, 1);
+        assert_eq!(count(store.pool(), "_centurion_migrations").await, applied);
         let token = TokenRef {
             jti: "kept-jti",
             family: None,
@@ -338,6 +373,21 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_session_semantics() {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlRevocationStore::connect(&pg.url()).await.unwrap();
+        let clock = ManualClock::new();
+        centurion_testkit::contracts::session_semantics(
+            Arc::new(store.with_clock(clock.clone())),
+            "pg",
+            &StoreTime::Manual(clock),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_sixteen_concurrent_registrations() {
         let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
@@ -358,6 +408,7 @@ mod postgres {
         };
         let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
         schema_checks(&store, "pg").await;
+        let applied = count(store.pool(), "_centurion_migrations").await;
         // Two stores starting at once on one database: migrations run once.
         let url = pg.url();
         let (a, b) = tokio::join!(
@@ -366,7 +417,7 @@ mod postgres {
         );
         a.unwrap();
         b.unwrap();
-        assert_eq!(count(store.pool(), "_centurion_migrations").await, 1);
+        assert_eq!(count(store.pool(), "_centurion_migrations").await, applied);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -565,4 +616,223 @@ mod postgres {
             .expect("service resumed");
         assert!(revocations.mark_spent("after", u64::MAX).await.unwrap());
     }
+}
+
+/// 200 000 expired revocation rows (and 2 000 ended sessions), as a busy store piles up.
+async fn pile_up_expired_rows(pool: &SqlPool) {
+    let series = match pool.backend() {
+        "sqlite" => {
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) \
+             SELECT n FROM c"
+        }
+        _ => "SELECT n FROM generate_series(1, 200000) AS n",
+    };
+    execute(
+        pool,
+        format!(
+            "INSERT INTO centurion_revocations (kind, name, not_before_ms, expires_at) \
+             SELECT 'spent', 'expired-' || n, 0, 1 FROM ({series}) AS s"
+        ),
+    )
+    .await;
+    execute(
+        pool,
+        format!(
+            "INSERT INTO centurion_sessions (family, id, subject, created_at_ms, stamp_ms, \
+               last_used_at_ms, expires_at, live_until, generation, rotated_at_ms) \
+             SELECT 'ended-' || n, 'sid-' || n, 'u', 0, 0, 0, 1, 1, 0, 0 \
+             FROM ({series}) AS s WHERE n <= 2000"
+        ),
+    )
+    .await;
+}
+
+async fn expired_rows(pool: &SqlPool) -> i64 {
+    let now = centurion_testkit::now_secs();
+    count_where(
+        pool,
+        "centurion_revocations",
+        &format!("expires_at <= {now}"),
+    )
+    .await
+        + count_where(pool, "centurion_sessions", &format!("live_until <= {now}")).await
+}
+
+async fn count_where(pool: &SqlPool, table: &str, condition: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {condition}"));
+    match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    }
+}
+
+/// Writes (revocations) in a loop while `busy` says the purge runs: how many, and the
+/// slowest.
+async fn writes_while(
+    store: &SqlRevocationStore,
+    busy: impl Fn() -> bool,
+) -> (usize, std::time::Duration) {
+    let far = centurion_testkit::now_secs() + 3600;
+    let (mut n, mut slowest) = (0, std::time::Duration::ZERO);
+    while busy() {
+        let started = std::time::Instant::now();
+        store
+            .revoke_token(&centurion_testkit::unique("during"), far)
+            .await
+            .unwrap();
+        slowest = slowest.max(started.elapsed());
+        n += 1;
+    }
+    (n, slowest)
+}
+
+/// The purge of expired rows (issue 20.5): started by a write, in the background (the
+/// write does not wait for it), in batches, so that writes made meanwhile stay fast; it
+/// ends with no expired row left. For comparison, the old single `DELETE` is timed the
+/// same way in the same run. Prints the figures:
+/// `cargo test -p centurion --all-features --test sql_store large_purge -- --nocapture`.
+async fn large_purge(store: SqlRevocationStore) {
+    let clock = ManualClock::new();
+    let store = store.with_clock(clock.clone());
+    let pool = store.pool().clone();
+    let backend = pool.backend();
+
+    // Before: one unbatched DELETE, as the store used to run inside a request.
+    pile_up_expired_rows(&pool).await;
+    let now = centurion_testkit::now_secs();
+    let old_purge = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            execute(
+                &pool,
+                format!("DELETE FROM centurion_revocations WHERE expires_at <= {now}"),
+            )
+            .await;
+            started.elapsed()
+        })
+    };
+    let (old_writes, old_slowest) = writes_while(&store, || !old_purge.is_finished()).await;
+    let old_took = old_purge.await.unwrap();
+    store.purge_expired().await.unwrap();
+
+    // After: a write starts the purge in the background and returns at once (a minute
+    // after the last purge).
+    pile_up_expired_rows(&pool).await;
+    clock.advance(std::time::Duration::from_secs(61));
+    assert_eq!(expired_rows(&pool).await, 202_000);
+    let started = std::time::Instant::now();
+    let trigger = std::time::Instant::now();
+    store.revoke_token("the-trigger", now + 3600).await.unwrap();
+    let trigger = trigger.elapsed();
+    assert!(
+        store.is_purging(),
+        "the write started a purge in the background"
+    );
+    let (writes, slowest) = writes_while(&store, || store.is_purging()).await;
+    let took = started.elapsed();
+    assert_eq!(
+        expired_rows(&pool).await,
+        0,
+        "the purge removed every expired row"
+    );
+    eprintln!(
+        "{backend}: purge of 202 000 expired rows\n  \
+         before (one DELETE of 200 000 rows, awaited by the write that triggered it): \
+         {old_took:?}; {old_writes} concurrent writes, the slowest {old_slowest:?}\n  \
+         after (batches of 1 000, in the background): {took:?}; the triggering write \
+         {trigger:?}; {writes} concurrent writes, the slowest {slowest:?}"
+    );
+    assert!(
+        trigger < std::time::Duration::from_millis(500),
+        "the write that starts a purge does not wait for it: {trigger:?}"
+    );
+    assert!(
+        slowest < std::time::Duration::from_millis(500),
+        "a write during the purge waits at most one batch: {slowest:?}"
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_large_purge_runs_in_batches_off_the_request_path() {
+    let dir = centurion_testkit::TempDir::new("purge");
+    let url = format!("sqlite://{}", dir.path().join("purge.db").display());
+    large_purge(SqlRevocationStore::connect(&url).await.unwrap()).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_large_purge_runs_in_batches_off_the_request_path() {
+    let Some(pg) = centurion_testkit::shared_postgres("sql store on PostgreSQL") else {
+        return;
+    };
+    // A database of its own: other tests write expired rows to the shared one.
+    let admin = SqlRevocationStore::connect(&pg.url()).await.unwrap();
+    let db = centurion_testkit::unique("purge").replace('-', "_");
+    execute(admin.pool(), format!("CREATE DATABASE {db}")).await;
+    let url = format!("{}/{db}", pg.url().rsplit_once('/').unwrap().0);
+    large_purge(SqlRevocationStore::connect(&url).await.unwrap()).await;
+}
+
+/// Refresh does not accumulate (issue 20.1): many refreshes of one session (10 000, or
+/// `CENTURION_GROWTH_REFRESHES`; 100 000 for the figure in SECURITY.md) leave the
+/// row counts as they were after the first (before: one `spent` row per refresh, kept for
+/// 30 days). Prints the figure:
+/// `cargo test -p centurion --all-features --test sql_store refreshes -- --nocapture`.
+async fn refreshes_leave_the_row_counts_unchanged(store: SqlRevocationStore) {
+    let pool = store.pool().clone();
+    let (builder, users) = centurion_testkit::shared_builder();
+    let ada = TestUser::new(7, "ada", &[]);
+    users.insert(ada.clone());
+    let auth = builder.revocation_store(store).build().unwrap();
+    let rows = || async {
+        (
+            count(&pool, "centurion_sessions").await,
+            count(&pool, "centurion_revocations").await,
+        )
+    };
+    let mut pair = auth.issue_pair(&ada).await.unwrap();
+    pair = auth.refresh(&pair.refresh_token).await.unwrap();
+    let before = rows().await;
+    let started = std::time::Instant::now();
+    let n = centurion_testkit::growth_refreshes();
+    for _ in 1..n {
+        pair = auth.refresh(&pair.refresh_token).await.unwrap();
+    }
+    let after = rows().await;
+    eprintln!(
+        "{}: {n} refreshes of one session in {:?}: (sessions, revocations) rows {before:?} -> {after:?}",
+        pool.backend(),
+        started.elapsed()
+    );
+    assert_eq!(after, before);
+    auth.verify_access(&pair.access_token).await.unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_many_refreshes_leave_the_row_counts_unchanged() {
+    let dir = centurion_testkit::TempDir::new("growth");
+    let url = format!("sqlite://{}", dir.path().join("growth.db").display());
+    refreshes_leave_the_row_counts_unchanged(SqlRevocationStore::connect(&url).await.unwrap())
+        .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_many_refreshes_leave_the_row_counts_unchanged() {
+    let Some(pg) = centurion_testkit::shared_postgres("sql store on PostgreSQL") else {
+        return;
+    };
+    let admin = SqlRevocationStore::connect(&pg.url()).await.unwrap();
+    let db = centurion_testkit::unique("growth").replace('-', "_");
+    execute(admin.pool(), format!("CREATE DATABASE {db}")).await;
+    let url = format!("{}/{db}", pg.url().rsplit_once('/').unwrap().0);
+    refreshes_leave_the_row_counts_unchanged(SqlRevocationStore::connect(&url).await.unwrap())
+        .await;
 }

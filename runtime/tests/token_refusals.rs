@@ -741,8 +741,16 @@ async fn every_duplicate_reserved_claim_is_refused() {
         ("fresh", json!(true)),
         ("roles", json!(["admin"])),
         ("fam", json!("f2")),
+        ("gen", json!(2)),
+        ("iat_ms", json!(1)),
     ] {
-        let payload = payload_with_member(&format!("\"{name}\":{value}"));
+        // Claims the base payload lacks are written twice.
+        let twice = if access_payload("1").get(name).is_some() {
+            format!("\"{name}\":{value}")
+        } else {
+            format!("\"{name}\":{value},\"{name}\":{value}")
+        };
+        let payload = payload_with_member(&twice);
         let token = sign_json_text(&auth, &hs256_header().to_string(), &payload);
         assert_eq!(
             refused(&auth, &token).await,

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use centurion::clock::ManualClock;
-use centurion::{ErrorKind, NewUser, RevocationStore, TokenRef, UserStore, testing::TestUser};
+use centurion::{
+    ClientInfo, ErrorKind, NewUser, RevocationStore, Rotation, RotationOutcome, SessionLimits,
+    SessionRecord, TokenRef, UserStore, testing::TestUser,
+};
 
 use crate::{TEST_SECRET, cheap_passwords, unique};
 
@@ -288,6 +291,20 @@ fn token<'a>(jti: &'a str, family: Option<&'a str>, subject: &'a str, iat: u64) 
     }
 }
 
+/// A session record of `subject` created (and stamped) at `ms`, live until `live_until`.
+pub fn session(family: &str, subject: &str, ms: u64, live_until: u64) -> SessionRecord {
+    let mut record = SessionRecord::new(
+        &unique("sid"),
+        family,
+        subject,
+        ms,
+        live_until,
+        ClientInfo::new(Some("contract-agent/1"), Some("192.0.2.1".parse().unwrap())),
+    );
+    record.label = Some("contract".into());
+    record
+}
+
 /// The contract of [`RevocationStore`] as
 /// [`MemoryRevocationStore`](centurion::memory::MemoryRevocationStore) keeps it, on the
 /// store's time (with [`StoreTime::Real`] it waits a second or two for entries to expire).
@@ -302,9 +319,16 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
 
     assert!(
         !store
-            .is_revoked(&token(&jti, Some(&fam), &sub, ms))
+            .is_revoked(&token(&jti, None, &sub, ms))
             .await
             .unwrap()
+    );
+    assert!(
+        store
+            .is_revoked(&token(&jti, Some(&fam), &sub, ms))
+            .await
+            .unwrap(),
+        "a token of a session the store does not hold is refused"
     );
 
     // One token.
@@ -326,8 +350,27 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
         "revoked and spent are separate"
     );
 
-    // A family.
-    store.revoke_family(&fam, far).await.unwrap();
+    // A session: tokens of its family are accepted while it is live, for its user only.
+    let record = session(&fam, &sub, ms, far);
+    store
+        .create_session(&record, &SessionLimits::default())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .is_revoked(&token(&other, Some(&fam), &sub, ms))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_revoked(&token(&other, Some(&fam), &unique("sub"), ms))
+            .await
+            .unwrap(),
+        "a session is its user's"
+    );
+    assert!(store.end_session(&fam).await.unwrap());
+    assert!(!store.end_session(&fam).await.unwrap(), "ended once");
     assert!(
         store
             .is_revoked(&token(&other, Some(&fam), &sub, ms))
@@ -337,13 +380,6 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
     assert!(
         !store
             .is_revoked(&token(&other, None, &sub, ms))
-            .await
-            .unwrap()
-    );
-    let fam2 = unique("fam2");
-    assert!(
-        !store
-            .is_revoked(&token(&other, Some(&fam2), &sub, ms))
             .await
             .unwrap()
     );
@@ -445,7 +481,6 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
     // Expiry in the past: nothing is remembered.
     let past = unique("past");
     store.revoke_token(&past, now - 10).await.unwrap();
-    store.revoke_family(&past, now - 10).await.unwrap();
     let past_sub = unique("past-sub");
     store
         .revoke_user(&past_sub, ms + 10_000, now - 10)
@@ -453,7 +488,7 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
         .unwrap();
     assert!(
         !store
-            .is_revoked(&token(&past, Some(&past), &past_sub, ms))
+            .is_revoked(&token(&past, None, &past_sub, ms))
             .await
             .unwrap()
     );
@@ -491,7 +526,14 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
         unique("exp-sp"),
     );
     store.revoke_token(&j, soon).await.unwrap();
-    store.revoke_family(&f, soon).await.unwrap();
+    let fs = unique("exp-fs");
+    store
+        .create_session(
+            &session(&f, &fs, time.ms(), soon),
+            &SessionLimits::default(),
+        )
+        .await
+        .unwrap();
     store
         .revoke_user(&s, time.ms() + 60_000, soon)
         .await
@@ -501,10 +543,11 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
     if time.secs() < soon {
         assert!(store.is_revoked(&token(&j, None, &s, 0)).await.unwrap());
         assert!(
-            store
-                .is_revoked(&token(&unique("x"), Some(&f), &unique("y"), 0))
+            !store
+                .is_revoked(&token(&unique("x"), Some(&f), &fs, u64::MAX / 2))
                 .await
-                .unwrap()
+                .unwrap(),
+            "the session is live until its end"
         );
         assert!(
             store
@@ -516,14 +559,454 @@ pub async fn revocation_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, 
     }
     time.pass(soon).await;
     assert!(
-        !store.is_revoked(&token(&j, Some(&f), &s, 0)).await.unwrap(),
+        !store.is_revoked(&token(&j, None, &s, 0)).await.unwrap(),
         "expired entries no longer count"
     );
+    assert!(
+        store
+            .is_revoked(&token(&j, Some(&f), &fs, u64::MAX / 2))
+            .await
+            .unwrap(),
+        "an ended session no longer lets its tokens in"
+    );
+    assert!(store.sessions(&fs).await.unwrap().is_empty());
     assert!(
         store.mark_spent(&sp, far).await.unwrap(),
         "an expired spend can be spent again"
     );
     assert!(!store.mark_spent(&sp, far).await.unwrap());
+}
+
+/// A token of `family`'s session, stamped late enough for any not-before.
+fn of_session<'a>(family: &'a str, subject: &'a str) -> TokenRef<'a> {
+    token("j", Some(family), subject, u64::MAX / 2)
+}
+
+/// A rotation of `family`'s session from generation `presented`, minting `successor`.
+#[allow(clippy::too_many_arguments)]
+fn rotation<'a>(
+    family: &'a str,
+    subject: &'a str,
+    presented: u64,
+    now_ms: u64,
+    grace_ms: u64,
+    live_until: u64,
+    successor: &'a str,
+    client: &'a ClientInfo,
+) -> Rotation<'a> {
+    Rotation {
+        family,
+        subject,
+        presented,
+        now_ms,
+        grace_ms,
+        live_until,
+        successor,
+        client,
+    }
+}
+
+/// The contract of the session half of [`RevocationStore`], as
+/// [`MemoryRevocationStore`](centurion::memory::MemoryRevocationStore) keeps it: creating
+/// within the limits, listing, the rotation compare-and-set (rotate, replay within the
+/// grace window, reuse, a retried call), ending one, all but one, all; the not-befores
+/// that end sessions of logins in flight; expiry; concurrent rotations.
+pub async fn session_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, time: &StoreTime) {
+    let now = time.secs();
+    let far = now + 3600;
+    let ms = time.ms();
+    let sub = unique(&format!("ssub-{tag}"));
+    let limits = SessionLimits {
+        per_user: 3,
+        global: u64::MAX,
+    };
+    let fams: Vec<String> = (0..5).map(|i| unique(&format!("sfam{i}-{tag}"))).collect();
+
+    // Create, list newest first, a retried create is no error.
+    let mut records = Vec::new();
+    for (i, fam) in fams.iter().take(3).enumerate() {
+        let record = session(fam, &sub, ms - 10 + i as u64, far);
+        store.create_session(&record, &limits).await.unwrap();
+        records.push(record);
+    }
+    store.create_session(&records[2], &limits).await.unwrap();
+    let listed = store.sessions(&sub).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.family.as_str()).collect::<Vec<_>>(),
+        [&fams[2], &fams[1], &fams[0]],
+        "newest first"
+    );
+    assert_eq!(
+        listed[2], records[0],
+        "a record comes back as it was stored"
+    );
+    assert!(store.sessions(&unique("nobody")).await.unwrap().is_empty());
+
+    // The per-user limit ends the oldest.
+    let fourth = session(&fams[3], &sub, ms, far);
+    store.create_session(&fourth, &limits).await.unwrap();
+    let listed = store.sessions(&sub).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed.iter().all(|r| r.family != fams[0]),
+        "the oldest ended"
+    );
+    assert!(store.is_revoked(&of_session(&fams[0], &sub)).await.unwrap());
+    assert!(!store.is_revoked(&of_session(&fams[3], &sub)).await.unwrap());
+
+    // Rotation: current → rotated; again within the grace window → the same successor;
+    // from another user agent → reuse, the session ends.
+    let firefox = ClientInfo::new(Some("Firefox"), Some("198.51.100.7".parse().unwrap()));
+    let curl = ClientInfo::new(Some("curl"), None);
+    let anonymous = ClientInfo::default();
+    let f1 = &fams[1];
+    let r = rotation(f1, &sub, 0, ms, 5000, far, "succ-1", &firefox);
+    assert_eq!(
+        store.rotate_session(&r).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    assert_eq!(
+        store.rotate_session(&r).await.unwrap(),
+        RotationOutcome::Rotated,
+        "a retried call of the same rotation"
+    );
+    let listed = store.sessions(&sub).await.unwrap();
+    let rotated = listed.iter().find(|x| &x.family == f1).unwrap();
+    assert_eq!(rotated.generation, 1);
+    assert_eq!(rotated.last, firefox);
+    assert_eq!(rotated.login, records[1].login, "the login's client stays");
+    assert_eq!(rotated.last_used_at_ms, ms);
+    assert_eq!(rotated.created_at_ms, records[1].created_at_ms);
+    let again = rotation(f1, &sub, 0, ms + 4000, 5000, far, "succ-x", &firefox);
+    assert_eq!(
+        store.rotate_session(&again).await.unwrap(),
+        RotationOutcome::Replayed("succ-1".into())
+    );
+    let agentless = rotation(f1, &sub, 0, ms + 5000, 5000, far, "succ-y", &anonymous);
+    assert_eq!(
+        store.rotate_session(&agentless).await.unwrap(),
+        RotationOutcome::Replayed("succ-1".into()),
+        "a client without a user agent cannot be told apart"
+    );
+    let other_agent = rotation(f1, &sub, 0, ms + 100, 5000, far, "succ-z", &curl);
+    assert_eq!(
+        store.rotate_session(&other_agent).await.unwrap(),
+        RotationOutcome::Reused
+    );
+    assert!(
+        store.is_revoked(&of_session(f1, &sub)).await.unwrap(),
+        "reuse ends the session"
+    );
+    let next = rotation(f1, &sub, 1, ms + 200, 5000, far, "succ-2", &firefox);
+    assert_eq!(
+        store.rotate_session(&next).await.unwrap(),
+        RotationOutcome::Ended
+    );
+
+    // Past the window, two generations behind, and with no window: reuse.
+    let f2 = &fams[2];
+    let r = |p: u64, at: u64, grace: u64, succ: &'static str| {
+        rotation(f2, &sub, p, at, grace, far, succ, &firefox)
+    };
+    assert_eq!(
+        store.rotate_session(&r(0, ms, 5000, "a")).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_session(&r(1, ms + 1, 5000, "b"))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_session(&r(0, ms + 2, 5000, "c"))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused,
+        "two generations behind"
+    );
+    let f3 = &fams[3];
+    let r = |p: u64, at: u64, grace: u64, succ: &'static str| {
+        rotation(f3, &sub, p, at, grace, far, succ, &firefox)
+    };
+    assert_eq!(
+        store.rotate_session(&r(0, ms, 5000, "a")).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_session(&r(0, ms + 5001, 5000, "b"))
+            .await
+            .unwrap(),
+        RotationOutcome::Reused,
+        "past the grace window"
+    );
+    let f4 = &fams[4];
+    store
+        .create_session(&session(f4, &sub, ms, far), &limits)
+        .await
+        .unwrap();
+    let r = |p: u64, at: u64, succ: &'static str| rotation(f4, &sub, p, at, 0, far, succ, &firefox);
+    assert_eq!(
+        store.rotate_session(&r(0, ms, "a")).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    assert_eq!(
+        store.rotate_session(&r(0, ms, "b")).await.unwrap(),
+        RotationOutcome::Reused,
+        "no window: every second use is a reuse"
+    );
+    // Another user's token cannot rotate a session; an unknown family is ended.
+    let stranger = unique("stranger");
+    let fam = unique("sfam-x");
+    store
+        .create_session(&session(&fam, &sub, ms, far), &limits)
+        .await
+        .unwrap();
+    let foreign = rotation(&fam, &stranger, 0, ms, 5000, far, "s", &firefox);
+    assert_eq!(
+        store.rotate_session(&foreign).await.unwrap(),
+        RotationOutcome::Ended
+    );
+    assert!(
+        !store.is_revoked(&of_session(&fam, &sub)).await.unwrap(),
+        "left alone"
+    );
+    let unknown = unique("sfam-unknown");
+    let ghost = rotation(&unknown, &sub, 0, ms, 5000, far, "s", &firefox);
+    assert_eq!(
+        store.rotate_session(&ghost).await.unwrap(),
+        RotationOutcome::Ended
+    );
+
+    // Ending one by its public id: only the user's own.
+    let mine = store.sessions(&sub).await.unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert!(!store.end_session_of(&stranger, &mine[0].id).await.unwrap());
+    assert!(!store.end_session_of(&sub, "no-such-id").await.unwrap());
+    assert!(!store.is_revoked(&of_session(&fam, &sub)).await.unwrap());
+    assert!(store.end_session_of(&sub, &mine[0].id).await.unwrap());
+    assert!(store.is_revoked(&of_session(&fam, &sub)).await.unwrap());
+    assert!(!store.end_session_of(&sub, &mine[0].id).await.unwrap());
+
+    // All but one, also a login in flight (stamped before the not-before).
+    let user = unique(&format!("suser-{tag}"));
+    let big = SessionLimits::default();
+    let (keep, other, late) = (unique("keep"), unique("other"), unique("late"));
+    let t = time.ms();
+    for fam in [&keep, &other] {
+        store
+            .create_session(&session(fam, &user, t - 5, far), &big)
+            .await
+            .unwrap();
+    }
+    let nb = t + 1;
+    assert_eq!(
+        store
+            .end_sessions_of(&user, Some(&keep), nb, far)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !store.is_revoked(&of_session(&keep, &user)).await.unwrap(),
+        "the kept one lives"
+    );
+    assert!(store.is_revoked(&of_session(&other, &user)).await.unwrap());
+    let kept = store.sessions(&user).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        kept[0].stamp_ms, nb,
+        "the kept session is stamped at the not-before"
+    );
+    // A login that began before (stamp t - 1) and lands now yields a dead session.
+    let _ = store
+        .create_session(&session(&late, &user, t - 1, far), &big)
+        .await;
+    assert!(store.is_revoked(&of_session(&late, &user)).await.unwrap());
+    assert!(
+        store
+            .sessions(&user)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.family != late)
+    );
+    let late_rotation = rotation(&late, &user, 0, t, 5000, far, "s", &firefox);
+    assert_eq!(
+        store.rotate_session(&late_rotation).await.unwrap(),
+        RotationOutcome::Ended
+    );
+    // A login that began after is live.
+    let after = unique("after");
+    store
+        .create_session(&session(&after, &user, nb, far), &big)
+        .await
+        .unwrap();
+    assert!(!store.is_revoked(&of_session(&after, &user)).await.unwrap());
+    // The sessions' not-before never moves back.
+    assert_eq!(
+        store
+            .end_sessions_of(&user, Some(&after), 1, far)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.is_revoked(&of_session(&keep, &user)).await.unwrap());
+    assert!(!store.is_revoked(&of_session(&after, &user)).await.unwrap());
+    assert_eq!(
+        store.end_sessions_of(&user, None, nb, far).await.unwrap(),
+        1
+    );
+    assert!(store.sessions(&user).await.unwrap().is_empty());
+
+    // A per-user revocation ends every session, also one whose login was in flight.
+    let revoked = unique(&format!("srev-{tag}"));
+    let (a, b) = (unique("ra"), unique("rb"));
+    let t = time.ms();
+    store
+        .create_session(&session(&a, &revoked, t - 5, far), &big)
+        .await
+        .unwrap();
+    store.revoke_user(&revoked, t + 1, far).await.unwrap();
+    assert!(store.sessions(&revoked).await.unwrap().is_empty());
+    assert!(store.is_revoked(&of_session(&a, &revoked)).await.unwrap());
+    let _ = store
+        .create_session(&session(&b, &revoked, t, far), &big)
+        .await;
+    assert!(
+        store.is_revoked(&of_session(&b, &revoked)).await.unwrap(),
+        "stamped before the revocation"
+    );
+    let c = unique("rc");
+    store
+        .create_session(&session(&c, &revoked, t + 1, far), &big)
+        .await
+        .unwrap();
+    assert!(!store.is_revoked(&of_session(&c, &revoked)).await.unwrap());
+
+    // The global limit fails closed.
+    let err = store
+        .create_session(
+            &session(&unique("over"), &unique("sub"), time.ms(), far),
+            &SessionLimits {
+                per_user: 64,
+                global: 1,
+            },
+        )
+        .await
+        .expect_err("the store holds live sessions already");
+    assert_eq!(err.kind(), ErrorKind::Overloaded);
+    assert_eq!(err.status().as_u16(), 503);
+
+    // Concurrent rotations of one generation: one rotates, the others get its successor.
+    let user = unique(&format!("racer-{tag}"));
+    let raced = unique("raced");
+    store
+        .create_session(&session(&raced, &user, time.ms(), far), &big)
+        .await
+        .unwrap();
+    let t = time.ms();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, raced, user) = (store.clone(), raced.clone(), user.clone());
+            tokio::spawn(async move {
+                let client = ClientInfo::new(Some("Firefox"), None);
+                let successor = format!("succ-{i}");
+                let r = rotation(&raced, &user, 0, t, 5000, far, &successor, &client);
+                (successor.clone(), store.rotate_session(&r).await.unwrap())
+            })
+        })
+        .collect();
+    let mut winner = None;
+    let mut replayed = Vec::new();
+    for task in tasks {
+        match task.await.expect("no panic") {
+            (succ, RotationOutcome::Rotated) => {
+                assert!(winner.replace(succ).is_none(), "two rotations won");
+            }
+            (_, RotationOutcome::Replayed(succ)) => replayed.push(succ),
+            (_, other) => panic!("a concurrent rotation within the window: {other:?}"),
+        }
+    }
+    let winner = winner.expect("one rotation wins");
+    assert_eq!(replayed.len(), 15);
+    assert!(
+        replayed.iter().all(|s| *s == winner),
+        "all get the winner's pair"
+    );
+
+    // Outside a window (none), the same race ends the session.
+    let raced = unique("raced0");
+    store
+        .create_session(&session(&raced, &user, time.ms(), far), &big)
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, raced, user) = (store.clone(), raced.clone(), user.clone());
+            tokio::spawn(async move {
+                let client = ClientInfo::default();
+                let successor = format!("succ-{i}");
+                let r = rotation(&raced, &user, 0, t, 0, far, &successor, &client);
+                store.rotate_session(&r).await.unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("no panic"));
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == RotationOutcome::Rotated)
+            .count(),
+        1
+    );
+    assert!(outcomes.contains(&RotationOutcome::Reused), "{outcomes:?}");
+    assert!(store.is_revoked(&of_session(&raced, &user)).await.unwrap());
+
+    // Sessions end at their `live_until` (their end, or the idle timeout).
+    let soon = time.secs() + 1;
+    let brief = unique("brief");
+    store
+        .create_session(&session(&brief, &user, time.ms(), soon), &big)
+        .await
+        .unwrap();
+    let idle = unique("idle");
+    store
+        .create_session(&session(&idle, &user, time.ms(), far), &big)
+        .await
+        .unwrap();
+    // A rotation moves `live_until` (the idle timeout) to `soon`.
+    let r = rotation(&idle, &user, 0, time.ms(), 5000, soon, "s", &firefox);
+    assert_eq!(
+        store.rotate_session(&r).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+    if time.secs() < soon {
+        assert!(!store.is_revoked(&of_session(&brief, &user)).await.unwrap());
+        assert!(!store.is_revoked(&of_session(&idle, &user)).await.unwrap());
+    }
+    time.pass(soon).await;
+    assert!(store.is_revoked(&of_session(&brief, &user)).await.unwrap());
+    assert!(store.is_revoked(&of_session(&idle, &user)).await.unwrap());
+    let r = rotation(&idle, &user, 1, time.ms(), 5000, far, "t", &firefox);
+    assert_eq!(
+        store.rotate_session(&r).await.unwrap(),
+        RotationOutcome::Ended
+    );
+    assert!(
+        store
+            .sessions(&user)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.family != brief && r.family != idle)
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -579,18 +1062,40 @@ pub async fn account_lifecycle(auth: &centurion::Centurion<TestUser>, tag: &str)
         Some(user.id)
     );
 
-    let pair = auth.login(&name, password).await.expect("login");
+    let firefox = ClientInfo::new(Some("Firefox"), Some("192.0.2.10".parse().unwrap()));
+    let curl = ClientInfo::new(Some("curl"), None);
+    let pair = auth
+        .login_from(&name, password, &firefox)
+        .await
+        .expect("login");
     let claims = auth
         .verify_access(&pair.access_token)
         .await
         .expect("verify");
     assert_eq!(claims.subject(), user.id.to_string());
+    let sessions = auth.sessions(&claims).await.expect("list");
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0].current);
+    assert_eq!(sessions[0].login, firefox);
 
-    let next = auth.refresh(&pair.refresh_token).await.expect("refresh");
+    let next = auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .expect("refresh");
     auth.verify_access(&next.access_token)
         .await
         .expect("rotated access token");
-    let err = auth.refresh(&pair.refresh_token).await.expect_err("reuse");
+    // The same client again, within the grace window: the same pair.
+    let again = auth
+        .refresh_from(&pair.refresh_token, &firefox)
+        .await
+        .expect("replay");
+    assert_eq!(again, next);
+    // Another client: reuse, the session ends.
+    let err = auth
+        .refresh_from(&pair.refresh_token, &curl)
+        .await
+        .expect_err("reuse");
     assert_eq!(err.kind(), ErrorKind::RefreshReuseError);
     let err = auth
         .verify_access(&next.access_token)

@@ -13,12 +13,14 @@
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
 //! | [`roles`] | a role enum with a hierarchy and permissions, from another crate than the suites |
 //! | [`contracts`] | the store contracts, written once and run against every store |
+//! | [`hooked`] | stores with a hook around every call: failing, hanging, pausing at a chosen call |
 //! | [`prelude`] | what the runtime's integration tests glob-import |
 
 #![allow(missing_docs, unreachable_pub)]
 
 pub mod assert;
 pub mod contracts;
+pub mod hooked;
 pub mod http;
 pub mod prelude;
 pub mod roles;
@@ -95,6 +97,15 @@ pub fn secs_on(clock: &impl centurion::clock::Clock) -> u64 {
         .now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// How many refreshes the storage-growth tests make: `CENTURION_GROWTH_REFRESHES`, or
+/// 10 000 (a store that kept one entry per refresh would show 10 000 more).
+pub fn growth_refreshes() -> usize {
+    std::env::var("CENTURION_GROWTH_REFRESHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
 }
 
 /// Milliseconds since the Unix epoch, on the system clock.

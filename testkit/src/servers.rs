@@ -148,6 +148,7 @@ pub struct RedisServer {
     port: u16,
     dir: TempDir,
     child: Option<Child>,
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -156,9 +157,27 @@ impl RedisServer {
         Self::start_on(group, free_port())
     }
 
+    /// Starts a server on a free port with more command-line options (e.g.
+    /// `["--maxmemory", "10mb", "--maxmemory-policy", "volatile-lru"]`), or reports the
+    /// group skipped.
+    pub fn start_with_args(group: &str, args: &[&str]) -> Option<Self> {
+        let mut server = Self::find(group)?;
+        server.extra = args.iter().map(|a| (*a).to_owned()).collect();
+        server.restart();
+        Some(server)
+    }
+
     /// Starts a server on `port` (one a test has kept free, say to build a client before
     /// the server is up), or reports the group skipped.
     pub fn start_on(group: &str, port: u16) -> Option<Self> {
+        let mut server = Self::find(group)?;
+        server.port = port;
+        server.restart();
+        Some(server)
+    }
+
+    /// A server not started yet, on a free port, or the group reported skipped.
+    fn find(group: &str) -> Option<Self> {
         let bin = match std::env::var_os("REDIS_SERVER") {
             Some(path) => Some(PathBuf::from(path)).filter(|p| executable(p)),
             None => find_binary("redis-server"),
@@ -170,18 +189,13 @@ impl RedisServer {
             );
             return None;
         };
-        Some(Self::start_with(bin, port))
-    }
-
-    fn start_with(bin: PathBuf, port: u16) -> Self {
-        let mut server = Self {
+        Some(Self {
             bin,
-            port,
+            port: free_port(),
             dir: TempDir::new("redis"),
             child: None,
-        };
-        server.restart();
-        server
+            extra: Vec::new(),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -206,6 +220,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log)
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

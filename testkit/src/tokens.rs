@@ -55,7 +55,6 @@ pub fn access_payload(sub: &str) -> Value {
         "type": "access",
         "fresh": true,
         "roles": ["reader"],
-        "fam": "family-1",
     })
 }
 

@@ -1,7 +1,7 @@
 // Drives the quickstart's page at `/` in Debian's headless Chromium through playwright-core
 // (which downloads no browser): login with the cookie routes, /api/me shown, a protected
-// POST with the CSRF header (201) and without it or with a wrong one (401), a cookie
-// refresh, logout. Screenshots go to target/browser/. Exits non-zero on any failure.
+// POST with the CSRF header (201) and without it or with a wrong one (401), the sessions
+// list and "log out my other devices", a cookie refresh, logout. Screenshots go to target/browser/. Exits non-zero on any failure.
 //
 //   npm ci --prefix tests/browser
 //   node tests/browser/quickstart.mjs        # builds the quickstart with cargo first
@@ -226,6 +226,36 @@ async function main() {
       return { status: res.status, body: await res.json() };
     });
     check(wrong.status === 401 && wrong.body.error === "CSRFError", `a wrong X-CSRF-Token answered ${wrong.status} ${wrong.body.error}`);
+
+    // The sessions list, and "log out my other devices": another device logs in (outside
+    // the browser); the page lists both, this one marked; ending the others kills it.
+    const other = await fetch(`${base}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": "OtherDevice/1.0" },
+      body: JSON.stringify({ username: USER, password: PASSWORD }),
+    });
+    check(other.status === 200, `a second device logged in (${other.status})`);
+    const otherTokens = await other.json();
+    const [listed] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/api/sessions` && r.request().method() === "GET"),
+      page.evaluate(() => loadSessions()),
+    ]);
+    check(listed.status() === 200, `GET /api/sessions answered ${listed.status()}`);
+    await page.waitForFunction(() => document.querySelectorAll("#sessions li").length === 2);
+    const rows = await page.$$eval("#sessions li", (items) => items.map((li) => li.textContent));
+    check(rows.some((r) => r.includes("OtherDevice/1.0")) && rows.some((r) => r.includes("this session")),
+      `the page lists both sessions, this one marked: ${JSON.stringify(rows)}`);
+    const [endOthers] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/api/sessions` && r.request().method() === "DELETE"),
+      page.click("#end-others"),
+    ]);
+    check(endOthers.status() === 200, `DELETE /api/sessions answered ${endOthers.status()}`);
+    check((await endOthers.json()).revoked === 1, "one other session ended");
+    check(endOthers.request().headers()["x-csrf-token"] === loginBody.csrf_token, "the page sent the CSRF token with the DELETE");
+    await page.waitForFunction(() => document.querySelectorAll("#sessions li").length === 1);
+    const otherMe = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${otherTokens.access_token}` } });
+    check(otherMe.status === 401, `the other device's access token is refused (${otherMe.status})`);
+    await page.screenshot({ path: path.join(outDir, "quickstart-sessions.png"), fullPage: true });
 
     // Refresh by cookie: new cookies, same session.
     // The page reloads /api/me after a refresh; wait for that too, or the logout below

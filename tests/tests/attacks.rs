@@ -174,7 +174,7 @@ fn access_payload(sub: &str, roles: &[&str]) -> Value {
     json!({
         "sub": sub, "iat": now, "nbf": now, "exp": now + 600,
         "jti": b64(now.to_be_bytes()), "type": "access", "fresh": true,
-        "roles": roles, "fam": "family-1",
+        "roles": roles,
     })
 }
 

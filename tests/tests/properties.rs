@@ -106,7 +106,7 @@ fn plausible_payload() -> impl Strategy<Value = Value> {
             let mut payload = json!({
                 "sub": sub, "iat": now, "nbf": now, "exp": now + 600,
                 "jti": b64(now.to_le_bytes()), "type": if service { "service" } else { "access" },
-                "fresh": true, "roles": roles, "fam": "f",
+                "fresh": true, "roles": roles,
             });
             for (k, v) in custom {
                 payload[k] = v;

@@ -38,6 +38,8 @@ use crate::user_cache::UserCache;
 /// | [`algorithms`](Self::algorithms) | `algorithms` |
 /// | [`access_lifespan`](Self::access_lifespan), [`refresh_lifespan`](Self::refresh_lifespan), [`registration_lifespan`](Self::registration_lifespan), [`reset_lifespan`](Self::reset_lifespan), [`service_lifespan`](Self::service_lifespan) | the field of the same name |
 /// | [`leeway`](Self::leeway), [`issuer`](Self::issuer), [`audience`](Self::audience) | the field of the same name |
+/// | [`refresh_grace`](Self::refresh_grace), [`session_idle_timeout`](Self::session_idle_timeout) | the field of the same name |
+/// | [`session_limits`](Self::session_limits) | `max_sessions_per_user`, `max_sessions` |
 /// | [`max_token_bytes`](Self::max_token_bytes), [`verified_cache_bytes`](Self::verified_cache_bytes) | the field of the same name |
 /// | [`user_cache`](Self::user_cache) | `user_cache_ttl`, `user_cache_capacity` |
 /// | [`store_timeout`](Self::store_timeout) | `store_timeout` |
@@ -238,6 +240,75 @@ impl<U: AuthUser> CenturionBuilder<U> {
     /// answered with 503 (default 5 s; `None`: no limit).
     pub fn store_timeout(mut self, limit: Option<Duration>) -> Self {
         self.config.store_timeout = limit;
+        self
+    }
+
+    /// The refresh grace window (default 5 s; zero turns it off): a refresh token presented
+    /// again this soon after its first use, by a client with the same user agent (or
+    /// none), gets the same new pair back instead of ending the session as a reuse.
+    ///
+    /// What it trades (RFC 9700 §4.14.2 asks for strict single use): a thief who replays a
+    /// stolen refresh token within the window, with the victim's user agent, gets the pair
+    /// the victim got instead of setting off reuse detection, so the theft is noticed at
+    /// the next rotation rather than at this one. What it buys: two tabs, or a client on a
+    /// flaky network that retries, no longer look like theft, so the defence does not have
+    /// to be turned off in production. Every hit is a [`TokenEvent::RefreshReplayed`].
+    ///
+    /// "The same pair": the session keeps the claims of the pair its last rotation minted
+    /// (not the tokens), and a replay signs them again. With HMAC, EdDSA and RSA
+    /// (PKCS#1 v1.5) signatures that gives byte-identical tokens; `ES256` signatures are
+    /// randomised, so the replay gets tokens with the same claims (the same `jti`s:
+    /// revoking one revokes both) and another signature.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .refresh_grace(Duration::from_secs(2))
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.config.refresh_grace = grace;
+        self
+    }
+
+    /// Ends a session that has not been refreshed for `idle` (default: never, only its
+    /// absolute end). Its access and refresh tokens are refused from then on.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .session_idle_timeout(Some(Duration::from_secs(7 * 24 * 3600)))
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn session_idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.config.session_idle_timeout = idle;
+        self
+    }
+
+    /// Bounds on live sessions: `per_user` per user (default 64; a login beyond it ends the
+    /// user's oldest session) and `global` in the whole store (default 1 000 000; a login
+    /// beyond it is refused with 503 `Overloaded`).
+    ///
+    /// ```
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .session_limits(10, 100_000)
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn session_limits(mut self, per_user: usize, global: u64) -> Self {
+        self.config.max_sessions_per_user = per_user;
+        self.config.max_sessions = global;
         self
     }
 

@@ -13,8 +13,9 @@ use serde_json::Map;
 
 use crate::core::{Core, TokenEvent};
 use crate::error::{Error, ErrorKind, Result};
-use crate::jwt::{self, Claims, ExpectKind, TokenKind};
+use crate::jwt::{self, Claims, Draft, ExpectKind, TokenKind};
 use crate::password::PasswordHasher;
+use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionRecord};
 use crate::store::{DynUserStore, NewUser};
 use crate::transport::{ClearSessionCookies, SessionCookies};
 use crate::user::AuthUser;
@@ -22,9 +23,11 @@ use crate::user_cache::UserCache;
 
 mod builder;
 mod layer;
+mod session;
 
 pub use self::builder::CenturionBuilder;
 pub use self::layer::{CenturionLayer, CenturionService, ResponseFuture};
+pub use self::session::{Authenticated, IssueTo, Session, SessionStart};
 
 /// An access + refresh token pair, serialized as the login response body
 /// `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`.
@@ -170,8 +173,14 @@ impl<U: AuthUser> Centurion<U> {
     /// before any hashing. A valid password of an invalid user is
     /// [`ErrorKind::InvalidUserError`]. A hash made with outdated parameters is replaced
     /// through the user store (a failure there is logged, not fatal).
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<U> {
+    ///
+    /// The answer remembers when the check began: a session issued to it
+    /// ([`issue_pair`](Self::issue_pair)) is refused if the user's tokens were revoked
+    /// (password change, reset, [`revoke_user`](Self::revoke_user)) while the check ran.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Authenticated<U>> {
         let core = &self.core;
+        // Before any store call: a revocation that lands from here on catches this login.
+        let stamp_ms = core.stamp_now();
         let hasher = core.hasher();
         if hasher.is_too_long(password) {
             return Err(Error::new(ErrorKind::AuthenticationError));
@@ -206,124 +215,280 @@ impl<U: AuthUser> Centurion<U> {
                 Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
             }
         }
-        Ok(user)
+        Ok(Authenticated { user, stamp_ms })
     }
 
     /// [`authenticate`](Self::authenticate) and [`issue_pair`](Self::issue_pair) in one.
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
-        let user = self.authenticate(username, password).await?;
-        self.issue_pair(&user).await
+        self.login_from(username, password, &ClientInfo::default())
+            .await
     }
 
-    /// Issues a fresh access token and a refresh token that starts a new family.
-    pub async fn issue_pair(&self, user: &U) -> Result<TokenPair> {
-        self.issue_pair_inner(user, Map::new())
+    /// [`login`](Self::login) from a known client (its user agent and address are kept
+    /// with the session; see [`ClientInfo`]).
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let user = self.authenticate(username, password).await?;
+        self.start_session(&user, SessionStart::new().client(client.clone()))
+            .await
+    }
+
+    /// Starts a session for `user` (a user, or the answer of
+    /// [`authenticate`](Self::authenticate)): a fresh access token and a refresh token of a
+    /// new family.
+    pub async fn issue_pair(&self, user: &impl IssueTo<U>) -> Result<TokenPair> {
+        self.start_session(user, SessionStart::new()).await
     }
 
     /// Like [`issue_pair`](Self::issue_pair), with custom claims in the access token.
     /// A custom claim that reuses a reserved name is [`ErrorKind::ClaimCollisionError`].
     pub async fn issue_pair_with<C: Serialize + ?Sized>(
         &self,
-        user: &U,
+        user: &impl IssueTo<U>,
         custom: &C,
     ) -> Result<TokenPair> {
-        self.issue_pair_inner(user, jwt::custom_map(custom)?)
+        self.start_session(user, SessionStart::new().custom(custom)?)
+            .await
     }
 
-    fn issue_pair_inner(
+    /// Like [`issue_pair`](Self::issue_pair), for a known client.
+    pub async fn issue_pair_from(
         &self,
-        user: &U,
-        custom: Map<String, serde_json::Value>,
+        user: &impl IssueTo<U>,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        self.start_session(user, SessionStart::new().client(client.clone()))
+            .await
+    }
+
+    /// Starts a session: stores its record (within the session limits: the user's oldest
+    /// session ends beyond the per-user limit, and a full store answers
+    /// [`ErrorKind::Overloaded`]), then issues a fresh access token and a refresh token of
+    /// generation 0. Every token is stamped with the moment the flow began (the login's,
+    /// for an [`Authenticated`] user).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, ClientInfo, SessionStart, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let ada = TestUser::new(1, "ada", &[]);
+    /// let start = SessionStart::new().client(ClientInfo::new(Some("Firefox"), None)).label("laptop");
+    /// let pair = auth.start_session(&ada, start).await?;
+    /// let claims = auth.verify_access(&pair.access_token).await?;
+    /// let sessions = auth.sessions(&claims).await?;
+    /// assert_eq!(sessions.len(), 1);
+    /// assert!(sessions[0].current);
+    /// assert_eq!(sessions[0].label.as_deref(), Some("laptop"));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn start_session(
+        &self,
+        user: &impl IssueTo<U>,
+        start: SessionStart,
     ) -> Result<TokenPair> {
         let core = &self.core;
+        let stamp = user.stamp_ms().unwrap_or_else(|| core.stamp_now());
+        let user = user.user();
         let family = jwt::random_id()?;
-        // The family ends when a refresh token issued now would.
-        let family_exp = core
-            .draft(
+        let refresh = core
+            .draft_stamped(
                 user.id(),
                 TokenKind::Refresh,
                 core.settings().refresh_lifespan(),
+                stamp,
             )?
-            .expires_at();
-        self.pair(user, family, family_exp, true, custom)
+            .family(family.clone())
+            .generation(0)
+            .custom(start.custom.clone());
+        // The session ends when its first refresh token does, and never later.
+        let expires_at = refresh.expires_at();
+        let access = self.access_draft(user, &family, expires_at, true, start.custom, stamp)?;
+        let now_ms = core.clock().ms();
+        let record = SessionRecord {
+            id: jwt::random_id()?,
+            family: family.clone(),
+            subject: user.id(),
+            created_at_ms: now_ms,
+            stamp_ms: stamp,
+            last_used_at_ms: now_ms,
+            expires_at,
+            live_until: self.live_until(expires_at),
+            generation: 0,
+            rotated_at_ms: now_ms,
+            successor: None,
+            login: start.client.clone(),
+            last: start.client,
+            label: start.label,
+        };
+        core.create_session(&record).await?;
+        core.emit(TokenEvent::SessionStarted {
+            subject: record.subject,
+            session: record.id,
+            family: family.clone(),
+        });
+        self.sign_pair(access, refresh, &family).await
     }
 
-    fn pair(
+    /// Until when a session used now lives: its end, or sooner by the idle timeout, plus
+    /// the leeway its tokens are accepted with.
+    fn live_until(&self, expires_at: u64) -> u64 {
+        let settings = self.core.settings();
+        let end = match settings.session_idle_timeout() {
+            Some(idle) => expires_at.min(self.core.clock().secs().saturating_add(idle)),
+            None => expires_at,
+        };
+        end.saturating_add(settings.leeway())
+    }
+
+    /// The access token of a pair: the user's current roles, the session's family, never
+    /// past the session's end.
+    fn access_draft(
         &self,
         user: &U,
-        family: String,
-        family_exp: u64,
+        family: &str,
+        expires_by: u64,
         fresh: bool,
         custom: Map<String, serde_json::Value>,
-    ) -> Result<TokenPair> {
+        stamp: u64,
+    ) -> Result<Draft> {
         let core = &self.core;
-        let access = core
-            .draft(
+        Ok(core
+            .draft_stamped(
                 user.id(),
                 TokenKind::Access,
                 core.settings().access_lifespan(),
+                stamp,
             )?
             .fresh(fresh)
             .roles(user.roles().into_iter().map(str::to_owned).collect())
-            .family(family.clone())
-            .expire_by(family_exp)
-            // The refresh token carries the session's custom claims to the next access token.
-            .custom(custom.clone());
+            .family(family.to_owned())
+            .expire_by(expires_by)
+            .custom(custom))
+    }
+
+    /// Signs a pair, then asks the revocation store once more: a revocation that landed
+    /// while the flow ran has already doomed the pair (its stamp is older), and the client
+    /// hears it now instead of at its next request. The session is ended then.
+    async fn sign_pair(&self, access: Draft, refresh: Draft, family: &str) -> Result<TokenPair> {
+        let core = &self.core;
         let expires_in = access.lifetime();
-        let refresh = core
-            .draft(user.id(), TokenKind::Refresh, 0)?
-            .family(family)
-            .expire_at(family_exp)
-            .custom(custom);
+        let (access_token, claims) = core.issue_with_claims(access)?;
+        let refresh_token = core.issue(refresh)?;
+        if let Err(e) = core.check_revoked(&claims).await {
+            if e.kind() == ErrorKind::RevokedTokenError {
+                core.revoke_family(family).await?;
+            }
+            return Err(e);
+        }
         Ok(TokenPair {
-            access_token: core.issue(access)?,
-            refresh_token: core.issue(refresh)?,
+            access_token,
+            refresh_token,
             token_type: "Bearer",
             expires_in,
         })
     }
 
-    /// Spends a refresh token for a new pair of the same family.
+    /// Spends a refresh token for a new pair of the same session.
     ///
-    /// The new access token is not fresh; the new refresh token expires with the family.
+    /// The new access token is not fresh; the new refresh token expires with the session.
     /// The user is re-loaded: a deleted user is [`ErrorKind::MissingUserError`], an invalid
     /// one [`ErrorKind::InvalidUserError`], and the new access token carries the user's
-    /// current roles. A refresh token presented a second time revokes its whole family and
-    /// answers [`ErrorKind::RefreshReuseError`].
+    /// current roles.
+    ///
+    /// A refresh token presented again within the refresh grace window (default 5 s,
+    /// [`CenturionBuilder::refresh_grace`]) of its first use gets the same pair back (two
+    /// tabs refreshing at once; a client that lost the answer). Outside the window, or from
+    /// a client with another user agent, it ends the whole session and answers
+    /// [`ErrorKind::RefreshReuseError`]. A token of an ended session is
+    /// [`ErrorKind::RevokedTokenError`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        self.refresh_from(refresh_token, &ClientInfo::default())
+            .await
+    }
+
+    /// [`refresh`](Self::refresh) from a known client: its user agent is compared inside
+    /// the grace window, and both are kept as the session's last client.
+    pub async fn refresh_from(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let started = self.core.stamp_now();
         let claims = self
             .core
             .verify_claims(refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
-        self.rotate(&claims).await
+        self.rotate(&claims, client, started).await
     }
 
     /// The rotation of [`refresh`](Self::refresh), for the verified claims of a refresh
-    /// token (the cookie flow checks CSRF between verification and rotation).
-    pub(crate) async fn rotate(&self, claims: &Claims) -> Result<TokenPair> {
+    /// token (the cookie flow checks CSRF between verification and rotation); `started` is
+    /// the flow's stamp, read before anything else.
+    pub(crate) async fn rotate(
+        &self,
+        claims: &Claims,
+        client: &ClientInfo,
+        started: u64,
+    ) -> Result<TokenPair> {
         let core = &self.core;
-        let Some(family) = claims.family().map(str::to_owned) else {
+        let Some(family) = claims.family() else {
             return Err(Error::new(ErrorKind::InvalidTokenError)
                 .with_message("the refresh token has no family"));
         };
         core.check_revoked(claims).await?;
         let user = self.load_valid(claims.subject()).await?;
-        if !core.mark_spent(claims).await? {
-            core.revoke_reused_family(claims, family).await?;
-            return Err(Error::new(ErrorKind::RefreshReuseError));
-        }
-        let pair = self.pair(
-            &user,
-            family.clone(),
-            claims.expires_at(),
-            false,
-            claims.custom_map().clone(),
-        )?;
-        core.emit(TokenEvent::Refreshed {
-            subject: claims.subject().to_owned(),
+        let presented = claims.generation().unwrap_or(0);
+        let custom = claims.custom_map().clone();
+        let refresh = core
+            .draft_stamped(user.id(), TokenKind::Refresh, 0, started)?
+            .family(family.to_owned())
+            .generation(presented.saturating_add(1))
+            .expire_at(claims.expires_at())
+            .custom(custom.clone());
+        let access =
+            self.access_draft(&user, family, claims.expires_at(), false, custom, started)?;
+        let successor = jwt::pair_to_json(&access, &refresh)?;
+        let rotation = Rotation {
             family,
-            spent_jti: claims.jti().to_owned(),
-        });
-        Ok(pair)
+            subject: claims.subject(),
+            presented,
+            now_ms: core.clock().ms(),
+            grace_ms: core.settings().refresh_grace_ms(),
+            live_until: self.live_until(claims.expires_at()),
+            successor: &successor,
+            client,
+        };
+        match core.rotate_session(&rotation).await? {
+            RotationOutcome::Rotated => {
+                core.emit(TokenEvent::Refreshed {
+                    subject: claims.subject().to_owned(),
+                    family: family.to_owned(),
+                    spent_jti: claims.jti().to_owned(),
+                });
+                self.sign_pair(access, refresh, family).await
+            }
+            RotationOutcome::Replayed(successor) => {
+                let (access, refresh) = jwt::pair_from_json(&successor)?;
+                tracing::info!(user.id = %claims.subject(), family = %family, "a refresh token was presented again within the grace window");
+                core.emit(TokenEvent::RefreshReplayed {
+                    subject: claims.subject().to_owned(),
+                    family: family.to_owned(),
+                });
+                self.sign_pair(access, refresh, family).await
+            }
+            RotationOutcome::Reused => {
+                core.reuse_detected(claims, family);
+                Err(Error::new(ErrorKind::RefreshReuseError))
+            }
+            RotationOutcome::Ended => Err(Error::new(ErrorKind::RevokedTokenError)),
+        }
     }
 
     async fn load_valid(&self, id: &str) -> Result<U> {
@@ -344,10 +509,37 @@ impl<U: AuthUser> Centurion<U> {
 
     /// Issues a long-lived service token (praetorian's "eternal" token) for machine
     /// clients: accepted wherever an access token is, never fresh, not refreshable, and
-    /// revocable like any token. `lifespan` defaults to the configured service lifespan.
+    /// revocable like any token. `lifespan` defaults to the configured service lifespan,
+    /// and may not exceed it ([`ErrorKind::ConfigurationError`]): a per-user revocation is
+    /// remembered for the longest lifespan the instance can issue, so it must be known.
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), centurion::Error> {
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .service_lifespan(Duration::from_secs(86_400))
+    ///     .build()?;
+    /// let robot = TestUser::new(9, "robot", &[]);
+    /// assert!(auth.issue_service_token(&robot, Some(Duration::from_secs(3_600))).is_ok());
+    /// let err = auth.issue_service_token(&robot, Some(Duration::from_secs(86_401))).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::ConfigurationError);
+    /// # Ok(()) }
+    /// # demo().unwrap();
+    /// ```
     pub fn issue_service_token(&self, user: &U, lifespan: Option<Duration>) -> Result<String> {
         let core = &self.core;
-        let secs = lifespan.map_or(core.settings().service_lifespan(), |d| d.as_secs().max(1));
+        let longest = core.settings().service_lifespan();
+        let secs = lifespan.map_or(longest, |d| d.as_secs().max(1));
+        if secs > longest {
+            return Err(Error::config(format!(
+                "a service token cannot live longer than service_lifespan ({}); raise \
+                 service_lifespan to issue longer ones",
+                humantime::format_duration(Duration::from_secs(longest))
+            )));
+        }
         let draft = core
             .draft(user.id(), TokenKind::Service, secs)?
             .fresh(false)
@@ -468,27 +660,84 @@ impl<U: AuthUser> Centurion<U> {
         self.core.revoke_token(claims).await
     }
 
-    /// Revokes every access and refresh token of a family (one login session).
+    /// Ends the session of a family: every access and refresh token of that login is
+    /// refused from now on.
     pub async fn revoke_family(&self, family: &str) -> Result<()> {
-        self.core.revoke_family(family).await
+        self.core.revoke_family(family).await.map(drop)
     }
 
-    /// Revokes every token issued to user `id` until now (a per-user "not before").
+    /// Revokes every token of user `id` and ends the user's sessions (a per-user "not
+    /// before").
     ///
-    /// Tokens issued before the call returns are refused, also those issued in the same
-    /// millisecond; tokens this instance issues after it returns are accepted.
+    /// Refused from then on: every token issued before the call returns, also in the same
+    /// millisecond, and every token a login or refresh that was already in flight issues
+    /// (they are stamped with the moment their flow began). Tokens of flows this instance
+    /// begins after the call returns are accepted. Across instances the not-before is read
+    /// from this instance's clock and the stamps from the issuing instance's: a flow on an
+    /// instance whose clock runs ahead by `d` survives if it began less than `d` before
+    /// the revocation, so keep the clocks of a fleet synchronised (NTP: milliseconds).
     pub async fn revoke_user(&self, id: &str) -> Result<()> {
         // Whatever made the application cut the user off may have changed the user too.
         self.forget_user(id);
         self.core.revoke_user(id).await
     }
 
-    /// Logs out: revokes the access token and its family, and the family of
-    /// `refresh_token` when given (it must belong to the same user).
+    /// The live sessions of the user of `claims`, newest first; the one `claims` belongs to
+    /// is marked [`current`](Session::current).
+    pub async fn sessions(&self, claims: &Claims) -> Result<Vec<Session>> {
+        let records = self.core.sessions(claims.subject()).await?;
+        Ok(records
+            .into_iter()
+            .map(|r| Session::from_record(r, claims.family()))
+            .collect())
+    }
+
+    /// The live sessions of user `id`, newest first (none marked current), e.g. for an
+    /// administrator.
+    pub async fn sessions_of(&self, id: &str) -> Result<Vec<Session>> {
+        let records = self.core.sessions(id).await?;
+        Ok(records
+            .into_iter()
+            .map(|r| Session::from_record(r, None))
+            .collect())
+    }
+
+    /// Ends the session of user `id` whose public id is `session`: its access and refresh
+    /// tokens are refused from now on. `false` when the user has no such live session.
+    pub async fn revoke_session(&self, id: &str, session: &str) -> Result<bool> {
+        let ended = self.core.end_session_of(id, session).await?;
+        if ended {
+            self.core.emit(TokenEvent::SessionRevoked {
+                subject: id.to_owned(),
+                session: session.to_owned(),
+            });
+        }
+        Ok(ended)
+    }
+
+    /// Ends every session of the user of `claims` except the one `claims` belongs to
+    /// ("log out my other devices"), also those of logins still in flight; returns how
+    /// many live sessions ended.
+    pub async fn revoke_other_sessions(&self, claims: &Claims) -> Result<u64> {
+        self.core
+            .end_sessions_of(claims.subject(), claims.family())
+            .await
+    }
+
+    /// Ends every session of user `id`, also those of logins still in flight; returns how
+    /// many live sessions ended. Tokens outside sessions (service tokens) stay valid; use
+    /// [`revoke_user`](Self::revoke_user) to revoke everything.
+    pub async fn revoke_sessions(&self, id: &str) -> Result<u64> {
+        self.core.end_sessions_of(id, None).await
+    }
+
+    /// Logs out: ends the session of the access token (or revokes the token itself when it
+    /// belongs to none), and the session of `refresh_token` when given (it must belong to
+    /// the same user).
     pub async fn logout(&self, access: &Claims, refresh_token: Option<&str>) -> Result<()> {
-        self.revoke_token(access).await?;
-        if let Some(family) = access.family() {
-            self.revoke_family(family).await?;
+        match access.family() {
+            Some(family) => self.revoke_family(family).await?,
+            None => self.revoke_token(access).await?,
         }
         if let Some(token) = refresh_token {
             let refresh = self
@@ -632,6 +881,7 @@ impl<U: AuthUser> Centurion<U> {
     ///     .secret("an-example-secret-of-at-least-32-bytes!!")
     ///     .user_store(users)
     ///     .cookies(CookieConfig { secure: false, ..CookieConfig::default() })
+    ///     .refresh_grace(std::time::Duration::ZERO) // strict rotation, for this example
     ///     .build()?;
     /// let pair = auth.issue_pair(&user).await?;
     /// let csrf = auth.session_cookies(&pair)?.csrf_token().to_owned();
@@ -654,12 +904,24 @@ impl<U: AuthUser> Centurion<U> {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn refresh_from_cookies(&self, headers: &HeaderMap) -> Result<SessionCookies> {
+        self.refresh_from_cookies_with(headers, &ClientInfo::from_headers(headers, None))
+            .await
+    }
+
+    /// [`refresh_from_cookies`](Self::refresh_from_cookies) for a known client (see
+    /// [`refresh_from`](Self::refresh_from)).
+    pub async fn refresh_from_cookies_with(
+        &self,
+        headers: &HeaderMap,
+        client: &ClientInfo,
+    ) -> Result<SessionCookies> {
         let core = &self.core;
+        let started = core.stamp_now();
         let settings = core.transport().cookies()?;
         let token = settings.refresh_token(headers)?;
         let claims = core.verify_claims(&token, ExpectKind::Exactly(TokenKind::Refresh))?;
         settings.check_csrf(headers, &claims)?;
-        let pair = self.rotate(&claims).await?;
+        let pair = self.rotate(&claims, client, started).await?;
         self.session_cookies(&pair)
     }
 

@@ -37,6 +37,7 @@ pub use self::secret::Secret;
 
 use self::duration::{de_duration, de_opt_duration};
 use crate::error::Error;
+use crate::session::SessionLimits;
 
 /// One verification key, kept for rotation: tokens whose header names its `kid` are
 /// verified with it.
@@ -92,6 +93,24 @@ pub struct Config {
     /// Default lifetime of service tokens. Default `365d`.
     #[serde(deserialize_with = "de_duration")]
     pub service_lifespan: Duration,
+    /// How long after a refresh the refresh token it spent may be presented again and get
+    /// the same new pair back instead of ending the session as a reuse (two tabs, or a
+    /// client that lost the answer). Default `5s`; `0s` turns the window off (every second
+    /// use is a reuse, RFC 9700's strict rotation). Inside the window, a client that sends
+    /// another `User-Agent` than the one that refreshed is still treated as a reuse.
+    #[serde(deserialize_with = "de_duration")]
+    pub refresh_grace: Duration,
+    /// A session not refreshed for this long ends, beside the absolute end that
+    /// `refresh_lifespan` sets at login. Default: none.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub session_idle_timeout: Option<Duration>,
+    /// Live sessions (logins) one user may have; a login beyond it ends the user's oldest
+    /// session. Default 64.
+    pub max_sessions_per_user: usize,
+    /// Live sessions the revocation store may hold in all; a login beyond it is refused
+    /// with 503 `Overloaded` (the store fails closed rather than grow without bound).
+    /// Default 1 000 000.
+    pub max_sessions: u64,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default `0s`: issuer and verifier share
     /// a clock. Raise it (a few seconds) for fleets whose clocks drift.
     #[serde(deserialize_with = "de_duration")]
@@ -148,6 +167,10 @@ impl Default for Config {
             registration_lifespan: Duration::from_secs(15 * 60),
             reset_lifespan: Duration::from_secs(15 * 60),
             service_lifespan: Duration::from_secs(365 * 24 * 3600),
+            refresh_grace: Duration::from_secs(5),
+            session_idle_timeout: None,
+            max_sessions_per_user: 64,
+            max_sessions: 1_000_000,
             leeway: Duration::ZERO,
             issuer: None,
             audience: None,
@@ -172,6 +195,9 @@ pub(crate) struct Settings {
     registration_lifespan: u64,
     reset_lifespan: u64,
     service_lifespan: u64,
+    refresh_grace_ms: u64,
+    session_idle_timeout: Option<u64>,
+    session_limits: SessionLimits,
     leeway: u64,
     issuer: Option<String>,
     audience: Option<String>,
@@ -205,6 +231,21 @@ impl Settings {
         self.service_lifespan
     }
 
+    /// The refresh grace window, in milliseconds (0: none).
+    pub(crate) fn refresh_grace_ms(&self) -> u64 {
+        self.refresh_grace_ms
+    }
+
+    /// The idle timeout of sessions, in seconds.
+    pub(crate) fn session_idle_timeout(&self) -> Option<u64> {
+        self.session_idle_timeout
+    }
+
+    /// The bounds on live sessions.
+    pub(crate) fn session_limits(&self) -> &SessionLimits {
+        &self.session_limits
+    }
+
     /// Tolerated clock skew, in seconds.
     pub(crate) fn leeway(&self) -> u64 {
         self.leeway
@@ -230,11 +271,15 @@ impl Settings {
         self.store_timeout
     }
 
-    /// The longest any token can live: how long a per-user revocation must be remembered.
+    /// The longest any token this instance issues can live: how long a per-user revocation
+    /// must be remembered. Service tokens cannot be issued for longer than
+    /// `service_lifespan`, so it is known.
     pub(crate) fn longest_lifespan(&self) -> u64 {
         self.refresh_lifespan
             .max(self.service_lifespan)
             .max(self.access_lifespan)
+            .max(self.registration_lifespan)
+            .max(self.reset_lifespan)
     }
 }
 
@@ -274,6 +319,15 @@ impl Config {
         if p.pool_size == Some(0) {
             return Err(Error::config("password.pool_size must be at least 1"));
         }
+        if self.max_sessions_per_user == 0 || self.max_sessions == 0 {
+            return Err(Error::config(
+                "max_sessions_per_user and max_sessions must be at least 1",
+            ));
+        }
+        let session_idle_timeout = match self.session_idle_timeout {
+            Some(idle) => Some(whole_seconds("session_idle_timeout", idle)?),
+            None => None,
+        };
         for (name, value) in [("issuer", &self.issuer), ("audience", &self.audience)] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(Error::config(format!(
@@ -290,6 +344,12 @@ impl Config {
             )?,
             reset_lifespan: whole_seconds("reset_lifespan", self.reset_lifespan)?,
             service_lifespan: whole_seconds("service_lifespan", self.service_lifespan)?,
+            refresh_grace_ms: u64::try_from(self.refresh_grace.as_millis()).unwrap_or(u64::MAX),
+            session_idle_timeout,
+            session_limits: SessionLimits {
+                per_user: self.max_sessions_per_user,
+                global: self.max_sessions,
+            },
             leeway: self.leeway.as_secs(),
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),

@@ -27,19 +27,51 @@ pub enum TokenEvent {
         /// The `jti` of the spent refresh token.
         spent_jti: String,
     },
-    /// A spent refresh token was presented again; its family is revoked.
+    /// A spent refresh token was presented again, outside the grace window or by another
+    /// client; its session is ended.
     ReuseDetected {
         /// The user.
         subject: String,
-        /// The revoked family.
+        /// The ended session's family.
         family: String,
+    },
+    /// A refresh token was presented again within the refresh grace window: the pair its
+    /// first use minted was issued again, and the session lives on.
+    RefreshReplayed {
+        /// The user.
+        subject: String,
+        /// The session's family.
+        family: String,
+    },
+    /// A login started a session.
+    SessionStarted {
+        /// The user.
+        subject: String,
+        /// The session's public id.
+        session: String,
+        /// The session's family.
+        family: String,
+    },
+    /// One session of a user was ended by its public id.
+    SessionRevoked {
+        /// The user.
+        subject: String,
+        /// The session's public id.
+        session: String,
+    },
+    /// Sessions of a user were ended together (all, or all but one).
+    SessionsRevoked {
+        /// The user.
+        subject: String,
+        /// How many live sessions ended.
+        count: u64,
     },
     /// One token was revoked.
     TokenRevoked {
         /// Its `jti`.
         jti: String,
     },
-    /// A refresh family was revoked.
+    /// A session was ended by its family (a logout).
     FamilyRevoked {
         /// The family.
         family: String,

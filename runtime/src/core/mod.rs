@@ -19,6 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::jwt::{self, Claims, Draft, ExpectKind, KeySet, TokenKind, VerifiedTokens};
 use crate::password::PasswordHasher;
 use crate::roles::RoleTable;
+use crate::session::{Rotation, RotationOutcome, SessionRecord};
 use crate::store::{DynRevocationStore, TokenRef};
 use crate::transport::Transport;
 
@@ -59,8 +60,20 @@ impl Hooks {
     }
 }
 
+/// How long (seconds) a revocation outlives the last moment its token could be accepted
+/// (`exp` + leeway): it covers clocks that differ between the instances of a fleet and the
+/// store (Redis expires keys on its own clock). Instances whose clocks differ by more than
+/// this may accept a revoked token once its record is gone; keep them synchronised (NTP).
+pub(crate) const SKEW_MARGIN_SECS: u64 = 60;
+
+/// Distinct ids for the instances of this process (see [`Core::id`]).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The shared state of an instance; see the [module docs](self).
 pub(crate) struct Core {
+    /// Tells this instance apart from the others of the process: what a request's cached
+    /// verification is bound to.
+    id: u64,
     settings: Settings,
     keys: KeySet,
     revocations: Arc<dyn DynRevocationStore>,
@@ -73,9 +86,10 @@ pub(crate) struct Core {
     /// The hierarchy and grants every verified token's roles are resolved with.
     roles: Option<&'static RoleTable>,
     clock: SharedClock,
-    /// The smallest `iat_ms` this instance may write: one past the last per-user
-    /// not-before it recorded, so that a token issued after [`Core::revoke_user`] returns
-    /// is never caught by it, whatever the clock says.
+    /// The smallest revocation stamp (`iat_ms`) this instance may give a flow: one past the
+    /// last per-user not-before it recorded, so that a flow begun after
+    /// [`Core::revoke_user`] (or [`Core::end_sessions_of`]) returns is never caught by it,
+    /// whatever the clock says.
     issue_floor_ms: AtomicU64,
 }
 
@@ -93,6 +107,7 @@ impl Core {
         let hasher = PasswordHasher::new(&config.password)?;
         let transport = Transport::from_config(config)?;
         Ok(Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             settings,
             keys,
             revocations,
@@ -104,6 +119,11 @@ impl Core {
             clock,
             issue_floor_ms: AtomicU64::new(0),
         })
+    }
+
+    /// This instance's id, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The settings derived from the configuration.
@@ -218,18 +238,43 @@ impl Core {
         Ok(claims)
     }
 
-    /// The claims of a token of `kind` for `subject`, issued now and living `lifespan`
-    /// seconds.
+    /// The revocation stamp of a flow that begins now: the clock, raised to the issue
+    /// floor. Read it at the very start of a login or refresh, before any store call: a
+    /// per-user revocation that lands while the flow runs sets a not-before above it, so
+    /// the tokens the flow issues are refused (the floor is read now, not at issue, for the
+    /// same reason: a flow that began before a revocation keeps its earlier stamp).
+    pub(crate) fn stamp_now(&self) -> u64 {
+        self.clock
+            .ms()
+            .max(self.issue_floor_ms.load(Ordering::SeqCst))
+    }
+
+    /// The claims of a token of `kind` for `subject`, issued now, living `lifespan`
+    /// seconds and stamped now (a token issued outside a login or refresh).
     pub(crate) fn draft(&self, subject: String, kind: TokenKind, lifespan: u64) -> Result<Draft> {
-        let floor = self.issue_floor_ms.load(Ordering::SeqCst);
-        Ok(
-            Draft::new(subject, kind, self.clock.ms(), lifespan, &self.settings)?
-                .issued_at_ms_at_least(floor),
-        )
+        let stamp = self.stamp_now();
+        self.draft_stamped(subject, kind, lifespan, stamp)
+    }
+
+    /// The claims of a token of `kind` for `subject`, issued now, living `lifespan` seconds,
+    /// carrying the revocation stamp of the flow that produces it.
+    pub(crate) fn draft_stamped(
+        &self,
+        subject: String,
+        kind: TokenKind,
+        lifespan: u64,
+        stamp_ms: u64,
+    ) -> Result<Draft> {
+        Ok(Draft::new(subject, kind, self.clock.ms(), lifespan, &self.settings)?.stamped(stamp_ms))
     }
 
     /// Signs a draft and tells the listeners.
     pub(crate) fn issue(&self, draft: Draft) -> Result<String> {
+        Ok(self.issue_with_claims(draft)?.0)
+    }
+
+    /// Signs a draft, tells the listeners, and returns the claims too.
+    pub(crate) fn issue_with_claims(&self, draft: Draft) -> Result<(String, Claims)> {
         let (token, claims) = draft.sign(&self.keys)?;
         self.emit(TokenEvent::Issued {
             kind: claims.kind(),
@@ -237,73 +282,123 @@ impl Core {
             jti: claims.jti().to_owned(),
             family: claims.family().map(str::to_owned),
         });
-        Ok(token)
+        Ok((token, claims))
     }
 
-    /// Marks a single-use token spent: `false` when it already was.
+    /// Until when a revocation of a token expiring at `exp` must be kept: past the last
+    /// moment any instance could accept it.
+    fn keep_until(&self, exp: u64) -> u64 {
+        exp.saturating_add(self.settings.leeway())
+            .saturating_add(SKEW_MARGIN_SECS)
+    }
+
+    /// Marks a single-use token spent: `false` when it already was. The mark is kept until
+    /// the token can no longer be accepted anywhere.
     pub(crate) async fn mark_spent(&self, claims: &Claims) -> Result<bool> {
-        self.bounded(
-            self.revocations
-                .mark_spent(claims.jti(), claims.expires_at()),
-        )
-        .await
+        let until = self.keep_until(claims.expires_at());
+        self.bounded(self.revocations.mark_spent(claims.jti(), until))
+            .await
     }
 
-    /// Revokes one token until it expires.
+    /// Revokes one token until it can no longer be accepted anywhere.
     pub(crate) async fn revoke_token(&self, claims: &Claims) -> Result<()> {
-        self.bounded(
-            self.revocations
-                .revoke_token(claims.jti(), claims.expires_at()),
-        )
-        .await?;
+        let until = self.keep_until(claims.expires_at());
+        self.bounded(self.revocations.revoke_token(claims.jti(), until))
+            .await?;
         self.emit(TokenEvent::TokenRevoked {
             jti: claims.jti().to_owned(),
         });
         Ok(())
     }
 
-    /// Revokes every token of a family, for as long as a family can live.
-    pub(crate) async fn revoke_family(&self, family: &str) -> Result<()> {
-        let until = self
-            .clock
-            .secs()
-            .saturating_add(self.settings.refresh_lifespan());
-        self.bounded(self.revocations.revoke_family(family, until))
-            .await?;
+    /// Ends the session of `family` (every access and refresh token of it is refused from
+    /// now on); `true` when it was live.
+    pub(crate) async fn revoke_family(&self, family: &str) -> Result<bool> {
+        let ended = self.bounded(self.revocations.end_session(family)).await?;
         self.emit(TokenEvent::FamilyRevoked {
             family: family.to_owned(),
         });
-        Ok(())
+        Ok(ended)
     }
 
-    /// A spent refresh token came again: its family is revoked until the family ends.
-    pub(crate) async fn revoke_reused_family(&self, claims: &Claims, family: String) -> Result<()> {
-        self.bounded(self.revocations.revoke_family(&family, claims.expires_at()))
-            .await?;
-        tracing::warn!(user.id = %claims.subject(), family = %family, "refresh token reuse detected; family revoked");
+    /// A spent refresh token came again: the store has deleted its session.
+    pub(crate) fn reuse_detected(&self, claims: &Claims, family: &str) {
+        tracing::warn!(user.id = %claims.subject(), family = %family, "refresh token reuse detected; session ended");
         self.emit(TokenEvent::ReuseDetected {
             subject: claims.subject().to_owned(),
-            family,
+            family: family.to_owned(),
         });
-        Ok(())
     }
 
-    /// Revokes every token issued to `subject` until now: those issued in the current
-    /// millisecond too, and none this instance issues after the call returns.
-    pub(crate) async fn revoke_user(&self, subject: &str) -> Result<()> {
-        let until = self
-            .clock
-            .secs()
-            .saturating_add(self.settings.longest_lifespan());
+    /// Stores a new session within the configured limits.
+    pub(crate) async fn create_session(&self, record: &SessionRecord) -> Result<()> {
+        self.bounded(
+            self.revocations
+                .create_session(record, self.settings.session_limits()),
+        )
+        .await
+    }
+
+    /// The rotation compare-and-set of a refresh.
+    pub(crate) async fn rotate_session(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome> {
+        self.bounded(self.revocations.rotate_session(rotation))
+            .await
+    }
+
+    /// The live sessions of `subject`, newest first.
+    pub(crate) async fn sessions(&self, subject: &str) -> Result<Vec<SessionRecord>> {
+        self.bounded(self.revocations.sessions(subject)).await
+    }
+
+    /// Ends the session of `subject` with the public id `id`.
+    pub(crate) async fn end_session_of(&self, subject: &str, id: &str) -> Result<bool> {
+        self.bounded(self.revocations.end_session_of(subject, id))
+            .await
+    }
+
+    /// Ends every session of `subject` but the one of `except`, those of logins in flight
+    /// included; sessions of logins this instance begins after the call returns live.
+    pub(crate) async fn end_sessions_of(&self, subject: &str, except: Option<&str>) -> Result<u64> {
+        let (not_before, until) = self.not_before_now();
+        let ended = self
+            .bounded(
+                self.revocations
+                    .end_sessions_of(subject, except, not_before, until),
+            )
+            .await?;
+        self.issue_floor_ms.fetch_max(not_before, Ordering::SeqCst);
+        self.emit(TokenEvent::SessionsRevoked {
+            subject: subject.to_owned(),
+            count: ended,
+        });
+        Ok(ended)
+    }
+
+    /// A not-before for a revocation made now (one past the clock and the issue floor, so
+    /// it catches every flow that began until now), and how long to keep it: until every
+    /// token this instance can issue now has expired everywhere.
+    fn not_before_now(&self) -> (u64, u64) {
+        let until = self.keep_until(
+            self.clock
+                .secs()
+                .saturating_add(self.settings.longest_lifespan()),
+        );
         let now_ms = self
             .clock
             .ms()
             .max(self.issue_floor_ms.load(Ordering::SeqCst));
-        let not_before = now_ms.saturating_add(1);
+        (now_ms.saturating_add(1), until)
+    }
+
+    /// Revokes every token of `subject` stamped until now (those of flows in flight
+    /// included) and ends the user's sessions; tokens of flows this instance begins after
+    /// the call returns are accepted.
+    pub(crate) async fn revoke_user(&self, subject: &str) -> Result<()> {
+        let (not_before, until) = self.not_before_now();
         self.bounded(self.revocations.revoke_user(subject, not_before, until))
             .await?;
-        // Tokens issued from now on carry an `iat_ms` of at least `not_before`, even in
-        // the millisecond of the revocation (or while a test's clock stands still).
+        // Flows that begin from now on are stamped at least `not_before`, even in the
+        // millisecond of the revocation (or while a test's clock stands still).
         self.issue_floor_ms.fetch_max(not_before, Ordering::SeqCst);
         self.emit(TokenEvent::UserRevoked {
             subject: subject.to_owned(),
@@ -327,6 +422,7 @@ mod tests {
     use crate::error::ErrorKind;
     use crate::jwt::{Claims, Draft, TokenKind};
     use crate::memory::MemoryRevocationStore;
+    use crate::session::{ClientInfo, SessionRecord};
 
     fn core(cache_bytes: usize) -> Core {
         let config = Config {
@@ -354,8 +450,17 @@ mod tests {
         core.verified.as_ref().map_or(0, |c| c.len())
     }
 
-    /// An access and a refresh token of user 1, as a login issues them.
-    fn pair(core: &Core) -> (String, String) {
+    /// An access and a refresh token of user 1, as a login issues them (with its session).
+    async fn pair(core: &Core) -> (String, String) {
+        let record = SessionRecord::new(
+            "sid",
+            "f",
+            "1",
+            core.clock().ms(),
+            u64::MAX / 2,
+            ClientInfo::default(),
+        );
+        core.create_session(&record).await.unwrap();
         let access = core
             .draft("1".into(), TokenKind::Access, 900)
             .unwrap()
@@ -372,7 +477,7 @@ mod tests {
     #[tokio::test]
     async fn a_verified_access_token_is_remembered_and_reused() {
         let core = core(1 << 20);
-        let (access, refresh) = pair(&core);
+        let (access, refresh) = pair(&core).await;
         assert_eq!(remembered(&core), 0);
         core.verify_request_token(&access).await.unwrap();
         assert_eq!(remembered(&core), 1);
@@ -436,7 +541,7 @@ mod tests {
     async fn a_zero_budget_remembers_nothing() {
         let core = core(0);
         assert!(core.verified.is_none());
-        let (access, _) = pair(&core);
+        let (access, _) = pair(&core).await;
         core.verify_request_token(&access).await.unwrap();
         core.verify_request_token(&access).await.unwrap();
     }

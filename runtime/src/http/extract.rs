@@ -27,16 +27,24 @@ fn core(parts: &Parts) -> Result<&Arc<Core>> {
 }
 
 /// The verified claims of this request, cached in its extensions so the guard, `Claims`
-/// and `CurrentUser` verify the token only once.
+/// and `CurrentUser` verify the token only once, and the id of the instance that verified
+/// them: another instance's layer further in (another key, another revocation store)
+/// does not take its word for it and verifies the token itself.
 #[derive(Clone)]
-struct Verified(Option<Claims>);
+struct Verified {
+    instance: u64,
+    claims: Option<Claims>,
+}
 
-/// Verifies the request's token once; `Ok(None)` when the request carries none.
+/// Verifies the request's token once per instance; `Ok(None)` when the request carries
+/// none.
 pub(super) async fn verified_claims(parts: &mut Parts) -> Result<Option<Claims>> {
-    if let Some(Verified(claims)) = parts.extensions.get::<Verified>() {
-        return Ok(claims.clone());
-    }
     let core = Arc::clone(core(parts)?);
+    if let Some(verified) = parts.extensions.get::<Verified>()
+        && verified.instance == core.id()
+    {
+        return Ok(verified.claims.clone());
+    }
     let claims = match core.transport().find_token(parts)? {
         Some((token, source)) => {
             let claims = core.verify_request_token(&token).await?;
@@ -51,7 +59,10 @@ pub(super) async fn verified_claims(parts: &mut Parts) -> Result<Option<Claims>>
         // Lets request spans that declare a `user_id` field log who made the request.
         tracing::Span::current().record("user_id", claims.subject());
     }
-    parts.extensions.insert(Verified(claims.clone()));
+    parts.extensions.insert(Verified {
+        instance: core.id(),
+        claims: claims.clone(),
+    });
     Ok(claims)
 }
 
@@ -118,17 +129,27 @@ impl<U: AuthUser> std::fmt::Debug for CurrentUser<U> {
     }
 }
 
-struct LoadedUser<U>(Arc<U>);
+/// The user loaded for this request, and the instance whose user store it came from.
+struct LoadedUser<U> {
+    instance: u64,
+    user: Arc<U>,
+}
 
 impl<U> Clone for LoadedUser<U> {
     fn clone(&self) -> Self {
-        Self(Arc::clone(&self.0))
+        Self {
+            instance: self.instance,
+            user: Arc::clone(&self.user),
+        }
     }
 }
 
 async fn load_user<U: AuthUser>(parts: &mut Parts, claims: &Claims) -> Result<CurrentUser<U>> {
-    if let Some(LoadedUser(user)) = parts.extensions.get::<LoadedUser<U>>() {
-        return Ok(CurrentUser(Arc::clone(user)));
+    let instance = core(parts)?.id();
+    if let Some(loaded) = parts.extensions.get::<LoadedUser<U>>()
+        && loaded.instance == instance
+    {
+        return Ok(CurrentUser(Arc::clone(&loaded.user)));
     }
     let auth = parts.extensions.get::<Centurion<U>>().cloned().ok_or_else(|| {
         tracing::error!(
@@ -144,7 +165,10 @@ async fn load_user<U: AuthUser>(parts: &mut Parts, claims: &Claims) -> Result<Cu
     if !user.is_valid() {
         return Err(Error::new(ErrorKind::InvalidUserError));
     }
-    parts.extensions.insert(LoadedUser(Arc::clone(&user)));
+    parts.extensions.insert(LoadedUser {
+        instance,
+        user: Arc::clone(&user),
+    });
     Ok(CurrentUser(user))
 }
 

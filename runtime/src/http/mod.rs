@@ -27,8 +27,10 @@
 //! | `guard.rs` | what `#[secured]` checks: [`check_roles`], [`check_permissions`], [`check_fresh`] |
 //! | `json_body.rs` | [`JsonBody`] |
 //! | `client_addr.rs` | [`ClientAddr`] behind [`TrustedProxies`] |
+//! | `client_info.rs` | [`ClientInfo`](crate::ClientInfo) (user agent and address) as an extractor, for sessions |
 
 mod client_addr;
+mod client_info;
 mod extract;
 mod guard;
 mod json_body;

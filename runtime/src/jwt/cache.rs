@@ -147,6 +147,7 @@ mod tests {
             sub: sub.to_owned(),
             iat: 1,
             iat_ms: None,
+            generation: None,
             nbf: 1,
             exp: 2,
             jti: "j".to_owned(),

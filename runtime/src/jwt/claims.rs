@@ -14,7 +14,8 @@ use crate::roles::{Access, Permission, RoleTable};
 
 /// Claim names centurion writes itself; custom claims may not use them.
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "sub", "iat", "iat_ms", "nbf", "exp", "jti", "type", "fresh", "roles", "fam", "iss", "aud",
+    "sub", "iat", "iat_ms", "nbf", "exp", "jti", "type", "fresh", "roles", "fam", "gen", "iss",
+    "aud",
 ];
 
 /// The kind of a token. Each kind is accepted only where it belongs.
@@ -118,6 +119,8 @@ pub(super) struct ClaimsData {
     pub(super) roles: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) fam: Option<String>,
+    #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
+    pub(super) generation: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,6 +313,12 @@ impl Claims {
         self.inner.fam.as_deref()
     }
 
+    /// The refresh generation (`gen`) of a refresh token: 0 for the token a login issued,
+    /// one more at each refresh. `None` for other kinds.
+    pub fn generation(&self) -> Option<u64> {
+        self.inner.generation
+    }
+
     /// `iat`, seconds since the Unix epoch.
     pub fn issued_at(&self) -> u64 {
         self.inner.iat
@@ -358,6 +367,11 @@ impl Claims {
         &self.inner.custom
     }
 
+    /// The revocation stamp (`iat_ms`): the moment, in Unix milliseconds, the login or
+    /// refresh that produced this token began (for tokens issued outside such a flow, their
+    /// issue). A per-user revocation refuses tokens stamped before it, so a flow that was
+    /// in flight when the revocation landed never yields a usable token. `iat` stays the
+    /// real issue time.
     pub(crate) fn issued_at_ms(&self) -> u64 {
         self.inner
             .iat_ms
@@ -419,6 +433,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
         let mut fresh = None;
         let mut roles = None;
         let mut fam = None;
+        let mut generation = None;
         let mut iss = None;
         let mut aud = None;
         let mut custom = Map::new();
@@ -451,6 +466,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 "fresh" => set!(fresh, "fresh", bool),
                 "roles" => set!(roles, "roles", Vec<String>),
                 "fam" => set!(fam, "fam", String),
+                "gen" => set!(generation, "gen", u64),
                 "iss" => set!(iss, "iss", String),
                 "aud" => set!(aud, "aud", Audience),
                 other => {
@@ -473,6 +489,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
             fresh,
             roles,
             fam,
+            generation,
             iss,
             aud,
             custom,

@@ -3,7 +3,9 @@
 //!
 //! A token's payload always holds `sub`, `iat`, `nbf`, `exp`, `jti` (128 random bits),
 //! `type` (`access`, `refresh`, `service`, `registration` or `reset`) and, by kind,
-//! `fresh`, `roles` and `fam` (the refresh family). `iss` and `aud` appear when
+//! `fresh`, `roles`, `fam` (the refresh family, i.e. the session) and `gen` (a refresh
+//! token's generation), and `iat_ms` (the revocation stamp: when the login or refresh that
+//! produced the token began). `iss` and `aud` appear when
 //! configured. Custom claims sit beside them and may not reuse any of these names.
 //!
 //! Verification is deliberately narrow. In order, a token is refused when it is:
@@ -36,5 +38,7 @@ pub use self::keys::install_crypto_provider;
 pub(crate) use self::cache::VerifiedTokens;
 pub(crate) use self::claims::{missing_permission, missing_role};
 pub(crate) use self::keys::KeySet;
-pub(crate) use self::sign::{Draft, custom_map, random_id, sign_json, sign_raw};
+pub(crate) use self::sign::{
+    Draft, custom_map, pair_from_json, pair_to_json, random_id, sign_json, sign_raw,
+};
 pub(crate) use self::verify::{ExpectKind, check_times, verify};

@@ -69,6 +69,7 @@ impl Draft {
             fresh: None,
             roles: None,
             fam: None,
+            generation: None,
             iss: settings.issuer().map(str::to_owned),
             aud: settings.audience().map(|a| Audience::One(a.to_owned())),
             custom: Map::new(),
@@ -99,12 +100,16 @@ impl Draft {
         self
     }
 
-    /// Raises `iat_ms` to `floor` when it is lower (see `Core::revoke_user`): `iat_ms`
-    /// only ever meets revocation not-befores, so the seconds claims stay on the clock.
-    pub(crate) fn issued_at_ms_at_least(mut self, floor: u64) -> Self {
-        if let Some(ms) = &mut self.0.iat_ms {
-            *ms = (*ms).max(floor);
-        }
+    /// Sets the revocation stamp `iat_ms` (see `Claims::issued_at_ms`): `iat_ms` only
+    /// ever meets revocation not-befores, so the seconds claims stay on the clock.
+    pub(crate) fn stamped(mut self, stamp_ms: u64) -> Self {
+        self.0.iat_ms = Some(stamp_ms);
+        self
+    }
+
+    /// Sets the refresh generation `gen`.
+    pub(crate) fn generation(mut self, generation: u64) -> Self {
+        self.0.generation = Some(generation);
         self
     }
 
@@ -144,6 +149,31 @@ impl Draft {
     pub(crate) fn into_claims(self) -> Claims {
         Claims::from_data(self.0)
     }
+}
+
+/// The claims of an access and a refresh token, as one JSON text: what a session keeps
+/// of the pair its last rotation minted, to issue it again within the grace window.
+pub(crate) fn pair_to_json(access: &Draft, refresh: &Draft) -> Result<String, Error> {
+    serde_json::to_string(&serde_json::json!({"access": &access.0, "refresh": &refresh.0})).map_err(
+        |e| {
+            Error::new(ErrorKind::InternalError)
+                .with_message(format!("the session's successor does not serialize: {e}"))
+        },
+    )
+}
+
+/// The drafts [`pair_to_json`] wrote (read with the strict claims decoder).
+pub(crate) fn pair_from_json(text: &str) -> Result<(Draft, Draft), Error> {
+    #[derive(serde::Deserialize)]
+    struct Pair {
+        access: ClaimsData,
+        refresh: ClaimsData,
+    }
+    let pair: Pair = serde_json::from_str(text).map_err(|e| {
+        Error::new(ErrorKind::InternalError)
+            .with_message(format!("a session's successor does not parse: {e}"))
+    })?;
+    Ok((Draft(pair.access), Draft(pair.refresh)))
 }
 
 fn signing_failed(e: jsonwebtoken::errors::Error) -> Error {

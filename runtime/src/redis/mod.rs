@@ -33,8 +33,29 @@
 //! without closing is not replaced by the manager). Every call is bounded by
 //! [`RedisOptions::timeout`] (default 1.5 s), connecting included; a call that fails or
 //! times out answers 503 (centurion fails closed), and once Redis is back the next calls
-//! succeed again, without a restart. The connection is plain TCP (`redis://`); `rediss://`
-//! (TLS) is not compiled in.
+//! succeed again, without a restart. A call that finds its connection dropped (Redis
+//! restarted, a proxy closed it: connection reset, broken pipe, end of file) is tried once
+//! more on a new connection, within the same timeout, so the first request after a restart
+//! succeeds; every script is written so that running it twice does what running it once
+//! does. Failures are logged at most once per 10 s per store, with the count of those held
+//! back. The connection is plain TCP (`redis://`); `rediss://` (TLS) is not compiled in.
+//!
+//! ## Eviction
+//!
+//! Revocations and sessions must never be evicted: a Redis under `maxmemory` with an
+//! eviction policy (`allkeys-*`, `volatile-*`) drops keys to make room, and a dropped
+//! revocation makes a revoked token valid again (a dropped session only logs its user
+//! out). So [`RedisRevocationStore`] checks `maxmemory` and `maxmemory-policy` when it
+//! connects (on first use for `connect_lazy`) and refuses a Redis that has a memory limit
+//! and a policy other than `noeviction`, unless [`RedisOptions::allow_eviction`] turns the
+//! refusal into a logged error. With `noeviction`, a full Redis refuses writes, and
+//! centurion answers 503: it fails closed. A Redis that does not allow `CONFIG GET`
+//! (managed services) is used, with a warning naming what to check.
+//!
+//! The recommended set-up: revocations and sessions on a Redis (or a database number) of
+//! their own with `maxmemory-policy noeviction` and persistence on; the login throttle,
+//! whose keys are many and short-lived, on another Redis or at least another prefix. Both
+//! stores can share one Redis with `noeviction` when its memory is sized for both.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -44,6 +65,7 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, RedisError, RedisResult};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::log_limit::{LOG_EVERY, LogLimiter};
 
 mod revocations;
 
@@ -64,6 +86,7 @@ pub use self::revocations::RedisRevocationStore;
 pub struct RedisOptions {
     prefix: String,
     timeout: Duration,
+    allow_eviction: bool,
 }
 
 impl Default for RedisOptions {
@@ -71,6 +94,7 @@ impl Default for RedisOptions {
         Self {
             prefix: "centurion:".to_owned(),
             timeout: Duration::from_millis(1500),
+            allow_eviction: false,
         }
     }
 }
@@ -102,6 +126,31 @@ impl RedisOptions {
         self.timeout = timeout.max(Duration::from_millis(10));
         self
     }
+
+    /// Accepts a Redis whose eviction policy could drop revocations (a `maxmemory` with a
+    /// `maxmemory-policy` other than `noeviction`), logging an error at connection instead
+    /// of refusing it (default `false`: refused; see [the module docs](self#eviction)).
+    /// Only for a Redis whose memory you know will never fill up.
+    ///
+    /// ```
+    /// let options = centurion::redis::RedisOptions::default().allow_eviction(true);
+    /// # let _ = options;
+    /// ```
+    pub fn allow_eviction(mut self, allow: bool) -> Self {
+        self.allow_eviction = allow;
+        self
+    }
+}
+
+/// What a Redis said about its eviction policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Eviction {
+    /// No memory limit, or `noeviction`: keys are never dropped to make room.
+    Never,
+    /// Keys may be dropped: the limit and the policy.
+    Possible { maxmemory: u64, policy: String },
+    /// `CONFIG GET` is not allowed (a managed Redis): the reason.
+    Unknown(String),
 }
 
 /// Why a Redis call failed.
@@ -121,6 +170,9 @@ pub(crate) struct Connection {
     manager: Mutex<Option<ConnectionManager>>,
     prefix: String,
     timeout: Duration,
+    allow_eviction: bool,
+    /// One warning per interval while calls fail.
+    failures: LogLimiter,
 }
 
 impl Connection {
@@ -142,6 +194,48 @@ impl Connection {
             manager: Mutex::new(None),
             prefix: options.prefix,
             timeout: options.timeout,
+            allow_eviction: options.allow_eviction,
+            failures: LogLimiter::new(LOG_EVERY),
+        })
+    }
+
+    /// Whether an evicting Redis is accepted (with an error logged).
+    pub(crate) fn allows_eviction(&self) -> bool {
+        self.allow_eviction
+    }
+
+    /// Asks Redis whether it may evict keys (`CONFIG GET maxmemory`, `maxmemory-policy`, in
+    /// one round trip).
+    pub(crate) async fn eviction(&self) -> Result<std::result::Result<Eviction, Failure>> {
+        let outcome = self
+            .run(|mut c| async move {
+                ::redis::pipe()
+                    .cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory")
+                    .cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory-policy")
+                    .query_async::<(Vec<String>, Vec<String>)>(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(match outcome {
+            Ok((memory, policy)) => {
+                let maxmemory = memory.get(1).and_then(|v| v.parse::<u64>().ok());
+                let policy = policy.get(1).cloned();
+                match (maxmemory, policy) {
+                    (Some(0), _) => Ok(Eviction::Never),
+                    (Some(_), Some(p)) if p == "noeviction" => Ok(Eviction::Never),
+                    (Some(maxmemory), Some(policy)) => Ok(Eviction::Possible { maxmemory, policy }),
+                    _ => Ok(Eviction::Unknown(
+                        "CONFIG GET answered without maxmemory or maxmemory-policy".into(),
+                    )),
+                }
+            }
+            // Redis answered, with an error: CONFIG is not allowed (renamed, ACL, managed).
+            Err(Failure::Redis(e)) if !e.is_io_error() => Ok(Eviction::Unknown(e.to_string())),
+            Err(failure) => Err(failure),
         })
     }
 
@@ -181,26 +275,51 @@ impl Connection {
         }
     }
 
-    /// Runs one Redis exchange within the timeout. The outer error is centurion's own (a
-    /// poisoned lock); the inner one says how Redis failed, for the store to word.
+    /// Runs one Redis exchange within the timeout. A call that finds the connection
+    /// dropped is made once more (on the connection the manager reopens), within the same
+    /// timeout. The outer error is centurion's own (a poisoned lock); the inner one says how
+    /// Redis failed, for the store to word.
     pub(crate) async fn run<T, F, Fut>(&self, f: F) -> Result<std::result::Result<T, Failure>>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let manager = self.manager()?;
-        Ok(match tokio::time::timeout(self.timeout, f(manager)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
+        let attempts = async {
+            let first = f(self.manager()?).await;
+            match first {
+                Err(e) if e.is_connection_dropped() => {
+                    tracing::debug!(error = %e, "the Redis connection was dropped; trying once more");
+                    Ok(f(self.manager()?).await)
+                }
+                other => Ok(other),
+            }
+        };
+        let outcome = match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(Ok(value))) => return Ok(Ok(value)),
+            Ok(Ok(Err(e))) => {
                 if e.is_timeout() {
                     self.reset();
                 }
-                Err(Failure::Redis(e))
+                Failure::Redis(e)
             }
             Err(elapsed) => {
                 self.reset();
-                Err(Failure::TimedOut(elapsed))
+                Failure::TimedOut(elapsed)
             }
-        })
+        };
+        if let Some(held_back) = self.failures.allow() {
+            match &outcome {
+                Failure::Redis(e) => tracing::warn!(
+                    addr = %self.addr(), prefix = %self.prefix, error = %e, held_back,
+                    "a Redis call failed (held_back: failures not logged since the last line)"
+                ),
+                Failure::TimedOut(_) => tracing::warn!(
+                    addr = %self.addr(), prefix = %self.prefix, timeout = ?self.timeout, held_back,
+                    "a Redis call timed out (held_back: failures not logged since the last line)"
+                ),
+            }
+        }
+        Ok(Err(outcome))
     }
 }

@@ -1,69 +1,274 @@
-//! [`RedisRevocationStore`]: revocations on Redis, shared by every instance of a fleet.
+//! [`RedisRevocationStore`]: revocations and sessions on Redis, shared by every instance of
+//! a fleet.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::redis::Script;
 use ::redis::aio::ConnectionManager;
 
-use super::{Connection, Failure, RedisOptions};
+use super::{Connection, Eviction, Failure, RedisOptions};
 use crate::clock::{Clock, SystemClock, unix_ms};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
 use crate::store::{RevocationStore, TokenRef};
 
 /// The latest expiry Redis accepts comfortably (9999-12-31T23:59:59Z); later ones are
 /// clamped to it.
 const MAX_EXAT: u64 = 253_402_300_799;
 
-/// Moves a user's not-before and expiry forward only (never back), atomically.
+/// Lua shared by the scripts: `raise(key, nb, exp_s, now_ms)` moves a not-before and its
+/// expiry forward only (never back); `nb_of(k1, k2)` the larger of two not-befores;
+/// `drop(...)` deletes a session and its index entries.
 ///
-/// KEYS[1] the user key; ARGV[1] not-before (ms), ARGV[2] expiry (s), ARGV[3] now (ms).
-const REVOKE_USER_LUA: &str = r"
-local nb = ARGV[1]
-local exp_ms = tonumber(ARGV[2]) * 1000
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local c = tonumber(cur)
-  if c and c > tonumber(nb) then nb = cur end
-  local pttl = redis.call('PTTL', KEYS[1])
-  if pttl > 0 then
-    local cur_exp = tonumber(ARGV[3]) + pttl
-    if cur_exp > exp_ms then exp_ms = cur_exp end
+/// Memory: under `maxmemory` with `noeviction`, Redis refuses a script's first write that
+/// could grow memory (`SET`, `HSET`) but lets the writes after it through. Revocations
+/// must be recorded even in a full Redis (a password change that could not revoke would
+/// leave stolen tokens valid), so `raise` and `REVOKE_TOKEN_LUA` delete the key before
+/// they set it (a delete is never refused): they get through, a few bytes over the limit.
+/// New sessions and spent marks start with a growing write, and are refused (503).
+const LUA_LIB: &str = r"
+local function raise(key, nb, exp_s, now_ms)
+  local exp_ms = tonumber(exp_s) * 1000
+  local cur = redis.call('GET', key)
+  if cur then
+    local c = tonumber(cur)
+    if c and c > tonumber(nb) then nb = cur end
+    local pttl = redis.call('PTTL', key)
+    if pttl > 0 then
+      local cur_exp = tonumber(now_ms) + pttl
+      if cur_exp > exp_ms then exp_ms = cur_exp end
+    end
+  end
+  if exp_ms <= tonumber(now_ms) then
+    return 0
+  end
+  redis.call('DEL', key)
+  redis.call('SET', key, nb, 'PXAT', string.format('%.0f', exp_ms))
+  return 1
+end
+local function nb_of(k1, k2)
+  local a = tonumber(redis.call('GET', k1) or '0') or 0
+  local b = tonumber(redis.call('GET', k2) or '0') or 0
+  if a > b then return a end
+  return b
+end
+local function drop(skey, index, global, family)
+  redis.call('DEL', skey)
+  redis.call('ZREM', index, family)
+  redis.call('ZREM', global, family)
+end
+local function keep_index(index, live, now)
+  local pttl = redis.call('PTTL', index)
+  if pttl == -1 or pttl < (tonumber(live) - tonumber(now)) * 1000 then
+    redis.call('EXPIREAT', index, live)
   end
 end
-if exp_ms <= tonumber(ARGV[3]) then
-  return 0
+";
+
+/// KEYS: user nb, user index, global index. ARGV: nb (ms), expiry (s), now (ms), session
+/// key prefix.
+const REVOKE_USER_LUA: &str = r"
+for _, fam in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  redis.call('DEL', ARGV[4] .. fam)
+  redis.call('ZREM', KEYS[3], fam)
 end
-redis.call('SET', KEYS[1], nb, 'PXAT', string.format('%.0f', exp_ms))
+redis.call('DEL', KEYS[2])
+raise(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 1
 ";
 
-/// Revocations on Redis: every instance that uses the same Redis (and prefix) sees every
-/// revocation at once.
+/// KEYS: token key. ARGV: expiry (s). Deletes first: recorded even in a full Redis.
+const REVOKE_TOKEN_LUA: &str = r"
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1])
+return 1
+";
+
+/// KEYS: spent key. ARGV: this call's nonce, expiry (s). A call run twice (a retry after a
+/// dropped connection) finds its own nonce and still answers that it spent the token.
+const MARK_SPENT_LUA: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EXAT', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+";
+
+/// KEYS: session, user index, global index, user nb, sessions nb. ARGV: session key prefix,
+/// family, keep (per-user limit - 1), global limit, now (s), created (ms), live (s), id,
+/// then the hash's field/value pairs. Reads and decides first; its first write is the
+/// `HSET` of the new session, so a full Redis refuses the whole script.
+const CREATE_LUA: &str = r"
+local skey, index, global = KEYS[1], KEYS[2], KEYS[3]
+local prefix, family = ARGV[1], ARGV[2]
+local keep, limit, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local existing = redis.call('HGET', skey, 'id')
+if existing then
+  if existing == ARGV[8] then return 0 end
+  return -2
+end
+local nb = nb_of(KEYS[4], KEYS[5])
+local live, gone = {}, {}
+for _, fam in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  local f = redis.call('HMGET', prefix .. fam, 'stamp', 'live')
+  if f[1] and tonumber(f[1]) >= nb and tonumber(f[2]) > now then
+    table.insert(live, fam)
+  else
+    table.insert(gone, fam)
+  end
+end
+for i = 1, #live - keep do
+  table.insert(gone, live[i])
+end
+local count = redis.call('ZCOUNT', global, '(' .. now, '+inf')
+for _, fam in ipairs(gone) do
+  local score = redis.call('ZSCORE', global, fam)
+  if score and tonumber(score) > now then count = count - 1 end
+end
+if count >= limit then return -1 end
+redis.call('HSET', skey, unpack(ARGV, 9))
+for _, fam in ipairs(gone) do
+  drop(prefix .. fam, index, global, fam)
+end
+redis.call('ZREMRANGEBYSCORE', global, '-inf', now)
+redis.call('EXPIREAT', skey, ARGV[7])
+redis.call('ZADD', index, ARGV[6], family)
+redis.call('ZADD', global, ARGV[7], family)
+keep_index(index, ARGV[7], now)
+return 0
+";
+
+/// KEYS: session, user nb, sessions nb, user index, global index. ARGV: family, subject,
+/// presented generation, now (ms), grace (ms), new live (s), successor, user agent, ip.
+/// Run twice (a retry), a rotation finds its own successor and answers `rotated` again.
+const ROTATE_LUA: &str = r"
+local skey = KEYS[1]
+local f = redis.call('HMGET', skey, 'sub', 'gen', 'rotated', 'successor', 'last_ua', 'stamp', 'live')
+if not f[1] or f[1] ~= ARGV[2] then return {'ended'} end
+local now_ms = tonumber(ARGV[4])
+local now = math.floor(now_ms / 1000)
+if tonumber(f[6]) < nb_of(KEYS[2], KEYS[3]) or tonumber(f[7]) <= now then
+  drop(skey, KEYS[4], KEYS[5], ARGV[1])
+  return {'ended'}
+end
+local gen, presented = tonumber(f[2]), tonumber(ARGV[3])
+if gen == presented then
+  redis.call('HSET', skey, 'gen', string.format('%d', gen + 1), 'rotated', ARGV[4],
+    'used', ARGV[4], 'live', ARGV[6], 'successor', ARGV[7], 'last_ua', ARGV[8], 'last_ip', ARGV[9])
+  redis.call('EXPIREAT', skey, ARGV[6])
+  redis.call('ZADD', KEYS[5], 'XX', ARGV[6], ARGV[1])
+  keep_index(KEYS[4], ARGV[6], now)
+  return {'rotated'}
+end
+if gen == presented + 1 and f[4] == ARGV[7] then return {'rotated'} end -- a retry
+local last = f[5] or ''
+local same = ARGV[8] == '' or last == '' or ARGV[8] == last
+if tonumber(ARGV[5]) > 0 and gen == presented + 1 and now_ms <= tonumber(f[3]) + tonumber(ARGV[5])
+    and f[4] and f[4] ~= '' and same then
+  return {'replayed', f[4]}
+end
+drop(skey, KEYS[4], KEYS[5], ARGV[1])
+return {'reused'}
+";
+
+/// KEYS: user index, user nb, sessions nb. ARGV: session key prefix, now (s), subject.
+/// The live sessions' hashes, newest first.
+const SESSIONS_LUA: &str = r"
+local nb = nb_of(KEYS[2], KEYS[3])
+local now = tonumber(ARGV[2])
+local out = {}
+for _, fam in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[1] .. fam, 'sub', 'stamp', 'live')
+  if f[1] == ARGV[3] and tonumber(f[2]) >= nb and tonumber(f[3]) > now then
+    table.insert(out, redis.call('HGETALL', ARGV[1] .. fam))
+  end
+end
+return out
+";
+
+/// KEYS: session, global index. ARGV: family, user index prefix, now (s).
+const END_SESSION_LUA: &str = r"
+local f = redis.call('HMGET', KEYS[1], 'sub', 'live')
+if not f[1] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+drop(KEYS[1], ARGV[2] .. f[1], KEYS[2], ARGV[1])
+if tonumber(f[2]) > tonumber(ARGV[3]) then return 1 end
+return 0
+";
+
+/// KEYS: user index, global index, user nb, sessions nb. ARGV: session key prefix, public
+/// id, now (s).
+const END_SESSION_OF_LUA: &str = r"
+local nb = nb_of(KEYS[3], KEYS[4])
+for _, fam in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[1] .. fam, 'id', 'stamp', 'live')
+  if f[1] == ARGV[2] then
+    drop(ARGV[1] .. fam, KEYS[1], KEYS[2], fam)
+    if tonumber(f[2]) >= nb and tonumber(f[3]) > tonumber(ARGV[3]) then return 1 end
+    return 0
+  end
+end
+return 0
+";
+
+/// KEYS: user index, global index, user nb, sessions nb. ARGV: session key prefix, kept
+/// family (or ''), new sessions' not-before (ms), its expiry (s), now (s), now (ms).
+const END_SESSIONS_OF_LUA: &str = r"
+local before = nb_of(KEYS[3], KEYS[4])
+local now = tonumber(ARGV[5])
+raise(KEYS[4], ARGV[3], ARGV[4], ARGV[6])
+local ended = 0
+for _, fam in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local skey = ARGV[1] .. fam
+  local f = redis.call('HMGET', skey, 'stamp', 'live')
+  local live = f[1] and tonumber(f[1]) >= before and tonumber(f[2]) > now
+  if fam == ARGV[2] and live then
+    if tonumber(f[1]) < tonumber(ARGV[3]) then redis.call('HSET', skey, 'stamp', ARGV[3]) end
+  else
+    if live then ended = ended + 1 end
+    drop(skey, KEYS[1], KEYS[2], fam)
+  end
+end
+return ended
+";
+
+/// Revocations and sessions on Redis: every instance that uses the same Redis (and prefix)
+/// sees every revocation at once.
 ///
 /// Same semantics as [`MemoryRevocationStore`](crate::memory::MemoryRevocationStore);
-/// for failures see [`crate::redis`](super#failures). Cheap to clone.
+/// for failures, eviction and the recommended set-up see [`crate::redis`](super). Cheap to
+/// clone.
 ///
 /// # Keys
 ///
 /// Every key starts with a configurable prefix (default `centurion:`) and expires with
-/// what it guards (`SET … EXAT`), so Redis holds only live entries:
+/// what it guards, so Redis holds only live entries:
 ///
 /// | key | value | meaning |
 /// | --- | --- | --- |
 /// | `{prefix}token:{jti}` | `1` | the token is revoked |
-/// | `{prefix}family:{family}` | `1` | every token of the refresh family is revoked |
-/// | `{prefix}user:{sub}` | not-before, Unix ms | tokens of `sub` issued before it are revoked |
-/// | `{prefix}spent:{jti}` | `1` | the single-use token was used (`SET NX`) |
+/// | `{prefix}user:{sub}` | not-before, Unix ms | tokens of `sub` stamped before it are revoked |
+/// | `{prefix}snb:{sub}` | not-before, Unix ms | sessions of `sub` stamped before it are ended |
+/// | `{prefix}spent:{jti}` | a nonce | the single-use token was used |
+/// | `{prefix}session:{fam}` | hash | the session of refresh family `fam` (expires when it ends) |
+/// | `{prefix}sessions:{sub}` | sorted set | the families of `sub`'s sessions, by creation |
+/// | `{prefix}live-sessions` | sorted set | every session's family, by its end (for the global limit) |
 ///
-/// [`is_revoked`](crate::RevocationStore::is_revoked), which runs on every authenticated
-/// request, is one `MGET` (one round trip). The keys of one check hash to different
-/// slots, so the store needs a standalone Redis (or a proxy), not Redis Cluster.
+/// A refresh rewrites its session's hash in place: storage grows with live sessions, not
+/// with refreshes. [`is_revoked`](crate::RevocationStore::is_revoked), which runs on every
+/// authenticated request, is one pipeline (`MGET` + `HMGET`, one round trip); the writes
+/// are Lua scripts, atomic. The keys of one call hash to different slots, and scripts
+/// reach session keys they find in the indexes, so the store needs a standalone Redis (or
+/// a proxy), not Redis Cluster.
 ///
 /// Revocations live only in Redis: run it with persistence (AOF or RDB snapshots) if they
 /// must survive a Redis restart. A Redis that loses its data forgets every revocation and
-/// every spent single-use token until the tokens concerned expire. The connection is plain
-/// TCP (`redis://`); `rediss://` (TLS) is not compiled in.
+/// every spent single-use token until the tokens concerned expire (sessions fail closed:
+/// a lost session logs its user out). The connection is plain TCP (`redis://`); `rediss://`
+/// (TLS) is not compiled in.
 ///
 /// ```no_run
 /// # async fn demo() -> centurion::Result<()> {
@@ -84,9 +289,40 @@ pub struct RedisRevocationStore {
     inner: Arc<Inner>,
 }
 
+struct Scripts {
+    revoke_token: Script,
+    revoke_user: Script,
+    mark_spent: Script,
+    create: Script,
+    rotate: Script,
+    sessions: Script,
+    end_session: Script,
+    end_session_of: Script,
+    end_sessions_of: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let lib = |body: &str| Script::new(&format!("{LUA_LIB}{body}"));
+        Self {
+            revoke_token: Script::new(REVOKE_TOKEN_LUA),
+            revoke_user: lib(REVOKE_USER_LUA),
+            mark_spent: Script::new(MARK_SPENT_LUA),
+            create: lib(CREATE_LUA),
+            rotate: lib(ROTATE_LUA),
+            sessions: lib(SESSIONS_LUA),
+            end_session: lib(END_SESSION_LUA),
+            end_session_of: lib(END_SESSION_OF_LUA),
+            end_sessions_of: lib(END_SESSIONS_OF_LUA),
+        }
+    }
+}
+
 struct Inner {
     conn: Connection,
-    revoke_user: Script,
+    scripts: Scripts,
+    /// Whether this Redis was found not to evict (or accepted although it may).
+    eviction_checked: AtomicBool,
 }
 
 impl std::fmt::Debug for RedisRevocationStore {
@@ -100,10 +336,18 @@ impl std::fmt::Debug for RedisRevocationStore {
     }
 }
 
+fn now_ms() -> u64 {
+    // Redis keeps time itself (EXAT, PTTL): the store reads the system's clock too.
+    unix_ms(SystemClock.now())
+}
+
 impl RedisRevocationStore {
-    /// Connects to `url` (`redis://[:password@]host[:port][/db]`) with `options` and checks
-    /// that Redis answers (a [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable)
-    /// error when it does not).
+    /// Connects to `url` (`redis://[:password@]host[:port][/db]`) with `options`, checks
+    /// that Redis answers (a [`ErrorKind::StoreUnavailable`] error when it does not) and
+    /// that it cannot evict revocations: a Redis with a `maxmemory` and a
+    /// `maxmemory-policy` other than `noeviction` is refused with
+    /// [`ErrorKind::ConfigurationError`] (see [`crate::redis`](super#eviction) and
+    /// [`RedisOptions::allow_eviction`]).
     ///
     /// ```no_run
     /// # async fn demo() -> centurion::Result<()> {
@@ -117,12 +361,15 @@ impl RedisRevocationStore {
     /// ```
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self> {
         let store = Self::connect_lazy(url, options)?;
+        store.check_eviction().await?;
         store.ping().await?;
         Ok(store)
     }
 
     /// A store for `url` that connects on first use: it can be built while Redis is down
-    /// (calls fail with 503 until it is up). Fails only for a malformed URL.
+    /// (calls fail with 503 until it is up). Fails only for a malformed URL. The eviction
+    /// check runs at the first call that reaches Redis; while it refuses, every call fails
+    /// with 503 and an error is logged.
     ///
     /// ```
     /// use centurion::redis::{RedisOptions, RedisRevocationStore};
@@ -134,12 +381,14 @@ impl RedisRevocationStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 conn: Connection::lazy(url, options)?,
-                revoke_user: Script::new(REVOKE_USER_LUA),
+                scripts: Scripts::new(),
+                eviction_checked: AtomicBool::new(false),
             }),
         })
     }
 
-    /// Checks that Redis answers (`PING`), e.g. for a readiness probe.
+    /// Checks that Redis answers (`PING`) and that its eviction policy is accepted, e.g.
+    /// for a readiness probe.
     ///
     /// ```no_run
     /// # async fn demo(store: centurion::redis::RedisRevocationStore) {
@@ -175,35 +424,91 @@ impl RedisRevocationStore {
         key
     }
 
-    /// Runs one Redis exchange within the timeout; every failure is [`Error::store`].
-    async fn run<T, F, Fut>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(ConnectionManager) -> Fut,
-        Fut: Future<Output = ::redis::RedisResult<T>>,
-    {
-        match self.inner.conn.run(f).await? {
-            Ok(value) => Ok(value),
-            Err(Failure::Redis(e)) => Err(Error::store(e)),
-            Err(Failure::TimedOut(elapsed)) => {
-                Err(Error::store(elapsed).with_message("the revocation store (Redis) timed out"))
+    /// The prefix of the keys of `kind` (`{prefix}{kind}:`), for scripts that build keys.
+    fn key_prefix(&self, kind: &str) -> String {
+        self.key(kind, "")
+    }
+
+    fn global_index(&self) -> String {
+        format!("{}live-sessions", self.inner.conn.prefix())
+    }
+
+    /// Refuses a Redis that may evict keys (once it is known not to, never asks again).
+    async fn check_eviction(&self) -> Result<()> {
+        if self.inner.eviction_checked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let conn = &self.inner.conn;
+        let eviction = match conn.eviction().await? {
+            Ok(eviction) => eviction,
+            Err(failure) => return Err(store_error(failure)),
+        };
+        match eviction {
+            Eviction::Never => {}
+            Eviction::Unknown(why) => tracing::warn!(
+                addr = %conn.addr(), reason = %why,
+                "centurion cannot read this Redis's eviction policy (CONFIG GET is not allowed): \
+                 make sure its maxmemory-policy is noeviction, or revocations may be evicted \
+                 and revoked tokens accepted again"
+            ),
+            Eviction::Possible { maxmemory, policy } if conn.allows_eviction() => tracing::error!(
+                addr = %conn.addr(), maxmemory, policy = %policy,
+                "this Redis may evict keys when full: revoked tokens would be accepted again \
+                 (accepted because RedisOptions::allow_eviction is set; use maxmemory-policy noeviction)"
+            ),
+            Eviction::Possible { maxmemory, policy } => {
+                tracing::error!(
+                    addr = %conn.addr(), maxmemory, policy = %policy,
+                    "refusing a Redis that may evict revocations: set maxmemory-policy noeviction \
+                     (or maxmemory 0), or RedisOptions::allow_eviction(true) to accept the risk"
+                );
+                return Err(Error::config(format!(
+                    "the revocation store's Redis may evict keys (maxmemory {maxmemory}, \
+                     maxmemory-policy {policy}): revoked tokens would be accepted again once \
+                     evicted. Set maxmemory-policy noeviction, or accept the risk with \
+                     RedisOptions::allow_eviction(true)"
+                )));
             }
         }
+        self.inner.eviction_checked.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Runs one Redis exchange within the timeout (once the eviction check has passed);
+    /// every failure is [`Error::store`] (503), a refused eviction policy included.
+    async fn run<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = ::redis::RedisResult<T>>,
+    {
+        if let Err(e) = self.check_eviction().await {
+            return Err(if e.kind() == ErrorKind::ConfigurationError {
+                Error::new(ErrorKind::StoreUnavailable).with_source(e)
+            } else {
+                e
+            });
+        }
+        self.inner.conn.run(f).await?.map_err(store_error)
     }
 
     /// `SET key 1 EXAT expires_at` (a later write replaces the expiry, as the in-memory
-    /// store does).
+    /// store does), also in a full Redis.
     async fn revoke(&self, key: String, expires_at: u64) -> Result<()> {
         let at = clamp_exat(expires_at);
-        self.run(|mut c| async move {
-            ::redis::cmd("SET")
-                .arg(&key)
-                .arg(1)
-                .arg("EXAT")
-                .arg(at)
-                .exec_async(&mut c)
-                .await
-        })
-        .await
+        let (key, script) = (&key, &self.inner.scripts.revoke_token);
+        self.run(|mut c| async move { script.key(key).arg(at).invoke_async::<i64>(&mut c).await })
+            .await
+            .map(drop)
+    }
+}
+
+/// A failed call as centurion's error (503).
+fn store_error(failure: Failure) -> Error {
+    match failure {
+        Failure::Redis(e) => Error::store(e),
+        Failure::TimedOut(elapsed) => {
+            Error::store(elapsed).with_message("the revocation store (Redis) timed out")
+        }
     }
 }
 
@@ -211,26 +516,65 @@ fn clamp_exat(expires_at: u64) -> u64 {
     expires_at.clamp(1, MAX_EXAT)
 }
 
+fn text(n: u64) -> String {
+    n.to_string()
+}
+
+/// A session hash (`HGETALL` pairs) read back.
+fn record_of(pairs: Vec<String>) -> Option<SessionRecord> {
+    let mut fields: HashMap<String, String> = HashMap::with_capacity(pairs.len() / 2);
+    let mut it = pairs.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        fields.insert(k, v);
+    }
+    let mut take = |k: &str| fields.remove(k);
+    let num = |v: Option<String>| v.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let opt = |v: Option<String>| v.filter(|v| !v.is_empty());
+    Some(SessionRecord {
+        id: take("id")?,
+        family: take("family")?,
+        subject: take("sub")?,
+        created_at_ms: num(take("created")),
+        stamp_ms: num(take("stamp")),
+        last_used_at_ms: num(take("used")),
+        expires_at: num(take("expires")),
+        live_until: num(take("live")),
+        generation: num(take("gen")),
+        rotated_at_ms: num(take("rotated")),
+        successor: opt(take("successor")),
+        login: ClientInfo {
+            user_agent: opt(take("login_ua")),
+            ip: opt(take("login_ip")),
+        },
+        last: ClientInfo {
+            user_agent: opt(take("last_ua")),
+            ip: opt(take("last_ip")),
+        },
+        label: opt(take("label")),
+    })
+}
+
 impl RevocationStore for RedisRevocationStore {
     async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<()> {
         self.revoke(self.key("token", jti), expires_at).await
     }
 
-    async fn revoke_family(&self, family: &str, expires_at: u64) -> Result<()> {
-        self.revoke(self.key("family", family), expires_at).await
-    }
-
     async fn revoke_user(&self, subject: &str, not_before_ms: u64, expires_at: u64) -> Result<()> {
-        let key = self.key("user", subject);
-        let script = &self.inner.revoke_user;
+        let keys = [
+            self.key("user", subject),
+            self.key("sessions", subject),
+            self.global_index(),
+        ];
+        let (prefix, script) = (self.key_prefix("session"), &self.inner.scripts.revoke_user);
         let expires_at = clamp_exat(expires_at);
+        let (keys, prefix) = (&keys, &prefix);
         self.run(|mut c| async move {
             script
-                .key(&key)
+                .key(keys.as_slice())
                 .arg(not_before_ms)
                 .arg(expires_at)
-                // Redis keeps time itself (EXAT, PTTL): this is the system's clock too.
-                .arg(unix_ms(SystemClock.now()))
+                .arg(now_ms())
+                .arg(prefix)
                 .invoke_async::<i64>(&mut c)
                 .await
         })
@@ -239,42 +583,279 @@ impl RevocationStore for RedisRevocationStore {
     }
 
     async fn is_revoked(&self, token: &TokenRef<'_>) -> Result<bool> {
-        let user_key = self.key("user", token.subject);
-        let mut keys = vec![self.key("token", token.jti), user_key];
-        if let Some(family) = token.family {
-            keys.push(self.key("family", family));
-        }
-        // One round trip for the three rules.
-        let values: Vec<Option<String>> = self
-            .run(|mut c| async move { ::redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
+        let mget = [
+            self.key("token", token.jti),
+            self.key("user", token.subject),
+            self.key("snb", token.subject),
+        ];
+        let session = token.family.map(|f| self.key("session", f));
+        let (mget, session) = (&mget, &session);
+        // One round trip: the three revocation keys and the session's liveness.
+        let (values, fields): (Vec<Option<String>>, Vec<Option<String>>) = self
+            .run(|mut c| async move {
+                match session {
+                    Some(key) => {
+                        ::redis::pipe()
+                            .cmd("MGET")
+                            .arg(mget.as_slice())
+                            .cmd("HMGET")
+                            .arg(key)
+                            .arg(&["sub", "stamp", "live"])
+                            .query_async(&mut c)
+                            .await
+                    }
+                    None => ::redis::cmd("MGET")
+                        .arg(mget.as_slice())
+                        .query_async::<Vec<Option<String>>>(&mut c)
+                        .await
+                        .map(|values| (values, Vec::new())),
+                }
+            })
             .await?;
+        let number = |v: Option<&String>| v.map(|v| v.parse::<u64>());
         let token_revoked = values.first().is_some_and(Option::is_some);
-        let family_revoked = values.get(2).is_some_and(Option::is_some);
-        let user_revoked = match values.get(1).and_then(Option::as_deref) {
-            // A value that is not a number can only come from outside centurion: revoked.
-            Some(nb) => nb.parse::<u64>().map_or(true, |nb| token.issued_at_ms < nb),
-            None => false,
+        // A value that is not a number can only come from outside centurion: revoked.
+        let user_nb = match number(values.get(1).and_then(Option::as_ref)) {
+            Some(Ok(nb)) => nb,
+            Some(Err(_)) => return Ok(true),
+            None => 0,
         };
-        Ok(token_revoked || family_revoked || user_revoked)
+        let sessions_nb = match number(values.get(2).and_then(Option::as_ref)) {
+            Some(Ok(nb)) => nb,
+            Some(Err(_)) => return Ok(true),
+            None => 0,
+        };
+        let user_revoked = token.issued_at_ms < user_nb;
+        let session_gone = token.family.is_some() && {
+            let field = |i: usize| fields.get(i).and_then(Option::as_deref);
+            let stamp = field(1).and_then(|v| v.parse::<u64>().ok());
+            let live = field(2).and_then(|v| v.parse::<u64>().ok());
+            let now = now_ms() / 1000;
+            !(field(0) == Some(token.subject)
+                && stamp.is_some_and(|s| s >= user_nb.max(sessions_nb))
+                && live.is_some_and(|l| l > now))
+        };
+        Ok(token_revoked || user_revoked || session_gone)
     }
 
     async fn mark_spent(&self, jti: &str, expires_at: u64) -> Result<bool> {
         let key = self.key("spent", jti);
         let at = clamp_exat(expires_at);
-        // SET NX is atomic: of concurrent calls exactly one gets OK, the others nil. An
-        // expiry already past stores nothing and answers OK, as the in-memory store does.
-        let set: Option<String> = self
+        // A nonce of this call: a retry of it recognises its own mark.
+        let nonce = crate::jwt::random_id()?;
+        let (key, nonce, script) = (&key, &nonce, &self.inner.scripts.mark_spent);
+        let spent: i64 = self
             .run(|mut c| async move {
-                ::redis::cmd("SET")
-                    .arg(&key)
-                    .arg(1)
-                    .arg("NX")
-                    .arg("EXAT")
+                script
+                    .key(key)
+                    .arg(nonce)
                     .arg(at)
-                    .query_async(&mut c)
+                    .invoke_async(&mut c)
                     .await
             })
             .await?;
-        Ok(set.is_some())
+        Ok(spent == 1)
+    }
+
+    async fn create_session(&self, record: &SessionRecord, limits: &SessionLimits) -> Result<()> {
+        let keys = [
+            self.key("session", &record.family),
+            self.key("sessions", &record.subject),
+            self.global_index(),
+            self.key("user", &record.subject),
+            self.key("snb", &record.subject),
+        ];
+        let text_or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+        let mut args: Vec<String> = vec![
+            self.key_prefix("session"),
+            record.family.clone(),
+            text(limits.per_user.max(1) as u64 - 1),
+            text(limits.global),
+            text(now_ms() / 1000),
+            text(record.created_at_ms),
+            text(clamp_exat(record.live_until)),
+            record.id.clone(),
+        ];
+        for (field, value) in [
+            ("id", record.id.clone()),
+            ("family", record.family.clone()),
+            ("sub", record.subject.clone()),
+            ("created", text(record.created_at_ms)),
+            ("stamp", text(record.stamp_ms)),
+            ("used", text(record.last_used_at_ms)),
+            ("expires", text(record.expires_at)),
+            ("live", text(clamp_exat(record.live_until))),
+            ("gen", text(record.generation)),
+            ("rotated", text(record.rotated_at_ms)),
+            ("successor", text_or_empty(&record.successor)),
+            ("login_ua", text_or_empty(&record.login.user_agent)),
+            ("login_ip", text_or_empty(&record.login.ip)),
+            ("last_ua", text_or_empty(&record.last.user_agent)),
+            ("last_ip", text_or_empty(&record.last.ip)),
+            ("label", text_or_empty(&record.label)),
+        ] {
+            args.push(field.to_owned());
+            args.push(value);
+        }
+        let (keys, args, script) = (&keys, &args, &self.inner.scripts.create);
+        let created: i64 = self
+            .run(|mut c| async move {
+                script
+                    .key(keys.as_slice())
+                    .arg(args.as_slice())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        match created {
+            0 => Ok(()),
+            -1 => Err(Error::new(ErrorKind::Overloaded)
+                .with_message("too many live sessions; retry later")),
+            _ => Err(Error::new(ErrorKind::InternalError)
+                .with_message("a session with this family exists already")),
+        }
+    }
+
+    async fn rotate_session(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome> {
+        let keys = [
+            self.key("session", rotation.family),
+            self.key("user", rotation.subject),
+            self.key("snb", rotation.subject),
+            self.key("sessions", rotation.subject),
+            self.global_index(),
+        ];
+        let client = rotation.client;
+        let args = [
+            rotation.family.to_owned(),
+            rotation.subject.to_owned(),
+            text(rotation.presented),
+            text(rotation.now_ms),
+            text(rotation.grace_ms),
+            text(clamp_exat(rotation.live_until)),
+            rotation.successor.to_owned(),
+            client.user_agent.clone().unwrap_or_default(),
+            client.ip.clone().unwrap_or_default(),
+        ];
+        let (keys, args, script) = (&keys, &args, &self.inner.scripts.rotate);
+        let answer: Vec<String> = self
+            .run(|mut c| async move {
+                script
+                    .key(keys.as_slice())
+                    .arg(args.as_slice())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        let mut answer = answer.into_iter();
+        Ok(match (answer.next().as_deref(), answer.next()) {
+            (Some("rotated"), _) => RotationOutcome::Rotated,
+            (Some("replayed"), Some(successor)) => RotationOutcome::Replayed(successor),
+            (Some("reused"), _) => RotationOutcome::Reused,
+            _ => RotationOutcome::Ended,
+        })
+    }
+
+    async fn sessions(&self, subject: &str) -> Result<Vec<SessionRecord>> {
+        let keys = [
+            self.key("sessions", subject),
+            self.key("user", subject),
+            self.key("snb", subject),
+        ];
+        let args = [
+            self.key_prefix("session"),
+            text(now_ms() / 1000),
+            subject.to_owned(),
+        ];
+        let (keys, args, script) = (&keys, &args, &self.inner.scripts.sessions);
+        let hashes: Vec<Vec<String>> = self
+            .run(|mut c| async move {
+                script
+                    .key(keys.as_slice())
+                    .arg(args.as_slice())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(hashes.into_iter().filter_map(record_of).collect())
+    }
+
+    async fn end_session(&self, family: &str) -> Result<bool> {
+        let keys = [self.key("session", family), self.global_index()];
+        let args = [
+            family.to_owned(),
+            self.key_prefix("sessions"),
+            text(now_ms() / 1000),
+        ];
+        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_session);
+        let ended: i64 = self
+            .run(|mut c| async move {
+                script
+                    .key(keys.as_slice())
+                    .arg(args.as_slice())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(ended == 1)
+    }
+
+    async fn end_session_of(&self, subject: &str, id: &str) -> Result<bool> {
+        let keys = [
+            self.key("sessions", subject),
+            self.global_index(),
+            self.key("user", subject),
+            self.key("snb", subject),
+        ];
+        let args = [
+            self.key_prefix("session"),
+            id.to_owned(),
+            text(now_ms() / 1000),
+        ];
+        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_session_of);
+        let ended: i64 = self
+            .run(|mut c| async move {
+                script
+                    .key(keys.as_slice())
+                    .arg(args.as_slice())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(ended == 1)
+    }
+
+    async fn end_sessions_of(
+        &self,
+        subject: &str,
+        except: Option<&str>,
+        not_before_ms: u64,
+        expires_at: u64,
+    ) -> Result<u64> {
+        let keys = [
+            self.key("sessions", subject),
+            self.global_index(),
+            self.key("user", subject),
+            self.key("snb", subject),
+        ];
+        let now = now_ms();
+        let args = [
+            self.key_prefix("session"),
+            except.unwrap_or_default().to_owned(),
+            text(not_before_ms),
+            text(clamp_exat(expires_at)),
+            text(now / 1000),
+            text(now),
+        ];
+        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_sessions_of);
+        let ended: i64 = self
+            .run(|mut c| async move {
+                script
+                    .key(keys.as_slice())
+                    .arg(args.as_slice())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(u64::try_from(ended).unwrap_or(0))
     }
 }

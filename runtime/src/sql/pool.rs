@@ -13,18 +13,32 @@ use crate::error::{Error, ErrorKind, Result};
 pub const MIGRATIONS_TABLE: &str = "_centurion_migrations";
 
 #[cfg(feature = "sqlite")]
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "centurion init",
-    include_str!("../../migrations/sqlite/0001_centurion_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "centurion init",
+        include_str!("../../migrations/sqlite/0001_centurion_init.sql"),
+    ),
+    (
+        2,
+        "centurion sessions",
+        include_str!("../../migrations/sqlite/0002_centurion_sessions.sql"),
+    ),
+];
 
 #[cfg(feature = "postgres")]
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "centurion init",
-    include_str!("../../migrations/postgres/0001_centurion_init.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "centurion init",
+        include_str!("../../migrations/postgres/0001_centurion_init.sql"),
+    ),
+    (
+        2,
+        "centurion sessions",
+        include_str!("../../migrations/postgres/0002_centurion_sessions.sql"),
+    ),
+];
 
 /// A connection pool of one of the supported databases.
 ///

@@ -90,7 +90,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
-use crate::centurion::{Centurion, TokenPair};
+use crate::centurion::{Authenticated, Centurion, TokenPair};
 use crate::error::{Error, ErrorKind, Result};
 use crate::user::AuthUser;
 
@@ -422,7 +422,7 @@ impl Throttle {
         client: Option<IpAddr>,
         username: &str,
         password: &str,
-    ) -> Result<U> {
+    ) -> Result<Authenticated<U>> {
         let keys = ThrottleKeys::login(username, client);
         self.check(&keys).await?;
         match auth.authenticate(username, password).await {

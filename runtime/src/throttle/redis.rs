@@ -216,7 +216,10 @@ impl RedisThrottleStore {
         let inv = self.invocation(script, slots);
         let outcome = self
             .conn
-            .run(|mut conn| async move { inv.invoke_async::<T>(&mut conn).await })
+            .run(|mut conn| {
+                let inv = &inv;
+                async move { inv.invoke_async::<T>(&mut conn).await }
+            })
             .await?;
         self.outcome(outcome)
     }
