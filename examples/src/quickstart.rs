@@ -38,7 +38,8 @@ use centurion::http::ClientAddr;
 use centurion::mail::AccountMail;
 use centurion::throttle::Throttle;
 use centurion::{
-    AuthUser, Centurion, Claims, ClientInfo, CurrentUser, Error, ErrorKind, JsonBody, Role, secured,
+    AuthUser, Centurion, Claims, ClientInfo, CurrentUser, Error, ErrorKind, JsonBody, Permission,
+    Role, secured,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,16 +50,34 @@ mod quickstart_setup;
 use quickstart_serving::Serving;
 use quickstart_setup::Settings;
 
+/// The application's permissions, declared once and granted to roles below; `#[secured]`
+/// checks their names at compile time.
+#[derive(Permission, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppPermission {
+    /// Reads `/api/reports`.
+    #[permission(rename = "reports:read")]
+    ReportsRead,
+}
+
 /// The application's roles, declared once; `#[secured]` checks role names against them
-/// at compile time.
+/// at compile time. The hierarchy and the grants are closed by the derive, so a request
+/// is checked from its token alone.
 #[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
+#[role(permissions = AppPermission)]
 pub enum AppRole {
-    /// Runs the place: `/api/admin`.
+    /// Runs the place: `/api/admin`; reads the reports.
+    #[role(grants = "reports:read")]
     Admin,
     /// Edits articles.
     Editor,
     /// Writes articles.
     Author,
+    /// Whatever an admin or an editor may do.
+    #[role(includes = "admin, editor")]
+    Owner,
+    /// Reads the reports, nothing else.
+    #[role(grants = "reports:read")]
+    Auditor,
 }
 
 /// The user, as the SQL store keeps it. The password hash never appears in `Debug`.
@@ -266,6 +285,13 @@ async fn admin(claims: Claims) -> Json<Value> {
     Json(json!({"message": "welcome, administrator", "id": claims.subject()}))
 }
 
+/// Whoever holds `reports:read`: admins, owners (through `admin`) and auditors. The
+/// permission comes from the token's roles: no database hit.
+#[secured(permissions = "reports:read")]
+async fn reports(claims: Claims) -> Json<Value> {
+    Json(json!({"reports": ["signups", "logins"], "id": claims.subject()}))
+}
+
 #[derive(Deserialize)]
 struct NewArticle {
     title: String,
@@ -414,6 +440,7 @@ fn routes(app: App, auth: &Centurion<User>, trusted: centurion::http::TrustedPro
         .route("/auth/password/reset", post(reset))
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
+        .route("/api/reports", get(reports))
         .route("/api/articles", post(create_article))
         .route("/api/account/password", post(change_password))
         .route(

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    ADMIN, Launch, Pair, Quickstart, Request, Response, assert_error, assert_error_named, b64,
-    expect_json, jwt_payload, keys,
+    ADMIN, Launch, Pair, Quickstart, Request, Response, SEED_USERS, assert_error,
+    assert_error_named, b64, expect_json, jwt_payload, keys,
 };
 
 const ED: (&str, &str) = ("ed", "editor-pass-1");
@@ -1193,6 +1193,82 @@ fn roles_guard_the_api() {
         assert_eq!(response.status, 400, "article {body}: {response:?}");
         assert_error(&response, 400);
     }
+}
+
+/// The second round's roles (QUICKSTART-API.md, "More roles"): `owner` includes `admin`
+/// and `editor`; `auditor` is plain; `reports:read` is granted to `admin` (so `owner`) and
+/// `auditor`, and guards `GET /api/reports`.
+#[test]
+fn owner_auditor_and_the_reports_permission() {
+    const OWNER: (&str, &str) = ("own", "owner-pass-12");
+    const AUDITOR: (&str, &str) = ("aud", "auditor-pass-1");
+    let qs = Launch::new()
+        .env(
+            "CENTURION_SEED_USERS",
+            &format!("{SEED_USERS},own:owner-pass-12:owner,aud:auditor-pass-1:auditor"),
+        )
+        .start();
+    let root = qs.login(ADMIN.0, ADMIN.1);
+    let ed = qs.login(ED.0, ED.1);
+    let au = qs.login(AU.0, AU.1);
+    let plain = qs.login(PLAIN.0, PLAIN.1);
+    let owner = qs.login(OWNER.0, OWNER.1);
+    let auditor = qs.login(AUDITOR.0, AUDITOR.1);
+
+    // `/api/me` shows the roles as stored, not the ones they include.
+    let me = expect_json(&qs.me(&owner.access), 200);
+    assert_eq!(me["roles"], json!(["owner"]), "{me}");
+
+    // GET /api/reports: admin, owner, auditor; the others get a 403 naming the permission,
+    // with the RFC 6750 challenge.
+    for pair in [&root, &owner, &auditor] {
+        let body = expect_json(&qs.get("/api/reports").bearer(&pair.access).send(), 200);
+        assert!(body["reports"].is_array(), "{body}");
+    }
+    for pair in [&ed, &au, &plain] {
+        let response = qs.get("/api/reports").bearer(&pair.access).send();
+        assert_error_named(&response, 403, "MissingPermissionError");
+        assert!(
+            response.json()["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("`reports:read`")),
+            "{response:?}"
+        );
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_scope\""),
+            "{response:?}"
+        );
+    }
+    assert_error_named(&qs.get("/api/reports").send(), 401, "MissingToken");
+    assert_eq!(qs.post("/api/reports").send().status, 405);
+
+    // `owner` satisfies what `admin` and `editor` satisfy; `auditor` only its own.
+    expect_json(&qs.get("/api/admin").bearer(&owner.access).send(), 200);
+    let article = json!({"title": "By the owner"});
+    let response = qs
+        .post("/api/articles")
+        .bearer(&owner.access)
+        .json(&article)
+        .send();
+    expect_json(&response, 201);
+    assert_error_named(
+        &qs.get("/api/admin").bearer(&auditor.access).send(),
+        403,
+        "MissingRoleError",
+    );
+    let response = qs
+        .post("/api/articles")
+        .bearer(&auditor.access)
+        .json(&article)
+        .send();
+    assert_error_named(&response, 403, "MissingRoleError");
+
+    // The hierarchy holds after a refresh too (the roles travel in every token).
+    let refreshed = expect_json(&qs.refresh_answer(&owner.refresh), 200);
+    let access = refreshed["access_token"].as_str().unwrap();
+    expect_json(&qs.get("/api/reports").bearer(access).send(), 200);
+    expect_json(&qs.get("/api/admin").bearer(access).send(), 200);
 }
 
 #[test]

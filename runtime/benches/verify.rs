@@ -2,7 +2,15 @@
 //! (token lookup in the request, verification, revocation check, role check), beside a bare
 //! `jsonwebtoken::decode` of the same token in the same run. The guard is measured twice:
 //! with the cache of verified tokens off (every request verifies in full: the first request
-//! of each token) and with it on (the same token again: the common case).
+//! of each token) and with it on (the same token again: the common case), and, cached, once
+//! more with `#[secured(permissions = "reports:read")]`'s check instead of the role's.
+//!
+//! The instances resolve tokens with a role table (`owner` includes `admin` and `editor`;
+//! `admin` grants `reports:read`) and the token carries `owner`, so both checks go through
+//! the hierarchy; `centurion_guard_full_verification_flat` is the full verification on an
+//! instance without a table (nothing to resolve, the carried `owner` checked), for what
+//! resolving costs. The `requirement_check` group times the two checks alone on verified
+//! claims.
 //!
 //! With the `oidc` feature, the ES256 and RS256 groups also time the guard on an identity
 //! provider's token (its keys fetched from a JWKS served on loopback by the bench itself),
@@ -25,6 +33,22 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123456789";
+
+#[derive(centurion::Permission)]
+enum BenchPerm {
+    #[permission(rename = "reports:read")]
+    ReportsRead,
+}
+
+#[derive(centurion::Role)]
+#[role(permissions = BenchPerm)]
+enum BenchRole {
+    #[role(grants = "reports:read")]
+    Admin,
+    Editor,
+    #[role(includes = "admin, editor")]
+    Owner,
+}
 
 /// The claims a minimal hand-written extractor would decode.
 #[derive(Deserialize)]
@@ -139,6 +163,9 @@ struct Case {
     auth: Centurion<TestUser>,
     /// The default configuration, cache on.
     cached: Centurion<TestUser>,
+    /// Cache off and no role table (flat roles, nothing to resolve): what the role table
+    /// adds to a full verification.
+    flat: Centurion<TestUser>,
     token: String,
     bare_key: DecodingKey,
     alg: Algorithm,
@@ -148,10 +175,15 @@ struct Case {
 }
 
 fn case(name: &'static str, alg: &str, keys: Option<(&'static str, &'static str)>) -> Case {
-    let build = |cache_bytes: usize| {
+    let build_with = |cache_bytes: usize, table: bool| {
         let builder = Centurion::<TestUser>::builder()
             .algorithm(alg)
             .user_store(MemoryUserStore::new());
+        let builder = if table {
+            builder.roles::<BenchRole>()
+        } else {
+            builder
+        };
         let builder = match keys {
             Some((private, public)) => builder.key_pair_pem(private, public),
             None => builder.secret(SECRET),
@@ -161,9 +193,10 @@ fn case(name: &'static str, alg: &str, keys: Option<(&'static str, &'static str)
             .build()
             .expect("bench config")
     };
-    let auth = build(0);
-    let cached = build(centurion::Config::default().verified_cache_bytes);
-    let user = TestUser::new(42, "bench", &["admin", "editor"]);
+    let auth = build_with(0, true);
+    let cached = build_with(centurion::Config::default().verified_cache_bytes, true);
+    let flat = build_with(0, false);
+    let user = TestUser::new(42, "bench", &["owner"]);
     let token = ready(auth.issue_pair(&user)).expect("issue").access_token;
     let (bare_key, alg) = match (alg, keys) {
         ("RS256", Some((_, public))) => (
@@ -187,6 +220,7 @@ fn case(name: &'static str, alg: &str, keys: Option<(&'static str, &'static str)
         name,
         auth,
         cached,
+        flat,
         token,
         bare_key,
         alg,
@@ -215,12 +249,16 @@ fn request_parts(token: &str, auth: &Centurion<TestUser>) -> http::request::Part
     captured.expect("layer forwarded the request")
 }
 
-/// Times the guard of `#[secured(roles = "admin")]` on `token` with `auth`.
+/// What a guard checks on verified claims.
+type Check = fn(&Claims) -> centurion::Result<()>;
+
+/// Times a guard (verification, then `check`) on `token` with `auth`.
 fn bench_guard(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     auth: &Centurion<TestUser>,
     token: &str,
+    check: Check,
 ) {
     // Warms the cache (when on) with this token, as its first request would.
     ready(auth.verify_access(token)).expect("verify");
@@ -233,7 +271,7 @@ fn bench_guard(
                     &(),
                 ))
                 .expect("extract");
-                centurion::check_roles(claims.roles(), &["admin"], &[]).expect("role");
+                check(&claims).expect("allowed");
                 (claims, parts)
             },
             BatchSize::SmallInput,
@@ -286,11 +324,32 @@ fn benches(c: &mut Criterion) {
         group.bench_function("centurion_verify_access", |b| {
             b.iter(|| ready(case.auth.verify_access(black_box(&case.token))).expect("verify"))
         });
-        for (name, auth) in [
-            ("centurion_guard_full_verification", &case.auth),
-            ("centurion_guard_cached", &case.cached),
+        let role: Check = |claims| centurion::check_roles(claims, &["admin"], &[]);
+        let permission: Check =
+            |claims| centurion::check_permissions(claims, &["reports:read"], &[]);
+        let carried: Check = |claims| {
+            claims
+                .roles()
+                .iter()
+                .any(|r| r == "owner")
+                .then_some(())
+                .ok_or_else(|| centurion::ErrorKind::MissingRoleError.into())
+        };
+        for (name, auth, check) in [
+            ("centurion_guard_full_verification", &case.auth, role),
+            (
+                "centurion_guard_full_verification_flat",
+                &case.flat,
+                carried,
+            ),
+            ("centurion_guard_cached", &case.cached, role),
+            (
+                "centurion_guard_cached_permission",
+                &case.cached,
+                permission,
+            ),
         ] {
-            bench_guard(&mut group, name, auth, &case.token);
+            bench_guard(&mut group, name, auth, &case.token, check);
         }
         #[cfg(feature = "oidc")]
         if let Some(keys) = case.keys {
@@ -305,16 +364,34 @@ fn benches(c: &mut Criterion) {
                 "provider_guard_full_verification",
                 &provider.auth,
                 &provider.token,
+                role,
             );
             bench_guard(
                 &mut group,
                 "provider_guard_cached",
                 &provider.cached,
                 &provider.token,
+                role,
             );
         }
         group.finish();
     }
+
+    // The checks alone, on claims verified once: the role through the hierarchy, and the
+    // permission it grants.
+    let case = &cases[0];
+    let claims = ready(case.cached.verify_access(&case.token)).expect("verify");
+    let mut group = c.benchmark_group("requirement_check");
+    group.bench_function("role_admin_through_owner", |b| {
+        b.iter(|| centurion::check_roles(black_box(&claims), &["admin"], &[]).expect("role"))
+    });
+    group.bench_function("permission_reports_read_through_owner", |b| {
+        b.iter(|| {
+            centurion::check_permissions(black_box(&claims), &["reports:read"], &[])
+                .expect("permission")
+        })
+    });
+    group.finish();
 }
 
 /// An unknown username against a wrong password, at the default (OWASP) argon2 cost: the

@@ -12,6 +12,7 @@
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
 //! | [`assert`](mod@assert) | the error-body assertions |
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
+//! | [`roles`] | a role enum with a hierarchy and permissions, from another crate than the suites |
 //! | [`contracts`] | the store contracts, written once and run against every store |
 //! | [`hooked`] | stores with a hook around every call: failing, hanging, pausing at a chosen call |
 //! | [`prelude`] | what the runtime's integration tests glob-import |
@@ -24,6 +25,7 @@ pub mod hooked;
 pub mod http;
 pub mod oidc;
 pub mod prelude;
+pub mod roles;
 pub mod routes;
 pub mod servers;
 pub mod serving;

@@ -150,7 +150,6 @@ impl RevocationStore for FlakyRevocations {
 // ---------------------------------------------------------------------------------------
 // The application.
 
-#[allow(dead_code)]
 #[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
 enum AppRole {
     Admin,

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::identity::UsernamePolicy;
 use crate::jwt::Claims;
 use crate::memory::MemoryRevocationStore;
+use crate::roles::{Role, RoleTable};
 use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
@@ -61,6 +62,7 @@ use crate::user_cache::UserCache;
 /// | [`error_responder`](Self::error_responder) | the error response | the JSON body of [`Error`] |
 /// | [`clock`](Self::clock) | where time is read | [`SystemClock`](crate::clock::SystemClock) |
 /// | [`provision_external_users`](Self::provision_external_users) | makes the user of an identity provider's token the store does not know | none: such a token's `CurrentUser` is [`MissingUserError`](crate::ErrorKind::MissingUserError) |
+/// | [`roles`](Self::roles) | the role hierarchy and permission grants tokens are checked with | the table of the user type's role enum ([`AuthUser::role_table`]) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -90,6 +92,8 @@ pub struct CenturionBuilder<U> {
     clock: Option<SharedClock>,
     username_policy: UsernamePolicy,
     provision: Option<Provision<U>>,
+    /// `.roles::<R>()`: the table and `R`'s name.
+    roles: Option<(&'static RoleTable, &'static str)>,
 }
 
 impl<U> fmt::Debug for CenturionBuilder<U> {
@@ -110,6 +114,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
             clock: None,
             username_policy: UsernamePolicy::default(),
             provision: None,
+            roles: None,
         }
     }
 
@@ -536,8 +541,47 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// The role type whose hierarchy and permission grants every verified token is
+    /// checked with (default: the role enum of the user type's `#[auth_user(roles)]`
+    /// field, see [`AuthUser::role_table`]). Needed when the user type keeps its roles as
+    /// strings but the application declares a role enum with `includes` or `grants`:
+    /// without a table, roles are flat and no permission is held.
+    ///
+    /// ```
+    /// use centurion::{Centurion, Role, memory::MemoryUserStore, testing::TestUser};
+    ///
+    /// #[derive(Role)]
+    /// enum AppRole { Admin, #[role(includes = "admin")] Owner }
+    ///
+    /// let auth = Centurion::<TestUser>::builder()   // TestUser keeps roles as strings
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .roles::<AppRole>()
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    ///
+    /// An instance checks every token with one table: handlers whose names were checked
+    /// against a role type with a hierarchy or permissions (through `roles!` or
+    /// `role_type`) answer 500 `ConfigurationError` on an instance with another table or
+    /// none, rather than refuse everyone for a reason nobody sees. Building fails when the
+    /// user type's role enum is another one with a different table.
+    pub fn roles<R: Role>(mut self) -> Self {
+        self.roles = Some((R::TABLE, std::any::type_name::<R>()));
+        self
+    }
+
     /// Checks the configuration and builds the instance.
     pub fn build(self) -> Result<Centurion<U>> {
+        let roles = match (self.roles, U::role_table()) {
+            (Some((named, name)), Some(of_user)) if named != of_user => {
+                return Err(Error::config(format!(
+                    "`.roles::<{name}>()` names a role type other than the one the user type's `#[auth_user(roles)]` field holds: remove `.roles::<…>()`, or make them the same"
+                )));
+            }
+            (Some((table, _)), _) => Some(table),
+            (None, of_user) => of_user,
+        };
         let clock = self.clock.unwrap_or_default();
         let users = self.users.ok_or_else(|| {
             Error::config("no user store: call .user_store(…) (MemoryUserStore for development)")
@@ -545,7 +589,7 @@ impl<U: AuthUser> CenturionBuilder<U> {
         let revocations = self
             .revocations
             .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new().with_clock_of(&clock)));
-        let core = Core::new(&self.config, revocations, self.hooks, clock.clone())?;
+        let core = Core::new(&self.config, revocations, self.hooks, clock.clone(), roles)?;
         let cache = || {
             UserCache::new(
                 self.config.user_cache_ttl,

@@ -22,6 +22,7 @@ use crate::jwt::{
 #[cfg(feature = "oidc")]
 use crate::oidc::{ProviderStatus, Providers};
 use crate::password::PasswordHasher;
+use crate::roles::RoleTable;
 use crate::session::{Rotation, RotationOutcome, SessionRecord};
 use crate::store::{DynRevocationStore, TokenRef};
 use crate::transport::Transport;
@@ -115,6 +116,8 @@ pub(crate) struct Core {
     transport: Transport,
     /// Access tokens that passed verification; `None` when turned off.
     verified: Option<VerifiedTokens>,
+    /// The hierarchy and grants every verified token's roles are resolved with.
+    roles: Option<&'static RoleTable>,
     clock: SharedClock,
     /// The smallest revocation stamp (`iat_ms`) this instance may give a flow: one past the
     /// last per-user not-before it recorded, so that a flow begun after
@@ -130,6 +133,7 @@ impl Core {
         revocations: Arc<dyn DynRevocationStore>,
         hooks: Hooks,
         clock: SharedClock,
+        roles: Option<&'static RoleTable>,
     ) -> Result<Self> {
         let settings = config.settings()?;
         let keys = if issues_nothing(config) {
@@ -163,6 +167,7 @@ impl Core {
             hooks,
             transport,
             verified: VerifiedTokens::new(config.verified_cache_bytes),
+            roles,
             clock,
             issue_floor_ms: AtomicU64::new(0),
         })
@@ -268,8 +273,9 @@ impl Core {
             .ok_or_else(|| invalid("this server accepts only its identity providers' tokens"))
     }
 
-    /// Signature and claim checks of a token of this instance of the expected kind, then
-    /// the application's validators. An identity provider's token is refused: it is never a
+    /// Signature and claim checks of a token of this instance of the expected kind, the
+    /// roles and permissions it holds (resolved here once, and remembered with it by the
+    /// cache), then the application's validators. An identity provider's token is refused: it is never a
     /// refresh, registration or reset token.
     pub(crate) fn verify_claims(&self, token: &str, kind: ExpectKind) -> Result<Claims> {
         let compact = Compact::parse(token, self.settings.max_token_bytes())?;
@@ -285,13 +291,15 @@ impl Core {
                 });
             }
         }
+        // This instance's tokens carry no scopes; a provider's tokens pass theirs below.
         let claims = jwt::verify_own(
             &compact,
             self.own_keys()?,
             &self.settings,
             kind,
             self.clock.secs(),
-        )?;
+        )?
+        .with_access(self.roles, &[]);
         self.run_validators(&claims)?;
         Ok(claims)
     }
@@ -316,6 +324,11 @@ impl Core {
                 None => return Err(Error::new(ErrorKind::InternalError)),
             },
         };
+        // The roles and permissions it holds, resolved once (the cache remembers them): a
+        // provider's scopes grant the declared permissions of the same name; this
+        // instance's tokens carry none.
+        let scopes = claims.scopes().to_vec();
+        let claims = claims.with_access(self.roles, &scopes);
         self.run_validators(&claims)?;
         Ok(claims)
     }
@@ -643,6 +656,7 @@ mod tests {
             Arc::new(MemoryRevocationStore::new()),
             Hooks::default(),
             SharedClock::system(),
+            None,
         )
         .unwrap()
     }

@@ -109,7 +109,11 @@ impl VerifiedTokens {
     /// Remembers a token that has just passed every check.
     pub(crate) fn insert(&self, token: &str, claims: &Claims) {
         let origin = claims.origin().map_or(0, ProviderOrigin::heap_bytes);
-        let weight = token.len() as u64 + claims_bytes(claims.data()) + origin + ENTRY_OVERHEAD;
+        let weight = token.len() as u64
+            + claims_bytes(claims.data())
+            + claims.access_bytes()
+            + origin
+            + ENTRY_OVERHEAD;
         self.cache.insert(
             token.into(),
             Remembered {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
+use crate::roles::{Access, Permission, RoleTable};
 
 /// Claim names centurion writes itself; custom claims may not use them.
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -93,9 +94,21 @@ impl TokenKind {
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
+///
+/// # Roles and permissions
+///
+/// [`roles`](Claims::roles) are the names the token carries. When the instance has a role
+/// table (the user type's role enum, or [`CenturionBuilder::roles`](crate::CenturionBuilder::roles)),
+/// the token also holds every role those include and every permission they grant,
+/// resolved once when the token was verified: [`has_role`](Claims::has_role),
+/// [`effective_roles`](Claims::effective_roles), [`has_permission`](Claims::has_permission)
+/// and [`permissions`](Claims::permissions) answer from them. A token of an identity
+/// provider also holds a declared permission when one of its scopes has that name.
 #[derive(Clone)]
 pub struct Claims {
     inner: Arc<ClaimsData>,
+    /// The roles and permissions held, resolved with the instance's role table.
+    access: Arc<Access>,
     /// Set for tokens of an identity provider: which one, and with which key.
     origin: Option<Arc<ProviderOrigin>>,
 }
@@ -169,6 +182,7 @@ impl Claims {
     pub(super) fn from_data(data: ClaimsData) -> Self {
         Self {
             inner: Arc::new(data),
+            access: Arc::default(),
             origin: None,
         }
     }
@@ -178,8 +192,31 @@ impl Claims {
     pub(super) fn from_provider(data: ClaimsData, origin: ProviderOrigin) -> Self {
         Self {
             inner: Arc::new(data),
+            access: Arc::default(),
             origin: Some(Arc::new(origin)),
         }
+    }
+
+    /// Resolves the roles and permissions the token holds under `table`, from the roles it
+    /// carries and `scopes`, the scopes it carries (a provider's tokens; this instance's
+    /// own tokens carry none). Done once, when the token is verified.
+    pub(crate) fn with_access(
+        mut self,
+        table: Option<&'static RoleTable>,
+        scopes: &[String],
+    ) -> Self {
+        self.access = Arc::new(Access::resolve(table, self.roles(), scopes));
+        self
+    }
+
+    /// The role table the token's roles and permissions were resolved with.
+    pub(crate) fn role_table(&self) -> Option<&'static RoleTable> {
+        self.access.table()
+    }
+
+    /// About how many heap bytes the resolved roles and permissions take.
+    pub(super) fn access_bytes(&self) -> u64 {
+        self.access.heap_bytes()
     }
 
     pub(super) fn data(&self) -> &ClaimsData {
@@ -191,14 +228,108 @@ impl Claims {
         &self.inner.sub
     }
 
-    /// The role names the token carries (empty for non-access kinds).
+    /// The role names the token carries (empty for non-access kinds), without the roles
+    /// they include: see [`effective_roles`](Claims::effective_roles).
     pub fn roles(&self) -> &[String] {
         self.inner.roles.as_deref().unwrap_or(&[])
     }
 
-    /// Whether the token carries `role`.
+    /// Whether the token holds `role`: carries it, or carries a role that includes it.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, Role, memory::MemoryUserStore, testing::TestUser};
+    ///
+    /// #[derive(Role)]
+    /// enum AppRole { Admin, Editor, #[role(includes = "admin, editor")] Owner }
+    ///
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .roles::<AppRole>()
+    ///     .build()?;
+    /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &["owner"])).await?;
+    /// let claims = auth.verify_access(&pair.access_token).await?;
+    /// assert_eq!(claims.roles(), ["owner"]);
+    /// assert!(claims.has_role("admin"));
+    /// assert_eq!(claims.effective_roles(), ["owner", "admin", "editor"]);
+    /// assert!(claims.require_role("editor").is_ok());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles().iter().any(|r| r == role)
+        self.access.holds_role(self.roles(), role)
+    }
+
+    /// [`has_role`](Claims::has_role), as the 403 [`ErrorKind::MissingRoleError`] that
+    /// `#[secured(roles = …)]` answers.
+    pub fn require_role(&self, role: &str) -> Result<(), Error> {
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(missing_role(role))
+        }
+    }
+
+    /// Every role the token holds: those it carries and those they include,
+    /// transitively (the declared ones first, in the order found).
+    pub fn effective_roles(&self) -> Vec<&str> {
+        self.access.roles(self.roles())
+    }
+
+    /// Whether the token holds `permission`: a role it holds grants it, or (a provider's
+    /// token) one of its scopes is the permission's name.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, ErrorKind, Permission, Role, memory::MemoryUserStore, testing::TestUser};
+    ///
+    /// #[derive(Permission, Clone, Copy)]
+    /// enum Perm { #[permission(rename = "reports:read")] ReportsRead, ArticlesDelete }
+    ///
+    /// #[derive(Role)]
+    /// #[role(permissions = Perm)]
+    /// enum AppRole { #[role(grants = "reports:read")] Auditor, Author }
+    ///
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .roles::<AppRole>()
+    ///     .build()?;
+    /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &["auditor"])).await?;
+    /// let claims = auth.verify_access(&pair.access_token).await?;
+    /// assert!(claims.has_permission(Perm::ReportsRead));
+    /// assert_eq!(claims.permissions(), ["reports:read"]);
+    /// let refused = claims.require_permission(Perm::ArticlesDelete).unwrap_err();
+    /// assert_eq!(refused.kind(), ErrorKind::MissingPermissionError);
+    /// assert_eq!(refused.message(), "this action requires the permission `articles_delete`");
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn has_permission<P: Permission>(&self, permission: P) -> bool {
+        self.holds_permission(permission.name())
+    }
+
+    /// [`has_permission`](Claims::has_permission), as the 403
+    /// [`ErrorKind::MissingPermissionError`] that `#[secured(permissions = …)]` answers.
+    pub fn require_permission<P: Permission>(&self, permission: P) -> Result<(), Error> {
+        let name = permission.name();
+        if self.holds_permission(name) {
+            Ok(())
+        } else {
+            Err(missing_permission(name))
+        }
+    }
+
+    /// Every permission the token holds.
+    pub fn permissions(&self) -> &[&'static str] {
+        self.access.permissions()
+    }
+
+    /// Whether the permission named `name` is held (the names `#[secured]` checked at
+    /// compile time).
+    pub(crate) fn holds_permission(&self, name: &str) -> bool {
+        self.access.holds_permission(name)
     }
 
     /// Whether this is a fresh access token (issued by a login, not by a refresh).
@@ -402,6 +533,20 @@ impl ProviderOrigin {
     }
 }
 
+/// The 403 for a missing role: the same for `#[secured]` and [`Claims::require_role`].
+pub(crate) fn missing_role(role: &str) -> Error {
+    Error::new(ErrorKind::MissingRoleError)
+        .with_message(format!("this action requires the role `{role}`"))
+}
+
+/// The 403 for a missing permission: the same for `#[secured]` and
+/// [`Claims::require_permission`].
+pub(crate) fn missing_permission(permission: &str) -> Error {
+    Error::new(ErrorKind::MissingPermissionError).with_message(format!(
+        "this action requires the permission `{permission}`"
+    ))
+}
+
 impl fmt::Debug for Claims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.inner;
@@ -410,6 +555,7 @@ impl fmt::Debug for Claims {
             .field("external_issuer", &self.external_issuer())
             .field("type", &d.kind)
             .field("roles", &self.roles())
+            .field("permissions", &self.permissions())
             .field("fresh", &self.is_fresh())
             .field("iat", &d.iat)
             .field("exp", &d.exp)

@@ -47,7 +47,7 @@ pub use self::claims::{Claims, RESERVED_CLAIMS, TokenKind};
 pub use self::keys::install_crypto_provider;
 
 pub(crate) use self::cache::VerifiedTokens;
-pub(crate) use self::claims::{ProviderOrigin, external_key};
+pub(crate) use self::claims::{ProviderOrigin, external_key, missing_permission, missing_role};
 #[cfg(feature = "oidc")]
 pub(crate) use self::external::{Checked, ProviderRules};
 pub(crate) use self::keys::KeySet;
