@@ -261,6 +261,50 @@ async fn provider_tokens_carry_roles_and_scopes_through_secured() {
     );
 }
 
+/// A provider's token goes through the instance's role table like the instance's own: its
+/// roles include what the hierarchy says and grant their permissions, and a scope grants the
+/// declared permission of the same name (never a role, never an undeclared name).
+#[tokio::test]
+async fn provider_tokens_get_the_role_hierarchy_and_scopes_grant_declared_permissions() {
+    use centurion_testkit::roles::{OrgRole, Perm};
+    let Some(provider) = provider(&[]) else {
+        return;
+    };
+    let clock = ManualClock::new();
+    for cache in [0, 1 << 20] {
+        let (auth, _server) = serve(config_for(&provider), &clock, |b| {
+            b.roles::<OrgRole>().verified_cache_bytes(cache)
+        })
+        .await;
+        let owner = provider.token(&[("x_roles", "owner")]);
+        // Twice: the second is a cache hit when the cache is on.
+        for _ in 0..2 {
+            let claims = auth.verify_access(&owner).await.expect("owner's token");
+            assert!(
+                claims.has_role("admin") && claims.has_role("editor"),
+                "cache {cache}"
+            );
+            assert!(claims.has_permission(Perm::ReportsExport), "cache {cache}");
+            assert!(claims.has_permission(Perm::ReportsRead), "cache {cache}");
+        }
+        let editor = provider.token(&[("x_roles", "editor"), ("scope", "reports:read")]);
+        let claims = auth.verify_access(&editor).await.expect("editor's token");
+        assert!(
+            claims.has_permission(Perm::ReportsRead),
+            "a scope of a declared name"
+        );
+        assert!(!claims.has_permission(Perm::ReportsExport));
+        assert!(!claims.has_role("admin"), "a scope never grants a role");
+        let plain = provider.token(&[("x_roles", "editor")]);
+        let claims = auth
+            .verify_access(&plain)
+            .await
+            .expect("token without scope");
+        assert!(!claims.has_permission(Perm::ReportsRead));
+        assert_eq!(claims.permissions(), &[] as &[&str]);
+    }
+}
+
 #[tokio::test]
 async fn roles_are_read_from_the_configured_path_renamed_and_unprefixed() {
     // The provider writes the roles where Keycloak, Cognito and groups-based IdPs do.
