@@ -81,12 +81,12 @@ struct State {
     closed: bool,
 }
 
-struct Shared {
+struct PoolShared {
     state: Mutex<State>,
     ready: Condvar,
 }
 
-impl Shared {
+impl PoolShared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic never happens while the lock is held (jobs run outside it).
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -95,7 +95,7 @@ impl Shared {
 
 /// A place in the pool, given back when the job is done (or dropped unrun).
 struct Ticket {
-    shared: Arc<Shared>,
+    shared: Arc<PoolShared>,
     anonymous: bool,
 }
 
@@ -138,7 +138,7 @@ fn micros(d: Duration) -> u64 {
 /// The pool's threads and queues; dropping it lets the threads end once the queues are
 /// empty.
 pub(crate) struct Pool {
-    shared: Arc<Shared>,
+    shared: Arc<PoolShared>,
     size: usize,
     capacity: usize,
     anonymous_capacity: usize,
@@ -158,7 +158,7 @@ impl Pool {
         expected_latency: Duration,
         worker: impl Fn() -> Worker + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(PoolShared {
             state: Mutex::new(State::default()),
             ready: Condvar::new(),
         });
@@ -271,7 +271,7 @@ impl Drop for Pool {
     }
 }
 
-fn run_worker(shared: &Shared, mut worker: Worker) {
+fn run_worker(shared: &PoolShared, mut worker: Worker) {
     loop {
         let job = {
             let mut state = shared.lock();
