@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Fields, Ident, ItemFn, LitStr, Member, Path, Type};
 
-use crate::attr::{self, RoleContainerAttrs, RoleVariantAttrs, SecuredArgs, UserArg, UserKey};
+use crate::attr::{self, EnumAttrs, NameKind, SecuredArgs, UserArg, UserKey, VariantAttrs};
 use crate::errors::Errors;
 
 // ---------------------------------------------------------------------------------------
@@ -67,49 +67,65 @@ pub(crate) struct Handler {
 }
 
 // ---------------------------------------------------------------------------------------
-// #[derive(Role)]
+// #[derive(Role)] and #[derive(Permission)]
 // ---------------------------------------------------------------------------------------
 
-/// An enum under `#[derive(Role)]`.
-pub(crate) struct RoleEnum<'a> {
+/// An enum under `#[derive(Role)]` or `#[derive(Permission)]`.
+pub(crate) struct NamedEnum<'a> {
+    pub(crate) kind: NameKind,
     pub(crate) input: &'a DeriveInput,
-    pub(crate) attrs: RoleContainerAttrs,
-    pub(crate) variants: Vec<RoleVariant<'a>>,
+    pub(crate) attrs: EnumAttrs,
+    pub(crate) variants: Vec<NamedVariant<'a>>,
 }
 
-/// One variant of a role enum.
-pub(crate) struct RoleVariant<'a> {
+/// One variant of a role or permission enum.
+pub(crate) struct NamedVariant<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) fields: &'a Fields,
-    pub(crate) attrs: RoleVariantAttrs,
+    pub(crate) attrs: VariantAttrs,
 }
 
-impl<'a> RoleEnum<'a> {
-    /// Reads the enum and its `#[role(…)]` attributes; `None` for a struct or union.
-    pub(crate) fn from_input(input: &'a DeriveInput, errors: &mut Errors) -> Option<Self> {
+impl<'a> NamedEnum<'a> {
+    /// Reads the enum and its `#[role(…)]` (or `#[permission(…)]`) attributes; `None` for
+    /// a struct or union.
+    pub(crate) fn from_input(
+        input: &'a DeriveInput,
+        kind: NameKind,
+        errors: &mut Errors,
+    ) -> Option<Self> {
         let syn::Data::Enum(data) = &input.data else {
             let keyword = match &input.data {
                 syn::Data::Struct(data) => data.struct_token.span,
                 syn::Data::Union(data) => data.union_token.span,
                 syn::Data::Enum(_) => unreachable!(),
             };
+            let example = match kind {
+                NameKind::Role => "enum AppRole { Admin, Editor }",
+                NameKind::Permission => "enum Perm { ReportsRead, ArticlesPublish }",
+            };
             errors.push(syn::Error::new(
-                keyword.join(input.ident.span()).unwrap_or(input.ident.span()),
-                "`#[derive(Role)]` needs an enum of unit variants, like `enum AppRole { Admin, Editor }`",
+                keyword
+                    .join(input.ident.span())
+                    .unwrap_or(input.ident.span()),
+                format!(
+                    "`#[derive({})]` needs an enum of unit variants, like `{example}`",
+                    kind.derive()
+                ),
             ));
             return None;
         };
-        let attrs = RoleContainerAttrs::from_attrs(&input.attrs, errors);
+        let attrs = EnumAttrs::from_attrs(&input.attrs, kind, errors);
         let variants = data
             .variants
             .iter()
-            .map(|variant| RoleVariant {
+            .map(|variant| NamedVariant {
                 ident: &variant.ident,
                 fields: &variant.fields,
-                attrs: RoleVariantAttrs::from_attrs(&variant.attrs, errors),
+                attrs: VariantAttrs::from_attrs(&variant.attrs, kind, errors),
             })
             .collect();
-        Some(RoleEnum {
+        Some(NamedEnum {
+            kind,
             input,
             attrs,
             variants,
@@ -239,8 +255,8 @@ impl<'a> UserStruct<'a> {
     }
 }
 
-/// The string literals of a role list, split into names (see `valid.rs`).
-pub(crate) struct RoleName {
+/// One name of a name list (see `valid.rs`).
+pub(crate) struct ListedName {
     pub(crate) name: String,
     /// The literal the name was written in: errors and the compile-time check point here.
     pub(crate) lit: LitStr,

@@ -1,4 +1,5 @@
-//! Phase 1: parsing the arguments of `#[secured(…)]`, `#[role(…)]` and `#[auth_user(…)]`.
+//! Phase 1: parsing the arguments of `#[secured(…)]`, `#[role(…)]`, `#[permission(…)]`,
+//! `#[auth_user(…)]` and `roles!(…)`.
 //!
 //! Parsing only checks the shape of the arguments (which keys, which kind of value) and
 //! keeps every syntax node for spans; what the arguments mean is checked in `valid.rs`.
@@ -14,12 +15,16 @@ use crate::errors::Errors;
 pub(crate) mod kw {
     syn::custom_keyword!(roles);
     syn::custom_keyword!(any_of);
+    syn::custom_keyword!(permissions);
+    syn::custom_keyword!(any_permission);
     syn::custom_keyword!(fresh);
     syn::custom_keyword!(optional);
     syn::custom_keyword!(role_type);
 
     syn::custom_keyword!(rename);
     syn::custom_keyword!(rename_all);
+    syn::custom_keyword!(includes);
+    syn::custom_keyword!(grants);
 
     syn::custom_keyword!(id);
     syn::custom_keyword!(username);
@@ -173,8 +178,9 @@ fn unknown_key(
 // #[secured(…)]
 // ---------------------------------------------------------------------------------------
 
-/// A role list argument: `roles = "a, b"` or `any_of = "c, d"`.
-pub(crate) struct RoleList {
+/// A list of names: `roles = "a, b"`, `any_of = "c, d"`, `permissions = "…"`,
+/// `any_permission = "…"`, or, on a role variant, `includes = "…"` and `grants = "…"`.
+pub(crate) struct NameList {
     /// The key, for errors about the whole argument.
     pub(crate) key: Ident,
     /// The string literal, for errors about the names in it.
@@ -188,14 +194,17 @@ pub(crate) struct RoleList {
 #[derive(Default)]
 pub(crate) struct SecuredArgs {
     pub(crate) errors: Errors,
-    pub(crate) roles: Option<RoleList>,
-    pub(crate) any_of: Option<RoleList>,
+    pub(crate) roles: Option<NameList>,
+    pub(crate) any_of: Option<NameList>,
+    pub(crate) permissions: Option<NameList>,
+    pub(crate) any_permission: Option<NameList>,
     pub(crate) fresh: Option<kw::fresh>,
     pub(crate) optional: Option<kw::optional>,
     pub(crate) role_type: Option<(kw::role_type, Path)>,
 }
 
-const SECURED_KEYS: &str = "`roles`, `any_of`, `fresh`, `optional` or `role_type`";
+const SECURED_KEYS: &str =
+    "`roles`, `any_of`, `permissions`, `any_permission`, `fresh`, `optional` or `role_type`";
 
 fn suggest_secured(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -203,6 +212,15 @@ fn suggest_secured(name: &str) -> Option<&'static str> {
             "roles"
         }
         "roles_accepted" | "any" | "anyof" | "any_roles" | "one_of" | "accepted" => "any_of",
+        "permission"
+        | "perms"
+        | "perm"
+        | "all_permissions"
+        | "permissions_required"
+        | "scopes"
+        | "scope" => "permissions",
+        "any_permissions" | "any_permission_of" | "permissions_any" | "any_scope"
+        | "any_scopes" => "any_permission",
         "auth_accepted" | "optional_auth" | "anonymous" | "allow_anonymous" | "maybe" => "optional",
         "fresh_required" | "fresh_only" | "require_fresh" => "fresh",
         "role_enum" | "roles_type" | "role_ty" => "role_type",
@@ -220,34 +238,44 @@ impl Parse for SecuredArgs {
                 let lookahead = input.lookahead1();
                 if lookahead.peek(kw::roles) {
                     let key: kw::roles = input.parse()?;
-                    let key = Ident::new("roles", key.span);
-                    let lit = string_value(input, "roles", "\"admin, editor\"")?;
-                    set_once(
+                    list_value(
+                        input,
                         &mut args.roles,
-                        RoleList {
-                            key: key.clone(),
-                            lit,
-                        },
-                        &key,
-                        "`roles` argument",
+                        Ident::new("roles", key.span),
+                        "\"admin, editor\"",
                         "write every required role in one list, like `roles = \"admin, editor\"`",
                         errors,
-                    );
+                    )?;
                 } else if lookahead.peek(kw::any_of) {
                     let key: kw::any_of = input.parse()?;
-                    let key = Ident::new("any_of", key.span);
-                    let lit = string_value(input, "any_of", "\"editor, author\"")?;
-                    set_once(
+                    list_value(
+                        input,
                         &mut args.any_of,
-                        RoleList {
-                            key: key.clone(),
-                            lit,
-                        },
-                        &key,
-                        "`any_of` argument",
+                        Ident::new("any_of", key.span),
+                        "\"editor, author\"",
                         "write the accepted roles in one list, like `any_of = \"editor, author\"`",
                         errors,
-                    );
+                    )?;
+                } else if lookahead.peek(kw::permissions) {
+                    let key: kw::permissions = input.parse()?;
+                    list_value(
+                        input,
+                        &mut args.permissions,
+                        Ident::new("permissions", key.span),
+                        "\"reports:read\"",
+                        "write every required permission in one list, like `permissions = \"reports:read, reports:export\"`",
+                        errors,
+                    )?;
+                } else if lookahead.peek(kw::any_permission) {
+                    let key: kw::any_permission = input.parse()?;
+                    list_value(
+                        input,
+                        &mut args.any_permission,
+                        Ident::new("any_permission", key.span),
+                        "\"reports:read, reports:export\"",
+                        "write the accepted permissions in one list, like `any_permission = \"reports:read, reports:export\"`",
+                        errors,
+                    )?;
                 } else if lookahead.peek(kw::fresh) {
                     let key: kw::fresh = input.parse()?;
                     no_value(input, "fresh")?;
@@ -304,30 +332,89 @@ impl Parse for SecuredArgs {
     }
 }
 
+/// Parses `= "a, b"` after the list key `key` into `slot`, reporting a second one.
+fn list_value(
+    input: ParseStream<'_>,
+    slot: &mut Option<NameList>,
+    key: Ident,
+    example: &str,
+    hint: &str,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let name = key.to_string();
+    let lit = string_value(input, &name, example)?;
+    set_once(
+        slot,
+        NameList {
+            key: key.clone(),
+            lit,
+        },
+        &key,
+        &format!("`{name}` argument"),
+        hint,
+        errors,
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
-// #[role(…)] on a #[derive(Role)] enum and its variants
+// #[role(…)] and #[permission(…)] on a #[derive(Role)] or #[derive(Permission)] enum
 // ---------------------------------------------------------------------------------------
 
-/// `#[role(rename_all = "…")]` on the enum.
+/// Which derive an enum's attributes belong to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameKind {
+    /// `#[derive(Role)]`, with `#[role(…)]`.
+    Role,
+    /// `#[derive(Permission)]`, with `#[permission(…)]`.
+    Permission,
+}
+
+impl NameKind {
+    /// The helper attribute, and the noun in messages: `role` or `permission`.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            NameKind::Role => "role",
+            NameKind::Permission => "permission",
+        }
+    }
+
+    /// The derive's name.
+    pub(crate) fn derive(self) -> &'static str {
+        match self {
+            NameKind::Role => "Role",
+            NameKind::Permission => "Permission",
+        }
+    }
+}
+
+/// The enum's attributes: `rename_all = "…"`, and for roles `permissions = Path`.
 #[derive(Default)]
-pub(crate) struct RoleContainerAttrs {
+pub(crate) struct EnumAttrs {
     pub(crate) rename_all: Option<LitStr>,
+    pub(crate) permissions: Option<(kw::permissions, Path)>,
 }
 
-/// `#[role(rename = "…")]` on a variant.
+/// A variant's attributes: `rename = "…"`, and for roles `includes = "…"` and
+/// `grants = "…"`.
 #[derive(Default)]
-pub(crate) struct RoleVariantAttrs {
+pub(crate) struct VariantAttrs {
     pub(crate) rename: Option<LitStr>,
+    pub(crate) includes: Option<NameList>,
+    pub(crate) grants: Option<NameList>,
 }
 
-fn role_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
-    attrs.iter().filter(|attr| attr.path().is_ident("role"))
+fn helper_attrs(attrs: &[Attribute], kind: NameKind) -> impl Iterator<Item = &Attribute> {
+    attrs
+        .iter()
+        .filter(move |attr| attr.path().is_ident(kind.noun()))
 }
 
-impl RoleContainerAttrs {
-    pub(crate) fn from_attrs(attrs: &[Attribute], errors: &mut Errors) -> Self {
-        let mut out = RoleContainerAttrs::default();
-        for attr in role_attrs(attrs) {
+impl EnumAttrs {
+    pub(crate) fn from_attrs(attrs: &[Attribute], kind: NameKind, errors: &mut Errors) -> Self {
+        let noun = kind.noun();
+        let mut out = EnumAttrs::default();
+        for attr in helper_attrs(attrs, kind) {
             let parsed = attr.parse_args_with(|input: ParseStream<'_>| {
                 while !input.is_empty() {
                     let lookahead = input.lookahead1();
@@ -342,16 +429,49 @@ impl RoleContainerAttrs {
                             "choose one naming rule",
                             errors,
                         );
+                    } else if kind == NameKind::Role && lookahead.peek(kw::permissions) {
+                        let key: kw::permissions = input.parse()?;
+                        let path = path_value(input, "permissions", "Perm")?;
+                        set_once(
+                            &mut out.permissions,
+                            (key, path),
+                            key,
+                            "`permissions`",
+                            "name one permission type",
+                            errors,
+                        );
                     } else if lookahead.peek(kw::rename) {
                         let key: kw::rename = input.parse()?;
                         return Err(syn::Error::new(
                             key.span,
-                            "`rename` goes on a variant, like `#[role(rename = \"super-admin\")] SuperAdmin`; on the enum, use `rename_all = \"…\"`",
+                            format!("`rename` goes on a variant, like `#[{noun}(rename = \"super-admin\")] SuperAdmin`; on the enum, use `rename_all = \"…\"`"),
+                        ));
+                    } else if kind == NameKind::Role
+                        && (lookahead.peek(kw::includes) || lookahead.peek(kw::grants))
+                    {
+                        let key: Ident = input.parse()?;
+                        return Err(syn::Error::new(
+                            key.span(),
+                            format!("`{key}` goes on a variant, like `#[role({key} = \"…\")] Owner`: each role lists what it {key}"),
                         ));
                     } else {
-                        return Err(unknown_key(input, lookahead, "`rename_all`", "rename_all", |name| {
-                            (name == "rename_all_fields" || name == "case").then_some("rename_all")
-                        }));
+                        let expected = match kind {
+                            NameKind::Role => "`rename_all` or `permissions`",
+                            NameKind::Permission => "`rename_all`",
+                        };
+                        let suggest: fn(&str) -> Option<&'static str> = match kind {
+                            NameKind::Role => |name| {
+                                Some(match name {
+                                    "rename_all_fields" | "case" => "rename_all",
+                                    "permission" | "permission_type" | "perms" => "permissions",
+                                    _ => return None,
+                                })
+                            },
+                            NameKind::Permission => |name| {
+                                matches!(name, "rename_all_fields" | "case").then_some("rename_all")
+                            },
+                        };
+                        return Err(unknown_key(input, lookahead, expected, "rename_all", suggest));
                     }
                     separator(input)?;
                 }
@@ -363,10 +483,11 @@ impl RoleContainerAttrs {
     }
 }
 
-impl RoleVariantAttrs {
-    pub(crate) fn from_attrs(attrs: &[Attribute], errors: &mut Errors) -> Self {
-        let mut out = RoleVariantAttrs::default();
-        for attr in role_attrs(attrs) {
+impl VariantAttrs {
+    pub(crate) fn from_attrs(attrs: &[Attribute], kind: NameKind, errors: &mut Errors) -> Self {
+        let noun = kind.noun();
+        let mut out = VariantAttrs::default();
+        for attr in helper_attrs(attrs, kind) {
             let parsed = attr.parse_args_with(|input: ParseStream<'_>| {
                 while !input.is_empty() {
                     let lookahead = input.lookahead1();
@@ -378,23 +499,61 @@ impl RoleVariantAttrs {
                             lit,
                             key,
                             "`rename`",
-                            "give the variant one role name",
+                            &format!("give the variant one {noun} name"),
                             errors,
                         );
+                    } else if kind == NameKind::Role && lookahead.peek(kw::includes) {
+                        let key: kw::includes = input.parse()?;
+                        list_value(
+                            input,
+                            &mut out.includes,
+                            Ident::new("includes", key.span),
+                            "\"admin, editor\"",
+                            "list every included role in one `includes`, like `includes = \"admin, editor\"`",
+                            errors,
+                        )?;
+                    } else if kind == NameKind::Role && lookahead.peek(kw::grants) {
+                        let key: kw::grants = input.parse()?;
+                        list_value(
+                            input,
+                            &mut out.grants,
+                            Ident::new("grants", key.span),
+                            "\"reports:read\"",
+                            "list every granted permission in one `grants`, like `grants = \"reports:read, reports:export\"`",
+                            errors,
+                        )?;
                     } else if lookahead.peek(kw::rename_all) {
                         let key: kw::rename_all = input.parse()?;
                         return Err(syn::Error::new(
                             key.span,
                             "`rename_all` goes on the enum; on a variant, use `rename = \"…\"`",
                         ));
-                    } else {
-                        return Err(unknown_key(
-                            input,
-                            lookahead,
-                            "`rename`",
-                            "rename",
-                            |name| (name == "name" || name == "alias").then_some("rename"),
+                    } else if kind == NameKind::Role && lookahead.peek(kw::permissions) {
+                        let key: kw::permissions = input.parse()?;
+                        return Err(syn::Error::new(
+                            key.span,
+                            "`permissions` goes on the enum and names the permission type, like `#[role(permissions = Perm)]`; on a variant, `grants = \"…\"` lists what the role grants",
                         ));
+                    } else {
+                        let expected = match kind {
+                            NameKind::Role => "`rename`, `includes` or `grants`",
+                            NameKind::Permission => "`rename`",
+                        };
+                        let suggest: fn(&str) -> Option<&'static str> = match kind {
+                            NameKind::Role => |name| {
+                                Some(match name {
+                                    "name" | "alias" => "rename",
+                                    "include" | "inherits" | "extends" | "implies"
+                                    | "contains" => "includes",
+                                    "grant" | "perms" | "allows" => "grants",
+                                    _ => return None,
+                                })
+                            },
+                            NameKind::Permission => {
+                                |name| matches!(name, "name" | "alias").then_some("rename")
+                            }
+                        };
+                        return Err(unknown_key(input, lookahead, expected, "rename", suggest));
                     }
                     separator(input)?;
                 }
@@ -406,7 +565,8 @@ impl RoleVariantAttrs {
     }
 }
 
-/// `#[role]` / `#[auth_user]` without parentheses: say what belongs inside.
+/// `#[role]` / `#[permission]` / `#[auth_user]` without parentheses: say what belongs
+/// inside.
 fn empty_attr_hint(attr: &Attribute, error: syn::Error) -> syn::Error {
     if let syn::Meta::Path(path) = &attr.meta {
         let name = path.to_token_stream().to_string();
@@ -588,4 +748,51 @@ pub(crate) fn user_args(attrs: &[Attribute], on_struct: bool, errors: &mut Error
         errors.push_result(parsed.map_err(|e| empty_attr_hint(attr, e)));
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------
+// roles!(path)
+// ---------------------------------------------------------------------------------------
+
+/// The argument of `centurion::roles!(…)`: the path of the role type.
+pub(crate) struct RolesArg {
+    pub(crate) path: Path,
+}
+
+impl Parse for RolesArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        const EXAMPLE: &str = "`centurion::roles!(auth::Role);`";
+        if input.is_empty() {
+            return Err(input.error(format!(
+                "`roles!` names the application's role enum: write {EXAMPLE}"
+            )));
+        }
+        if let Ok(lit) = input.fork().parse::<LitStr>() {
+            return Err(syn::Error::new_spanned(
+                &lit,
+                format!(
+                    "`roles!` takes a path, not a string: write `centurion::roles!({});`",
+                    lit.value()
+                ),
+            ));
+        }
+        let path: Path = input.parse().map_err(|_| {
+            value_error(
+                input,
+                format!("`roles!` takes the path of the role enum: write {EXAMPLE}"),
+            )
+        })?;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        if !input.is_empty() {
+            return Err(value_error(
+                input,
+                format!(
+                    "`roles!` names one role enum (its permissions come with it, from `#[role(permissions = …)]`): write {EXAMPLE}"
+                ),
+            ));
+        }
+        Ok(RolesArg { path })
+    }
 }

@@ -8,15 +8,15 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{DeriveInput, FnArg, LitStr, Member};
 
-use crate::ast::{Handler, RoleEnum, RoleName, SecuredItem, Source, UserStruct};
-use crate::attr::{SecuredArgs, UserKey};
+use crate::ast::{Handler, ListedName, NamedEnum, SecuredItem, Source, UserStruct};
+use crate::attr::{NameKind, RolesArg, SecuredArgs, UserKey};
 use crate::errors::Errors;
-use crate::valid::{self, CheckedRole, CheckedUser, Requirement};
+use crate::valid::{self, CheckedName, CheckedUser, Hierarchy, Requirement};
 
-/// The `macro_rules!` that `#[derive(Role)]` defines (and re-exports at the enum's
-/// module) and `#[secured]` calls through `crate::`. Its name is what rustc prints when
-/// no `#[derive(Role)]` sits at the crate root, so it says what is missing.
-const DECLARED_ROLES: &str = "__centurion_roles_declared_by_derive_Role_at_the_crate_root";
+/// The path as written, without the spaces `to_string` puts between tokens.
+fn path_text(path: &syn::Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
 
 // ---------------------------------------------------------------------------------------
 // #[secured]
@@ -81,19 +81,7 @@ fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream
         .iter()
         .filter(|attr| attr.path().is_ident("cfg"))
         .collect();
-    let all_of = requirement.all_of.iter().map(|role| &role.lit);
-    let any_of = requirement.any_of.iter().map(|role| &role.lit);
-    let fresh = requirement.fresh;
-    let optional = requirement.optional;
-    let role_check = role_check(requirement);
-    let role_check = (!role_check.is_empty()).then(|| {
-        quote! {
-            #(#cfgs)*
-            const _: () = {
-                #role_check
-            };
-        }
-    });
+    let requirement_value = requirement_value(requirement);
 
     let guard: FnArg = syn::parse_quote!(_: ::centurion::__private::Guard<#marker>);
     item.sig.inputs.insert(0, guard);
@@ -107,211 +95,312 @@ fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream
         #(#cfgs)*
         #[automatically_derived]
         impl ::centurion::__private::Secured for #marker {
-            const REQUIREMENT: ::centurion::__private::Requirement =
-                ::centurion::__private::Requirement {
-                    all_of: &[#(#all_of),*],
-                    any_of: &[#(#any_of),*],
-                    fresh: #fresh,
-                    optional: #optional,
-                };
+            const REQUIREMENT: ::centurion::__private::Requirement = #requirement_value;
         }
-
-        #role_check
 
         #item
     }
 }
 
-/// The compile-time check that every role `#[secured]` names is declared.
-fn role_check(requirement: &Requirement) -> TokenStream {
-    let roles = requirement.all_of.iter().chain(&requirement.any_of);
-    match &requirement.role_type {
-        None => roles.map(declared_by_macro).collect(),
-        Some(role_type) => {
-            let checks: Vec<_> = roles
-                .map(|role| declared_by_type(role, role_type))
-                .collect();
-            if checks.is_empty() {
-                return TokenStream::new();
+/// The `Requirement` constant, with the compile-time checks of its names beside it.
+///
+/// Without names it is the plain struct. With names, a block that finds the role type
+/// (`role_type`, or the crate's declaration, see `runtime/src/roles/check.rs`), checks
+/// each name against it in a constant whose `panic!` carries the span of the name's
+/// literal, and hands the role type's table to the guard.
+fn requirement_value(requirement: &Requirement) -> TokenStream {
+    let lits = |names: &[ListedName]| -> Vec<LitStr> {
+        names.iter().map(|name| name.lit.clone()).collect()
+    };
+    let all_of = lits(&requirement.all_of);
+    let any_of = lits(&requirement.any_of);
+    let all_permissions = lits(&requirement.all_permissions);
+    let any_permission = lits(&requirement.any_permission);
+    let fresh = requirement.fresh;
+    let optional = requirement.optional;
+    let value = |table: TokenStream| {
+        quote! {
+            ::centurion::__private::Requirement {
+                all_of: &[#(#all_of),*],
+                any_of: &[#(#any_of),*],
+                all_permissions: &[#(#all_permissions),*],
+                any_permission: &[#(#any_permission),*],
+                fresh: #fresh,
+                optional: #optional,
+                table: #table,
             }
-            quote! {
-                    const fn __centurion_declares(names: &[&str], role: &str) -> bool {
-                        let role = role.as_bytes();
-                        let mut i = 0;
-                        while i < names.len() {
-                            let name = names[i].as_bytes();
-                            if name.len() == role.len() {
-                                let mut j = 0;
-                                while j < name.len() && name[j] == role[j] {
-                                    j += 1;
-                                }
-                                if j == name.len() {
-                                    return true;
-                                }
-                            }
-                            i += 1;
-                        }
-                        false
-                    }
-                    #(#checks)*
+        }
+    };
+    let Some(first) = requirement.roles().chain(requirement.permissions()).next() else {
+        return value(quote!(::core::option::Option::None));
+    };
+
+    let lookup = match &requirement.role_type {
+        Some(path) => {
+            let text = path_text(path);
+            quote_spanned! {path.span()=>
+                ::centurion::__private::Lookup::role_type(
+                    ::centurion::__private::Declared::of::<#path>(#text)
+                )
+            }
+        }
+        None => quote! {
+            ::centurion::__private::Lookup::new(__CENTURION_ROLES, __CENTURION_ROLE_ENUM_OF_THIS_MODULE)
+        },
+    };
+    let missing = name_check(&first.lit, quote!(missing()));
+    let roles = requirement.roles().map(|role| {
+        let lit = &role.lit;
+        name_check(lit, quote!(unknown_role(#lit)))
+    });
+    let permissions = requirement.permissions().map(|permission| {
+        let lit = &permission.lit;
+        name_check(lit, quote!(unknown_permission(#lit)))
+    });
+    let value = value(quote!(__CENTURION_LOOKUP.required_table()));
+    let checked = quote! {
+        const __CENTURION_LOOKUP: ::centurion::__private::Lookup = #lookup;
+        #missing
+        #(#roles)*
+        #(#permissions)*
+        #value
+    };
+    if requirement.role_type.is_some() {
+        return quote!({ #checked });
+    }
+    // The crate root's declaration shadows the handler module's, which shadows the
+    // fallbacks: inner glob imports win over outer ones.
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use ::centurion::__private::undeclared::*;
+            {
+                #[allow(unused_imports)]
+                use self::*;
+                {
+                    #[allow(unused_imports)]
+                    use crate::*;
+                    #checked
+                }
             }
         }
     }
 }
 
-/// Asks the `macro_rules!` that `#[derive(Role)]` left at the crate root whether `role` is
-/// declared. If it is not, the macro calls back the local `__centurion_unknown_role!` with
-/// the enum's name and its role names; since the callback's tokens carry the span of the
-/// user's string literal, the error points at the literal.
-fn declared_by_macro(role: &RoleName) -> TokenStream {
-    let span = role.lit.span();
-    let lit = &role.lit;
-    let message = format!("unknown role `{}`: the roles declared by `", role.name);
-    let declared = format_ident!("{}", DECLARED_ROLES, span = span);
-    quote_spanned! {span=>
-        const _: () = {
-            macro_rules! __centurion_unknown_role {
-                ($role_enum:literal, $declared:literal) => {
-                    ::core::compile_error! {
-                        ::core::concat!(#message, $role_enum, "` are ", $declared)
-                    }
-                };
-            }
-            crate::#declared! { @check #lit => __centurion_unknown_role }
+/// `const _: () = if let Some(m) = __CENTURION_LOOKUP.<call> { panic!("{}", m) };`, the
+/// `panic!` spanned at `lit` so the compiler reports the message there.
+fn name_check(lit: &LitStr, call: TokenStream) -> TokenStream {
+    quote_spanned! {lit.span()=>
+        const _: () = if let ::core::option::Option::Some(__centurion_message) =
+            __CENTURION_LOOKUP.#call
+        {
+            ::core::panic!("{}", __centurion_message.as_str())
         };
     }
 }
 
-/// With `role_type = path`: a constant that fails to evaluate (pointing at the literal)
-/// when `<path as Role>::NAMES` lacks the role.
-fn declared_by_type(role: &RoleName, role_type: &syn::Path) -> TokenStream {
-    let span = role.lit.span();
-    let lit = &role.lit;
-    let type_name = role_type.to_token_stream().to_string().replace(' ', "");
-    let message = format!(
-        "unknown role `{}`: `{type_name}` does not declare it (it is not in `<{type_name} as Role>::NAMES`)",
-        role.name
-    );
-    let names = quote_spanned! {role_type.span()=>
-        <#role_type as ::centurion::__private::Role>::NAMES
+// ---------------------------------------------------------------------------------------
+// centurion::roles!(path)
+// ---------------------------------------------------------------------------------------
+
+/// `roles!(path)` at the crate root: the declaration every `#[secured]` of the crate
+/// checks its names against.
+pub fn roles(input: TokenStream) -> TokenStream {
+    let arg = match syn::parse2::<RolesArg>(input) {
+        Ok(arg) => arg,
+        Err(error) => return error.into_compile_error(),
     };
-    quote_spanned! {span=>
-        const _: () = {
-            if !__centurion_declares(#names, #lit) {
-                ::core::panic!(#message);
-            }
+    let path = &arg.path;
+    let text = path_text(path);
+    let declared = quote_spanned! {path.span()=>
+        ::centurion::__private::Declared::of::<#path>(#text)
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        const __CENTURION_ROLES: ::core::option::Option<::centurion::__private::Declared> =
+            ::core::option::Option::Some(#declared);
+
+        const _: () = if !::centurion::__private::at_crate_root(::core::module_path!()) {
+            ::core::panic!(
+                "`centurion::roles!` goes at the crate root (main.rs or lib.rs), where every `#[secured]` of the crate finds it"
+            )
         };
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// #[derive(Role)]
+// #[derive(Role)] and #[derive(Permission)]
 // ---------------------------------------------------------------------------------------
 
-/// `#[derive(Role)]` on `input`: the `Role` impl and the crate root's role-check macro,
-/// or the errors and a stub impl.
+/// `#[derive(Role)]` on `input`: the `Role` impl with its closed table, and the hint that
+/// lets `#[secured]` find the enum; or the errors and a stub impl.
 pub fn derive_role(input: TokenStream) -> TokenStream {
+    derive_named(input, NameKind::Role)
+}
+
+/// `#[derive(Permission)]` on `input`: the `Permission` impl, or the errors and a stub.
+pub fn derive_permission(input: TokenStream) -> TokenStream {
+    derive_named(input, NameKind::Permission)
+}
+
+fn derive_named(input: TokenStream, kind: NameKind) -> TokenStream {
     let input = match syn::parse2::<DeriveInput>(input) {
         Ok(input) => input,
         Err(error) => return error.into_compile_error(),
     };
     let mut errors = Errors::default();
-    let roles =
-        RoleEnum::from_input(&input, &mut errors).map(|role| valid::role_enum(&role, &mut errors));
-    match (errors.finish(), roles) {
-        (Ok(()), Some(roles)) => role_expansion(&input, &roles),
+    let checked = NamedEnum::from_input(&input, kind, &mut errors).map(|named| {
+        let names = valid::named_enum(&named, &mut errors);
+        let hierarchy =
+            (kind == NameKind::Role).then(|| valid::hierarchy(&named, &names, &mut errors));
+        (named, names, hierarchy)
+    });
+    match (errors.finish(), checked) {
+        (Ok(()), Some((named, names, hierarchy))) => {
+            named_expansion(&named, &names, hierarchy.as_ref())
+        }
         (result, _) => {
             let error = result.err().map(syn::Error::into_compile_error);
-            let stub = role_stub(&input);
+            let stub = named_stub(&input, kind);
             quote! { #error #stub }
         }
     }
 }
 
-fn role_expansion(input: &DeriveInput, roles: &[CheckedRole<'_>]) -> TokenStream {
-    let ident = &input.ident;
-    let names: Vec<LitStr> = roles
+fn named_expansion(
+    named: &NamedEnum<'_>,
+    names: &[CheckedName<'_>],
+    hierarchy: Option<&Hierarchy>,
+) -> TokenStream {
+    let ident = &named.input.ident;
+    let lits: Vec<LitStr> = names
         .iter()
-        .map(|role| LitStr::new(&role.name, role.ident.span()))
+        .map(|name| LitStr::new(&name.name, name.ident.span()))
         .collect();
-    let variants: Vec<_> = roles.iter().map(|role| role.ident).collect();
-    let enum_name = LitStr::new(&ident.to_string(), Span::call_site());
-    let declared = LitStr::new(
-        &roles
-            .iter()
-            .map(|role| format!("`{}`", role.name))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Span::call_site(),
-    );
-    let declared_roles = format_ident!("{}", DECLARED_ROLES);
+    let variants: Vec<_> = names.iter().map(|name| name.ident).collect();
+    let common = quote! {
+        const NAMES: &'static [&'static str] = &[#(#lits),*];
+
+        #[inline]
+        fn name(&self) -> &'static str {
+            match self {
+                #(Self::#variants => #lits,)*
+            }
+        }
+
+        #[inline]
+        fn from_name(__centurion_name: &str) -> ::core::option::Option<Self> {
+            match __centurion_name {
+                #(#lits => ::core::option::Option::Some(Self::#variants),)*
+                _ => ::core::option::Option::None,
+            }
+        }
+    };
+    let Some(hierarchy) = hierarchy else {
+        return quote! {
+            #[automatically_derived]
+            impl ::centurion::__private::Permission for #ident {
+                #common
+            }
+        };
+    };
+
+    let entries = names.iter().enumerate().map(|(i, name)| {
+        let role = &name.name;
+        let satisfies = &hierarchy.satisfies[i];
+        let grants = &hierarchy.grants[i];
+        quote! {
+            ::centurion::__private::RoleEntry::__new(#role, &[#(#satisfies),*], &[#(#grants),*])
+        }
+    });
+    let (permissions, grant_checks) = match &named.attrs.permissions {
+        Some((_, path)) => {
+            let text = path_text(path);
+            let names = quote_spanned! {path.span()=>
+                <#path as ::centurion::__private::Permission>::NAMES
+            };
+            let checks = hierarchy.written_grants.iter().map(|(granted, role)| {
+                let lit = &granted.lit;
+                quote_spanned! {lit.span()=>
+                    const _: () = if let ::core::option::Option::Some(__centurion_message) =
+                        ::centurion::__private::unknown_grant(#names, #text, #lit, #role)
+                    {
+                        ::core::panic!("{}", __centurion_message.as_str())
+                    };
+                }
+            });
+            (
+                quote!(::core::option::Option::Some((#text, #names))),
+                quote!(#(#checks)*),
+            )
+        }
+        None => (quote!(::core::option::Option::None), TokenStream::new()),
+    };
+    let enum_name = LitStr::new(&ident.unraw().to_string(), Span::call_site());
     quote! {
         #[automatically_derived]
         impl ::centurion::__private::Role for #ident {
-            const NAMES: &'static [&'static str] = &[#(#names),*];
+            #common
 
-            #[inline]
-            fn name(&self) -> &'static str {
-                match self {
-                    #(Self::#variants => #names,)*
-                }
-            }
-
-            #[inline]
-            fn from_name(__centurion_name: &str) -> ::core::option::Option<Self> {
-                match __centurion_name {
-                    #(#names => ::core::option::Option::Some(Self::#variants),)*
-                    _ => ::core::option::Option::None,
-                }
-            }
+            const TABLE: &'static ::centurion::__private::RoleTable =
+                &::centurion::__private::RoleTable::__new(&[#(#entries),*], #permissions);
         }
 
-        #[doc(hidden)]
-        #[allow(unused_macros)]
-        macro_rules! #declared_roles {
-            #((@check #names => $callback:ident) => {};)*
-            (@check $role:literal => $callback:ident) => {
-                $callback! { #enum_name, #declared }
-            };
-        }
+        #grant_checks
 
+        // Lets `#[secured]` find this enum: at the crate root it declares the crate's
+        // roles; elsewhere `#[secured]` names it when no `centurion::roles!` does.
         #[doc(hidden)]
-        #[allow(unused_imports)]
-        pub(crate) use #declared_roles;
+        #[allow(dead_code)]
+        const __CENTURION_ROLE_ENUM_OF_THIS_MODULE: ::core::option::Option<::centurion::__private::Declared> =
+            ::core::option::Option::Some(::centurion::__private::Declared::derived::<#ident>(
+                ::core::module_path!(),
+                #enum_name,
+            ));
     }
 }
 
-/// After an error: an impl that declares nothing, and a role macro that accepts every
-/// name, so handlers naming roles do not report errors of their own.
-fn role_stub(input: &DeriveInput) -> TokenStream {
+/// After an error: an impl whose names are the "erroneous" marker, under which every
+/// name passes, so handlers and role enums naming them do not report errors of their own.
+fn named_stub(input: &DeriveInput, kind: NameKind) -> TokenStream {
+    if !input.generics.params.is_empty() || !matches!(input.data, syn::Data::Enum(_)) {
+        return TokenStream::new();
+    }
     let ident = &input.ident;
-    let declared_roles = format_ident!("{}", DECLARED_ROLES);
-    let impl_stub = input.generics.params.is_empty().then(|| {
-        quote! {
+    let body = quote! {
+        const NAMES: &'static [&'static str] = ::centurion::__private::ERRONEOUS;
+        fn name(&self) -> &'static str {
+            ::core::unreachable!()
+        }
+        fn from_name(_: &str) -> ::core::option::Option<Self> {
+            ::core::option::Option::None
+        }
+    };
+    match kind {
+        NameKind::Permission => quote! {
             #[automatically_derived]
-            impl ::centurion::__private::Role for #ident {
-                const NAMES: &'static [&'static str] = &[];
-                fn name(&self) -> &'static str {
-                    ::core::unreachable!()
+            impl ::centurion::__private::Permission for #ident {
+                #body
+            }
+        },
+        NameKind::Role => {
+            let enum_name = LitStr::new(&ident.unraw().to_string(), Span::call_site());
+            quote! {
+                #[automatically_derived]
+                impl ::centurion::__private::Role for #ident {
+                    #body
                 }
-                fn from_name(_: &str) -> ::core::option::Option<Self> {
-                    ::core::option::Option::None
-                }
+
+                #[doc(hidden)]
+                #[allow(dead_code)]
+                const __CENTURION_ROLE_ENUM_OF_THIS_MODULE: ::core::option::Option<::centurion::__private::Declared> =
+                    ::core::option::Option::Some(::centurion::__private::Declared::derived::<#ident>(
+                        ::core::module_path!(),
+                        #enum_name,
+                    ));
             }
         }
-    });
-    quote! {
-        #impl_stub
-
-        #[doc(hidden)]
-        #[allow(unused_macros)]
-        macro_rules! #declared_roles {
-            (@check $role:literal => $callback:ident) => {};
-        }
-
-        #[doc(hidden)]
-        #[allow(unused_imports)]
-        pub(crate) use #declared_roles;
     }
 }
 
@@ -381,6 +470,22 @@ fn auth_user_expansion(user: &UserStruct<'_>, checked: &CheckedUser<'_>) -> Toke
     let password = get(UserKey::Password, "PasswordField", "text");
     let roles = get(UserKey::Roles, "RolesField", "names")
         .unwrap_or_else(|| quote!(::std::vec::Vec::new()));
+    // The role enum's table, from the roles field's type (a method gives no table).
+    let role_table = match checked.get(UserKey::Roles) {
+        Some(Source::Field { ty, .. }) => {
+            let helper = if record {
+                field_trait("RolesRecordField", ty.span())
+            } else {
+                field_trait("RolesField", ty.span())
+            };
+            Some(quote_spanned! {ty.span()=>
+                fn role_table() -> ::core::option::Option<&'static #private::RoleTable> {
+                    <#ty as #helper>::role_table()
+                }
+            })
+        }
+        _ => None,
+    };
     let is_valid = get(UserKey::IsValid, "IsValidField", "flag").map(|body| {
         quote! {
             fn is_valid(&self) -> bool {
@@ -421,6 +526,8 @@ fn auth_user_expansion(user: &UserStruct<'_>, checked: &CheckedUser<'_>) -> Toke
             }
 
             #is_valid
+
+            #role_table
         }
 
         #has_email

@@ -4,7 +4,8 @@
 //!
 //! One file per phase:
 //!
-//! 1. `attr.rs` parses the arguments of `#[secured(…)]`, `#[role(…)]` and `#[auth_user(…)]`;
+//! 1. `attr.rs` parses the arguments of `#[secured(…)]`, `#[role(…)]`, `#[permission(…)]`,
+//!    `#[auth_user(…)]` and `roles!(…)`;
 //! 2. `ast.rs` models the input, keeping its syntax nodes for spans;
 //! 3. `valid.rs` checks it;
 //! 4. `expand.rs` generates the code, or the errors beside the untouched item.
@@ -27,4 +28,4 @@ mod errors;
 mod expand;
 mod valid;
 
-pub use crate::expand::{derive_auth_user, derive_role, secured};
+pub use crate::expand::{derive_auth_user, derive_permission, derive_role, roles, secured};

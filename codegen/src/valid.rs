@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, LitStr, Path};
 
-use crate::ast::{Handler, RoleEnum, RoleName, Source, UserStruct};
-use crate::attr::{RoleList, UserKey};
+use crate::ast::{Handler, ListedName, NamedEnum, Source, UserStruct};
+use crate::attr::{NameKind, NameList, UserKey};
 use crate::errors::Errors;
 
 /// The most arguments axum accepts in a handler, the guard included.
@@ -19,11 +20,50 @@ const AXUM_MAX_ARGS: usize = 16;
 
 /// What a checked `#[secured(…)]` requires.
 pub(crate) struct Requirement {
-    pub(crate) all_of: Vec<RoleName>,
-    pub(crate) any_of: Vec<RoleName>,
+    pub(crate) all_of: Vec<ListedName>,
+    pub(crate) any_of: Vec<ListedName>,
+    pub(crate) all_permissions: Vec<ListedName>,
+    pub(crate) any_permission: Vec<ListedName>,
     pub(crate) fresh: bool,
     pub(crate) optional: bool,
     pub(crate) role_type: Option<Path>,
+}
+
+impl Requirement {
+    /// Every role name, in the order written.
+    pub(crate) fn roles(&self) -> impl Iterator<Item = &ListedName> {
+        self.all_of.iter().chain(&self.any_of)
+    }
+
+    /// Every permission name, in the order written.
+    pub(crate) fn permissions(&self) -> impl Iterator<Item = &ListedName> {
+        self.all_permissions.iter().chain(&self.any_permission)
+    }
+}
+
+/// A name in both the all-of and the any-of list of one kind: noise in the any-of list
+/// (and it would make that list trivially satisfied).
+fn in_both(
+    all: &[ListedName],
+    any: &mut Vec<ListedName>,
+    keys: (&str, &str),
+    noun: &str,
+    errors: &mut Errors,
+) {
+    let (all_key, any_key) = keys;
+    any.retain(|name| {
+        let twice = all.iter().any(|required| required.name == name.name);
+        if twice {
+            errors.push(syn::Error::new(
+                name.lit.span(),
+                format!(
+                    "{noun} `{}` is in both `{all_key}` and `{any_key}`: `{all_key}` already requires it, so remove it from `{any_key}`",
+                    name.name
+                ),
+            ));
+        }
+        !twice
+    });
 }
 
 pub(crate) fn handler(handler: &Handler) -> syn::Result<Requirement> {
@@ -31,41 +71,41 @@ pub(crate) fn handler(handler: &Handler) -> syn::Result<Requirement> {
     signature(handler, &mut errors);
 
     let args = &handler.args;
-    let all_of = args
-        .roles
-        .as_ref()
-        .map(|list| role_list(list, &mut errors))
-        .unwrap_or_default();
-    let mut any_of = args
-        .any_of
-        .as_ref()
-        .map(|list| role_list(list, &mut errors))
-        .unwrap_or_default();
+    let mut list = |list: &Option<NameList>| {
+        list.as_ref()
+            .map(|list| name_list(list, &mut errors))
+            .unwrap_or_default()
+    };
+    let all_of = list(&args.roles);
+    let mut any_of = list(&args.any_of);
+    let all_permissions = list(&args.permissions);
+    let mut any_permission = list(&args.any_permission);
+    in_both(
+        &all_of,
+        &mut any_of,
+        ("roles", "any_of"),
+        "role",
+        &mut errors,
+    );
+    in_both(
+        &all_permissions,
+        &mut any_permission,
+        ("permissions", "any_permission"),
+        "permission",
+        &mut errors,
+    );
 
-    // A role in both lists: `roles` already requires it, so it is noise in `any_of` (and
-    // would make `any_of` trivially satisfied).
-    any_of.retain(|role| {
-        let twice = all_of.iter().any(|required| required.name == role.name);
-        if twice {
-            errors.push(syn::Error::new(
-                role.lit.span(),
-                format!(
-                    "role `{}` is in both `roles` and `any_of`: `roles` already requires it, so remove it from `any_of`",
-                    role.name
-                ),
-            ));
-        }
-        !twice
-    });
-
+    let lists = [
+        &args.roles,
+        &args.any_of,
+        &args.permissions,
+        &args.any_permission,
+    ];
     if let Some(optional) = &args.optional {
-        let mut conflicting = Vec::new();
-        if let Some(list) = &args.roles {
-            conflicting.push(list.key.to_string());
-        }
-        if let Some(list) = &args.any_of {
-            conflicting.push(list.key.to_string());
-        }
+        let mut conflicting: Vec<String> = lists
+            .iter()
+            .filter_map(|list| list.as_ref().map(|list| list.key.to_string()))
+            .collect();
         if args.fresh.is_some() {
             conflicting.push("fresh".to_owned());
         }
@@ -85,12 +125,11 @@ pub(crate) fn handler(handler: &Handler) -> syn::Result<Requirement> {
     }
 
     if let Some((key, _)) = &args.role_type
-        && args.roles.is_none()
-        && args.any_of.is_none()
+        && lists.iter().all(|list| list.is_none())
     {
         errors.push(syn::Error::new(
             key.span,
-            "`role_type` checks the role names in `roles` and `any_of`, and this handler lists none: remove `role_type`",
+            "`role_type` checks the names in `roles`, `any_of`, `permissions` and `any_permission`, and this handler lists none: remove `role_type`",
         ));
     }
 
@@ -98,6 +137,8 @@ pub(crate) fn handler(handler: &Handler) -> syn::Result<Requirement> {
     Ok(Requirement {
         all_of,
         any_of,
+        all_permissions,
+        any_permission,
         fresh: args.fresh.is_some(),
         optional: args.optional.is_some(),
         role_type: args.role_type.as_ref().map(|(_, path)| path.clone()),
@@ -164,32 +205,67 @@ fn signature(handler: &Handler, errors: &mut Errors) {
     }
 }
 
-/// Splits `"a, b"` into role names, reporting empty lists, empty names, names with
-/// whitespace and names listed twice.
-fn role_list(list: &RoleList, errors: &mut Errors) -> Vec<RoleName> {
-    let key = list.key.to_string();
-    let example = if key == "roles" {
-        "\"admin, editor\""
-    } else {
-        "\"editor, author\""
+/// How a list key's names are described in messages.
+struct ListWords {
+    noun: &'static str,
+    example: &'static str,
+    /// Why the list may be left out, for the "empty list" error.
+    without: &'static str,
+}
+
+fn list_words(key: &str) -> ListWords {
+    let (noun, example, without) = match key {
+        "roles" => ("role", "\"admin, editor\"", "to only require a valid token"),
+        "any_of" => (
+            "role",
+            "\"editor, author\"",
+            "if any authenticated user may call it",
+        ),
+        "permissions" => (
+            "permission",
+            "\"reports:read\"",
+            "to only require a valid token",
+        ),
+        "any_permission" => (
+            "permission",
+            "\"reports:read, reports:export\"",
+            "if any authenticated user may call it",
+        ),
+        "includes" => ("role", "\"admin, editor\"", "if the role includes no other"),
+        _ => (
+            "permission",
+            "\"reports:read\"",
+            "if the role grants nothing",
+        ),
     };
+    ListWords {
+        noun,
+        example,
+        without,
+    }
+}
+
+/// Splits `"a, b"` into names, reporting empty lists, empty names, names with whitespace
+/// and names listed twice.
+pub(crate) fn name_list(list: &NameList, errors: &mut Errors) -> Vec<ListedName> {
+    let key = list.key.to_string();
+    let ListWords {
+        noun,
+        example,
+        without,
+    } = list_words(&key);
     let value = list.lit.value();
     let span = list.lit.span();
     if value.trim().is_empty() {
-        let what = if key == "roles" {
-            "to only require a valid token"
-        } else {
-            "if any authenticated user may call it"
-        };
         errors.push(syn::Error::new(
             span,
             format!(
-                "`{key}` is empty: list at least one role, like `{key} = {example}`, or remove `{key}` {what}"
+                "`{key}` is empty: list at least one {noun}, like `{key} = {example}`, or remove `{key}` {without}"
             ),
         ));
         return Vec::new();
     }
-    let mut names: Vec<RoleName> = Vec::new();
+    let mut names: Vec<ListedName> = Vec::new();
     let mut reported_empty = false;
     for part in value.split(',') {
         let name = part.trim();
@@ -199,7 +275,7 @@ fn role_list(list: &RoleList, errors: &mut Errors) -> Vec<RoleName> {
                 errors.push(syn::Error::new(
                     span,
                     format!(
-                        "`{key}` has an empty role name: remove the extra comma, like `{key} = {example}`"
+                        "`{key}` has an empty {noun} name: remove the extra comma, like `{key} = {example}`"
                     ),
                 ));
             }
@@ -210,7 +286,7 @@ fn role_list(list: &RoleList, errors: &mut Errors) -> Vec<RoleName> {
             errors.push(syn::Error::new(
                 span,
                 format!(
-                    "role name `{name}` contains whitespace: separate roles with commas, like `{key} = \"{suggestion}\"`"
+                    "{noun} name `{name}` contains whitespace: separate {noun}s with commas, like `{key} = \"{suggestion}\"`"
                 ),
             ));
             continue;
@@ -218,11 +294,11 @@ fn role_list(list: &RoleList, errors: &mut Errors) -> Vec<RoleName> {
         if names.iter().any(|seen| seen.name == name) {
             errors.push(syn::Error::new(
                 span,
-                format!("role `{name}` is listed twice in `{key}`: list each role once"),
+                format!("{noun} `{name}` is listed twice in `{key}`: list each {noun} once"),
             ));
             continue;
         }
-        names.push(RoleName {
+        names.push(ListedName {
             name: name.to_owned(),
             lit: LitStr::new(name, span),
         });
@@ -331,30 +407,37 @@ fn words(name: &str) -> Vec<String> {
     words
 }
 
-/// A checked role: the variant and its name.
-pub(crate) struct CheckedRole<'a> {
+/// A checked role or permission: the variant and its name.
+pub(crate) struct CheckedName<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) name: String,
 }
 
-pub(crate) fn role_enum<'a>(role: &RoleEnum<'a>, errors: &mut Errors) -> Vec<CheckedRole<'a>> {
-    let input = role.input;
+/// The checks every role or permission enum passes: not generic, at least one unit
+/// variant, names valid and unique.
+pub(crate) fn named_enum<'a>(named: &NamedEnum<'a>, errors: &mut Errors) -> Vec<CheckedName<'a>> {
+    let input = named.input;
+    let noun = named.kind.noun();
+    let example = match named.kind {
+        NameKind::Role => "Admin, Editor",
+        NameKind::Permission => "ReportsRead, ArticlesPublish",
+    };
     if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(
             &input.generics,
-            "a role enum cannot be generic: remove the generic parameters",
+            format!("a {noun} enum cannot be generic: remove the generic parameters"),
         ));
     }
-    if role.variants.is_empty() {
+    if named.variants.is_empty() {
         errors.push(syn::Error::new_spanned(
             &input.ident,
             format!(
-                "`{}` has no variants, so it declares no roles: add one unit variant per role, like `enum {} {{ Admin, Editor }}`",
+                "`{}` has no variants, so it declares no {noun}s: add one unit variant per {noun}, like `enum {} {{ {example} }}`",
                 input.ident, input.ident
             ),
         ));
     }
-    let rule = match &role.attrs.rename_all {
+    let rule = match &named.attrs.rename_all {
         Some(lit) => match RenameRule::from_str(&lit.value()) {
             Some(rule) => rule,
             None => {
@@ -374,12 +457,12 @@ pub(crate) fn role_enum<'a>(role: &RoleEnum<'a>, errors: &mut Errors) -> Vec<Che
 
     let mut seen: BTreeMap<String, &Ident> = BTreeMap::new();
     let mut checked = Vec::new();
-    for variant in &role.variants {
+    for variant in &named.variants {
         let ident = variant.ident;
         if !matches!(variant.fields, syn::Fields::Unit) {
             errors.push(syn::Error::new_spanned(
                 variant.fields,
-                format!("role variants cannot hold data: write `{ident}`, a unit variant"),
+                format!("{noun} variants cannot hold data: write `{ident}`, a unit variant"),
             ));
         }
         let (name, span) = match &variant.attrs.rename {
@@ -389,10 +472,14 @@ pub(crate) fn role_enum<'a>(role: &RoleEnum<'a>, errors: &mut Errors) -> Vec<Che
                 ident.span(),
             ),
         };
-        if let Some(problem) = role_name_problem(&name) {
+        let problem = match named.kind {
+            NameKind::Role => role_name_problem(&name),
+            NameKind::Permission => permission_name_problem(&name),
+        };
+        if let Some(problem) = problem {
             errors.push(syn::Error::new(
                 span,
-                format!("invalid role name {name:?} for `{ident}`: {problem}"),
+                format!("invalid {noun} name {name:?} for `{ident}`: {problem}"),
             ));
             continue;
         }
@@ -400,13 +487,13 @@ pub(crate) fn role_enum<'a>(role: &RoleEnum<'a>, errors: &mut Errors) -> Vec<Che
             errors.push(syn::Error::new(
                 span,
                 format!(
-                    "role name `{name}` of `{ident}` is already the name of `{first}`: give one of them another name with `#[role(rename = \"…\")]`"
+                    "{noun} name `{name}` of `{ident}` is already the name of `{first}`: give one of them another name with `#[{noun}(rename = \"…\")]`"
                 ),
             ));
             continue;
         }
         seen.insert(name.clone(), ident);
-        checked.push(CheckedRole { ident, name });
+        checked.push(CheckedName { ident, name });
     }
     checked
 }
@@ -423,6 +510,208 @@ fn role_name_problem(name: &str) -> Option<&'static str> {
         Some("role names cannot contain whitespace; use `-` or `_` instead")
     } else {
         None
+    }
+}
+
+/// Why a permission name is refused: permission names are OAuth scope tokens (RFC 6749
+/// §3.3, printable ASCII but space, `"` and `\`), so a provider's scope can name one, and
+/// carry no comma, which separates names in `#[secured(permissions = "…")]`.
+fn permission_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("permission names cannot be empty")
+    } else if name.contains(',') {
+        Some(
+            "permission names cannot contain commas, which separate permissions in `#[secured(permissions = \"…\")]`",
+        )
+    } else if !name
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+    {
+        Some(
+            "permission names are OAuth scope tokens (RFC 6749 §3.3), so that a provider's scope can name one: printable ASCII without spaces, `\"` or `\\`, like `reports:read`",
+        )
+    } else {
+        None
+    }
+}
+
+/// A role enum's hierarchy and grants, checked and closed.
+pub(crate) struct Hierarchy {
+    /// Per role (in the order of [`named_enum`]'s result): every role it satisfies,
+    /// itself first, then what it includes, depth first in the order written.
+    pub(crate) satisfies: Vec<Vec<String>>,
+    /// Per role: every permission it holds (its own grants, then those of the roles it
+    /// satisfies), closed.
+    pub(crate) grants: Vec<Vec<String>>,
+    /// Every `grants` name as written, with the role granting it: the derive checks each
+    /// against the permission type at compile time, pointing at the literal.
+    pub(crate) written_grants: Vec<(ListedName, String)>,
+}
+
+/// Checks `includes` (known names, no role including itself, no cycle) and `grants`
+/// (only with a permission type, each once), and closes both.
+pub(crate) fn hierarchy(
+    named: &NamedEnum<'_>,
+    roles: &[CheckedName<'_>],
+    errors: &mut Errors,
+) -> Hierarchy {
+    let enum_name = &named.input.ident;
+    let index_of = |name: &str| roles.iter().position(|role| role.name == name);
+    let declared = || {
+        roles
+            .iter()
+            .map(|role| format!("`{}`", role.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The variants whose names passed: `roles[i]` is the variant `variant_of[i]`.
+    let variants: Vec<_> = roles
+        .iter()
+        .map(|role| {
+            named
+                .variants
+                .iter()
+                .find(|variant| variant.ident == role.ident)
+                .expect("a checked role comes from a variant")
+        })
+        .collect();
+
+    // Direct includes, by index, with the literal they were written in.
+    let mut includes: Vec<Vec<(usize, Span)>> = vec![Vec::new(); roles.len()];
+    for (i, variant) in variants.iter().enumerate() {
+        let Some(list) = &variant.attrs.includes else {
+            continue;
+        };
+        for included in name_list(list, errors) {
+            let span = included.lit.span();
+            match index_of(&included.name) {
+                Some(j) if j == i => errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`{}` cannot include itself: `includes` lists the other roles it satisfies",
+                        roles[i].name
+                    ),
+                )),
+                Some(j) => includes[i].push((j, span)),
+                None => errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "unknown role `{}` in `includes` of `{}`: the roles declared by `{enum_name}` are {}",
+                        included.name,
+                        roles[i].name,
+                        declared()
+                    ),
+                )),
+            }
+        }
+    }
+    report_cycles(roles, &includes, errors);
+
+    // Grants, as written.
+    let mut own_grants: Vec<Vec<String>> = vec![Vec::new(); roles.len()];
+    let mut written_grants = Vec::new();
+    for (i, variant) in variants.iter().enumerate() {
+        let Some(list) = &variant.attrs.grants else {
+            continue;
+        };
+        if named.attrs.permissions.is_none() {
+            errors.push(syn::Error::new(
+                list.lit.span(),
+                format!(
+                    "`{}` grants permissions, but `{enum_name}` has no permission type: declare the permissions with `#[derive(centurion::Permission)]` on an enum and name it on `{enum_name}` with `#[role(permissions = ThatEnum)]`",
+                    roles[i].name
+                ),
+            ));
+            continue;
+        }
+        for granted in name_list(list, errors) {
+            own_grants[i].push(granted.name.clone());
+            written_grants.push((granted, roles[i].name.clone()));
+        }
+    }
+
+    // Closures: depth first from each role, each role once (so a cycle, reported above,
+    // cannot loop).
+    let mut satisfies = Vec::with_capacity(roles.len());
+    let mut grants = Vec::with_capacity(roles.len());
+    for start in 0..roles.len() {
+        let mut order = Vec::new();
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            if order.contains(&i) {
+                continue;
+            }
+            order.push(i);
+            for &(j, _) in includes[i].iter().rev() {
+                stack.push(j);
+            }
+        }
+        let mut held: Vec<String> = Vec::new();
+        for &i in &order {
+            for permission in &own_grants[i] {
+                if !held.contains(permission) {
+                    held.push(permission.clone());
+                }
+            }
+        }
+        satisfies.push(order.iter().map(|&i| roles[i].name.clone()).collect());
+        grants.push(held);
+    }
+    Hierarchy {
+        satisfies,
+        grants,
+        written_grants,
+    }
+}
+
+/// Reports every cycle of `includes` once, at the include that closes it.
+fn report_cycles(roles: &[CheckedName<'_>], includes: &[Vec<(usize, Span)>], errors: &mut Errors) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    fn visit(
+        i: usize,
+        roles: &[CheckedName<'_>],
+        includes: &[Vec<(usize, Span)>],
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+        errors: &mut Errors,
+    ) {
+        marks[i] = Mark::OnPath;
+        path.push(i);
+        for &(j, span) in &includes[i] {
+            match marks[j] {
+                Mark::New => visit(j, roles, includes, marks, path, errors),
+                Mark::OnPath => {
+                    let from = path.iter().position(|&k| k == j).unwrap_or(0);
+                    let circle = path[from..]
+                        .iter()
+                        .chain(std::iter::once(&j))
+                        .map(|&k| format!("`{}`", roles[k].name))
+                        .collect::<Vec<_>>()
+                        .join(" → ");
+                    errors.push(syn::Error::new(
+                        span,
+                        format!(
+                            "`{}` includes `{}`, which already includes `{}`: roles cannot include each other in a cycle ({circle}); remove one of these includes",
+                            roles[i].name, roles[j].name, roles[i].name
+                        ),
+                    ));
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        marks[i] = Mark::Done;
+    }
+    let mut marks = vec![Mark::New; roles.len()];
+    for start in 0..roles.len() {
+        if marks[start] == Mark::New {
+            visit(start, roles, includes, &mut marks, &mut Vec::new(), errors);
+        }
     }
 }
 

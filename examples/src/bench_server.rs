@@ -194,13 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = builder.build()?;
     let hash = auth.hasher().hash("bench-password").await?;
     users
-        .create(NewUser {
-            username: "bench".into(),
-            email: None,
-            password_hash: hash,
-            roles: vec!["admin".into()],
-            active: true,
-        })
+        .create(NewUser::new("bench", hash).with_roles(["admin"]))
         .await?;
 
     let app = Router::new()

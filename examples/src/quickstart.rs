@@ -8,20 +8,38 @@
 //! `CENTURION_REQUEST_TIMEOUT`, `CENTURION_MAX_CONNECTIONS`,
 //! `CENTURION_MAX_CONNECTIONS_PER_ADDRESS` and `CENTURION_SHUTDOWN_DEADLINE` tune them
 //! (`quickstart_serving.rs` lists the defaults).
-
-use std::sync::Arc;
+//!
+//! Identity and anonymous limits (see `quickstart_setup.rs`):
+//!
+//! - `CENTURION_UNCONFIRMED_LIFESPAN` (default `24h`): how long an unconfirmed
+//!   registration holds its username and address.
+//! - `CENTURION_RESET_MAIL_INTERVAL` (default `5m`): at most one reset mail per account per
+//!   this long, however many clients ask.
+//! - `CENTURION_TRUSTED_PROXIES` (default none): the proxies whose `X-Forwarded-For` is
+//!   believed, for the per-address limits (30 registrations and 10 reset requests a
+//!   minute) and the login throttle.
+//!
+//! `POST /auth/register` answers 201 `{"username", "active": false}` whether or not the
+//! address was registered already (the owner of a taken address gets a mail instead of a
+//! confirmation), so the body carries no id. Mail links carry their token in the fragment
+//! (`/confirm#token=…`, `/reset#token=…`).
+//!
+//! `CENTURION_OIDC_ISSUER` and `CENTURION_OIDC_AUDIENCE` (with
+//! `CENTURION_OIDC_ROLES_CLAIM`, default `roles`) make every `/api/*` route accept that
+//! OpenID Provider's access tokens too; `/api/me` then answers the provider's user as its
+//! token describes it (not stored: a stable negative `id`, `username` from
+//! `preferred_username` or `sub`, `email`, the declared roles it carries).
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use centurion::http::ClientAddr;
-use centurion::mail::{
-    MailTemplates, Mailer, SharedMailer, confirmation_mail, link_with_token, reset_mail,
-};
+use centurion::mail::AccountMail;
 use centurion::throttle::Throttle;
 use centurion::{
-    AuthUser, Centurion, Claims, ClientInfo, CurrentUser, Error, ErrorKind, JsonBody, Role, secured,
+    AuthUser, Centurion, Claims, ClientInfo, CurrentUser, Error, ErrorKind, JsonBody, Permission,
+    Role, secured,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,16 +50,34 @@ mod quickstart_setup;
 use quickstart_serving::Serving;
 use quickstart_setup::Settings;
 
+/// The application's permissions, declared once and granted to roles below; `#[secured]`
+/// checks their names at compile time.
+#[derive(Permission, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppPermission {
+    /// Reads `/api/reports`.
+    #[permission(rename = "reports:read")]
+    ReportsRead,
+}
+
 /// The application's roles, declared once; `#[secured]` checks role names against them
-/// at compile time.
+/// at compile time. The hierarchy and the grants are closed by the derive, so a request
+/// is checked from its token alone.
 #[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
+#[role(permissions = AppPermission)]
 pub enum AppRole {
-    /// Runs the place: `/api/admin`.
+    /// Runs the place: `/api/admin`; reads the reports.
+    #[role(grants = "reports:read")]
     Admin,
     /// Edits articles.
     Editor,
     /// Writes articles.
     Author,
+    /// Whatever an admin or an editor may do.
+    #[role(includes = "admin, editor")]
+    Owner,
+    /// Reads the reports, nothing else.
+    #[role(grants = "reports:read")]
+    Auditor,
 }
 
 /// The user, as the SQL store keeps it. The password hash never appears in `Debug`.
@@ -64,10 +100,10 @@ pub struct User {
 /// What handlers share besides the `Centurion` the layer provides.
 #[derive(Clone)]
 struct App {
-    mailer: SharedMailer,
-    templates: Arc<MailTemplates>,
+    /// The account mails, always to the address stored for the account, through a bounded
+    /// queue.
+    mail: AccountMail,
     throttle: Throttle,
-    public_url: Arc<str>,
 }
 
 fn invalid(message: &'static str) -> Error {
@@ -84,51 +120,28 @@ struct Register {
     password: String,
 }
 
-fn check_username(name: &str) -> Result<(), Error> {
-    let ok = (1..=64).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-@+".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "the username must be 1–64 letters, digits or . _ - @ +",
-        ))
-    }
-}
-
-fn check_email(email: &str) -> Result<(), Error> {
-    let ok = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid("the e-mail address is not valid"))
-    }
-}
-
+/// Registers an unconfirmed user and mails the confirmation link to the address.
+///
+/// Usernames and addresses follow the library's identity rules (`centurion::identity`):
+/// compared in one normal form, refused when they hold invisible characters or mix
+/// scripts. An address that is already registered gets the same 201 (and the same body,
+/// which is why it holds no id) after the same work; its owner gets a mail saying someone
+/// tried. Limited per client address (429 past the limit).
 async fn register(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
     JsonBody(body): JsonBody<Register>,
 ) -> Result<impl IntoResponse, Error> {
-    check_username(&body.username)?;
-    check_email(&body.email)?;
-    let (user, token) = auth
+    app.throttle.registration(Some(client.ip())).await?;
+    let registration = auth
         .register(&body.username, Some(&body.email), &body.password, &[])
         .await?;
-    let link = link_with_token(&format!("{}/confirm", app.public_url), &token);
-    let mail = confirmation_mail(&app.templates, &body.email, &user.username, &link);
-    if let Err(e) = app.mailer.send(&mail).await {
-        tracing::error!(user_id = user.id, error = %e, "could not send the confirmation mail");
-    }
+    // Queued: the answer does not wait for the mail server, nor tell which mail it is.
+    app.mail.registration(&registration);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": user.id, "username": user.username, "active": false})),
+        Json(json!({"username": registration.username(), "active": false})),
     ))
 }
 
@@ -152,41 +165,22 @@ struct Forgot {
     email: String,
 }
 
-/// Answers 202 at once whatever the address; the look-up and the mail happen afterwards,
-/// so neither the answer nor its timing says whether the address is known.
+/// Answers 202 at once whatever the address; the look-up and the mail happen afterwards
+/// on the mail queue, so neither the answer nor its timing says whether the address is
+/// known. The mail goes to the address stored for the account (never to the address as
+/// typed), at most once per account every few minutes. Limited per client address.
 async fn forgot(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
     JsonBody(body): JsonBody<Forgot>,
-) -> impl IntoResponse {
-    tokio::spawn(async move {
-        let user = match auth.lookup_by_email(&body.email).await {
-            Ok(Some(user)) if user.active => user,
-            Ok(_) => return,
-            Err(e) => return tracing::error!(error = %e, "password reset look-up failed"),
-        };
-        let sent = match auth.issue_reset_token(&user) {
-            Ok(token) => {
-                let link = link_with_token(&format!("{}/reset", app.public_url), &token);
-                app.mailer
-                    .send(&reset_mail(
-                        &app.templates,
-                        &body.email,
-                        &user.username,
-                        &link,
-                    ))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = sent {
-            tracing::error!(user_id = user.id, error = %e, "could not send the reset mail");
-        }
-    });
-    (
+) -> Result<impl IntoResponse, Error> {
+    app.throttle.reset_request(Some(client.ip())).await?;
+    app.mail.password_reset(&auth, &body.email);
+    Ok((
         StatusCode::ACCEPTED,
         Json(json!({"message": "if the address is known, a reset link is on its way"})),
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -291,6 +285,13 @@ async fn admin(claims: Claims) -> Json<Value> {
     Json(json!({"message": "welcome, administrator", "id": claims.subject()}))
 }
 
+/// Whoever holds `reports:read`: admins, owners (through `admin`) and auditors. The
+/// permission comes from the token's roles: no database hit.
+#[secured(permissions = "reports:read")]
+async fn reports(claims: Claims) -> Json<Value> {
+    Json(json!({"reports": ["signups", "logins"], "id": claims.subject()}))
+}
+
 #[derive(Deserialize)]
 struct NewArticle {
     title: String,
@@ -319,11 +320,15 @@ struct ChangePassword {
     password: String,
 }
 
-/// Needs a fresh token (straight from a login). Every other token of the user is revoked;
-/// the answer carries a new pair so this client stays logged in.
+/// Needs a fresh token (straight from a login). The old password is checked under the
+/// login throttle (a wrong one counts against the account and the client address). Every
+/// other token of the user is revoked; the answer carries a new pair so this client stays
+/// logged in.
 #[secured(fresh)]
 async fn change_password(
     auth: Centurion<User>,
+    axum::extract::State(app): axum::extract::State<App>,
+    client: ClientAddr,
     user: CurrentUser<User>,
     JsonBody(body): JsonBody<ChangePassword>,
 ) -> Result<Json<Value>, Error> {
@@ -336,15 +341,13 @@ async fn change_password(
     if !stored.is_valid() {
         return Err(Error::new(ErrorKind::InvalidUserError));
     }
-    if !auth
-        .hasher()
-        .verify(&body.old_password, stored.password_hash())
-        .await?
-    {
-        return Err(
-            Error::new(ErrorKind::AuthenticationError).with_message("the old password is wrong")
-        );
-    }
+    app.throttle
+        .check_password(&auth, Some(client.ip()), &stored, &body.old_password)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::AuthenticationError => e.with_message("the old password is wrong"),
+            _ => e,
+        })?;
     auth.change_password(&stored, &body.password).await?;
     let pair = auth.issue_pair(&stored).await?;
     Ok(Json(
@@ -426,7 +429,7 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("quickstart.html"))
 }
 
-fn routes(app: App, auth: &Centurion<User>) -> Router {
+fn routes(app: App, auth: &Centurion<User>, trusted: centurion::http::TrustedProxies) -> Router {
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/confirm", post(confirm))
@@ -437,6 +440,7 @@ fn routes(app: App, auth: &Centurion<User>) -> Router {
         .route("/auth/password/reset", post(reset))
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
+        .route("/api/reports", get(reports))
         .route("/api/articles", post(create_article))
         .route("/api/account/password", post(change_password))
         .route(
@@ -454,6 +458,7 @@ fn routes(app: App, auth: &Centurion<User>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(auth.layer())
+        .layer(axum::Extension(trusted))
 }
 
 #[tokio::main]
@@ -479,12 +484,15 @@ async fn main() -> std::process::ExitCode {
 async fn run(settings: Settings, serving: Serving) -> Result<(), Box<dyn std::error::Error>> {
     let parts = quickstart_setup::build(&settings).await?;
     let app = App {
-        mailer: parts.mailer,
-        templates: Arc::new(MailTemplates::new("Centurion quickstart")),
+        mail: parts.mail,
         throttle: parts.throttle,
-        public_url: settings.public_url.clone().into(),
     };
-    let router = quickstart_setup::with_middleware(routes(app, &parts.auth));
+    quickstart_setup::purge_registrations_now_and_then(parts.auth.clone());
+    let router = quickstart_setup::with_middleware(routes(
+        app,
+        &parts.auth,
+        settings.trusted_proxies.clone(),
+    ));
     // Not axum::serve: it has no header-read, idle or request timeout, no connection cap
     // and no shutdown deadline (quickstart_serving.rs).
     let listener = quickstart_serving::bind(&settings.addr).await?;

@@ -8,19 +8,62 @@ use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use centurion::mail::{ConsoleMailer, SharedMailer, SmtpMailer};
+use centurion::http::TrustedProxies;
+use centurion::identity::identity_key;
+use centurion::mail::{
+    AccountMail, ConsoleMailer, MailQueue, MailTemplates, SharedMailer, SmtpMailer,
+};
 use centurion::memory::MemoryRevocationStore;
 use centurion::redis::{RedisOptions, RedisRevocationStore};
 use centurion::sql::SqlUserStore;
-use centurion::throttle::{RedisThrottleStore, Throttle, ThrottleConfig};
+use centurion::throttle::{RateLimit, RedisThrottleStore, Throttle, ThrottleConfig};
 use centurion::{
-    Centurion, Config, ErrorKind, ImportedUser, LegacyConfig, NewUser, Secret, UserStore,
+    Centurion, Claims, Config, ErrorKind, IdentityProviderConfig, ImportedUser, LegacyConfig, Role,
+    Secret, UserStore,
 };
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::User;
+use crate::{AppRole, User};
+
+/// `CENTURION_OIDC_*`: an OpenID Provider whose access tokens `/api/*` accepts.
+pub(crate) struct OidcSettings {
+    /// `CENTURION_OIDC_ISSUER`: its issuer URL (discovery at
+    /// `{issuer}/.well-known/openid-configuration`).
+    pub(crate) issuer: String,
+    /// `CENTURION_OIDC_AUDIENCE`: the `aud` its tokens carry for this API (required with
+    /// the issuer).
+    pub(crate) audience: String,
+    /// `CENTURION_OIDC_ROLES_CLAIM`: a dotted path to the roles (default `roles`).
+    pub(crate) roles_claim: String,
+}
+
+impl OidcSettings {
+    fn from_env() -> Result<Option<Self>, String> {
+        let roles_claim = var("CENTURION_OIDC_ROLES_CLAIM");
+        match (var("CENTURION_OIDC_ISSUER"), var("CENTURION_OIDC_AUDIENCE")) {
+            (Some(issuer), Some(audience)) => Ok(Some(Self {
+                issuer: issuer.trim().to_owned(),
+                audience: audience.trim().to_owned(),
+                roles_claim: roles_claim
+                    .map_or_else(|| "roles".to_owned(), |c| c.trim().to_owned()),
+            })),
+            (Some(_), None) => Err(
+                "CENTURION_OIDC_AUDIENCE is required when CENTURION_OIDC_ISSUER is set: the `aud` \
+                 the provider's tokens carry for this API"
+                    .into(),
+            ),
+            (None, Some(_)) => {
+                Err("CENTURION_OIDC_AUDIENCE is set but CENTURION_OIDC_ISSUER is not".into())
+            }
+            (None, None) if roles_claim.is_some() => {
+                Err("CENTURION_OIDC_ROLES_CLAIM is set but CENTURION_OIDC_ISSUER is not".into())
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
 
 /// Everything the environment configures.
 pub(crate) struct Settings {
@@ -34,6 +77,15 @@ pub(crate) struct Settings {
     pub(crate) refresh_lifespan: Duration,
     /// `CENTURION_USER_CACHE`: how long `CurrentUser` reuses a loaded user (`0s`: off).
     pub(crate) user_cache: Duration,
+    /// `CENTURION_UNCONFIRMED_LIFESPAN`: how long an unconfirmed registration holds its
+    /// username and address (default `24h`).
+    pub(crate) unconfirmed_lifespan: Duration,
+    /// `CENTURION_RESET_MAIL_INTERVAL`: at most one reset mail per account per this long,
+    /// however many clients ask (default `5m`).
+    pub(crate) reset_mail_interval: Duration,
+    /// `CENTURION_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed
+    /// (addresses and CIDR networks; default none: the client is the socket peer).
+    pub(crate) trusted_proxies: TrustedProxies,
     /// `CENTURION_REFRESH_GRACE`: the refresh grace window (default `5s`, at most `5s`;
     /// `0s`: off).
     pub(crate) refresh_grace: Duration,
@@ -44,6 +96,7 @@ pub(crate) struct Settings {
     pub(crate) admin: Option<(String, String)>,
     pub(crate) seed_users: Vec<(String, String, Vec<String>)>,
     pub(crate) public_url: String,
+    pub(crate) oidc: Option<OidcSettings>,
     /// `CENTURION_LEGACY_TOKENS` and `CENTURION_LEGACY_ROLES_CLAIM`: the Flask services
     /// whose tokens are accepted during a migration.
     pub(crate) legacy: LegacyConfig,
@@ -140,6 +193,18 @@ impl Settings {
             // the cached copy, so the cache only delays changes made by other instances or
             // by hand in the database, by at most this long. Revocation is never cached.
             user_cache: duration_var("CENTURION_USER_CACHE", Duration::from_secs(2))?,
+            unconfirmed_lifespan: duration_var(
+                "CENTURION_UNCONFIRMED_LIFESPAN",
+                Duration::from_secs(24 * 3600),
+            )?,
+            reset_mail_interval: duration_var(
+                "CENTURION_RESET_MAIL_INTERVAL",
+                Duration::from_secs(5 * 60),
+            )?,
+            trusted_proxies: TrustedProxies::parse(
+                &var("CENTURION_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| format!("CENTURION_TRUSTED_PROXIES: {}", e.message()))?,
             refresh_grace: {
                 let grace = duration_var("CENTURION_REFRESH_GRACE", Duration::from_secs(5))?;
                 if grace > Duration::from_secs(5) {
@@ -166,6 +231,7 @@ impl Settings {
                 .unwrap_or_else(|| "http://127.0.0.1:3000".into())
                 .trim_end_matches('/')
                 .to_owned(),
+            oidc: OidcSettings::from_env()?,
         })
     }
 }
@@ -183,7 +249,7 @@ pub(crate) fn init_tracing() {
 /// The pieces `run` needs.
 pub(crate) struct Parts {
     pub(crate) auth: Centurion<User>,
-    pub(crate) mailer: SharedMailer,
+    pub(crate) mail: AccountMail,
     pub(crate) throttle: Throttle,
 }
 
@@ -208,6 +274,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         access_lifespan: settings.access_lifespan,
         refresh_lifespan: settings.refresh_lifespan,
         user_cache_ttl: settings.user_cache,
+        unconfirmed_lifespan: settings.unconfirmed_lifespan,
         refresh_grace: settings.refresh_grace,
         session_idle_timeout: settings.session_idle,
         max_sessions_per_user: settings.sessions_per_user,
@@ -217,28 +284,45 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         ..Config::default()
     };
 
+    let mut limits = ThrottleConfig::default();
+    limits.reset_mails = RateLimit::new(1, settings.reset_mail_interval);
+
     let users = SqlUserStore::<User>::connect(&settings.database_url).await?;
     tracing::info!(backend = users.pool().backend(), "user store ready");
-    let builder = Centurion::<User>::builder()
+    let mut builder = Centurion::<User>::builder()
         .config(config)
         .user_store(users.clone());
+    if let Some(oidc) = &settings.oidc {
+        // Keys are fetched in the background: the server starts even when the provider is
+        // down, and refuses its tokens until they arrive.
+        builder = builder
+            .identity_provider(
+                IdentityProviderConfig::discover(&oidc.issuer, &oidc.audience)
+                    .roles_claim(&oidc.roles_claim),
+            )
+            .provision_external_users(|claims| async move { Ok(Some(provider_user(&claims))) });
+        tracing::info!(issuer = %oidc.issuer, audience = %oidc.audience, roles_claim = %oidc.roles_claim, "accepting the identity provider's access tokens");
+    }
     let (builder, throttle) = match &settings.redis_url {
         Some(url) => {
             let options = RedisOptions::default();
             let store = RedisRevocationStore::connect(url, options.clone()).await?;
-            let throttle = Throttle::new(
-                RedisThrottleStore::connect(url, options).await?,
-                ThrottleConfig::default(),
-            )?;
+            let throttle = Throttle::new(RedisThrottleStore::connect(url, options).await?, limits)?;
             tracing::info!("revocations and throttling in Redis");
             (builder.revocation_store(store), throttle)
         }
         None => (
             builder.revocation_store(MemoryRevocationStore::new()),
-            Throttle::in_memory(ThrottleConfig::default())?,
+            Throttle::in_memory(limits)?,
         ),
     };
-    let auth = builder.build()?;
+    let auth = builder.build().map_err(|e| {
+        if e.message().starts_with("identity provider") {
+            format!("CENTURION_OIDC_ISSUER: {}", e.message())
+        } else {
+            e.to_string()
+        }
+    })?;
 
     let mailer = match &settings.smtp_url {
         Some(url) => SharedMailer::new(
@@ -248,6 +332,15 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
         ),
         None => SharedMailer::new(ConsoleMailer::stdout()),
     };
+
+    // A fixed number of senders and a bounded queue: a slow or hanging mail server, or a
+    // flood of requests that mail, holds a bounded number of connections and tasks.
+    let mail = AccountMail::new(
+        MailQueue::new(mailer),
+        MailTemplates::new("Centurion quickstart"),
+        &settings.public_url,
+    )
+    .throttle(throttle.clone());
 
     if let Some((name, password)) = &settings.admin {
         seed(&auth, &users, name, password, &["admin".to_owned()], true).await?;
@@ -260,7 +353,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Parts, Box<dyn std::err
     }
     Ok(Parts {
         auth,
-        mailer,
+        mail,
         throttle,
     })
 }
@@ -287,6 +380,54 @@ async fn import_users(
     Ok(())
 }
 
+/// Deletes expired unconfirmed registrations every ten minutes (they already free their
+/// username and address when they expire; this removes their rows).
+pub(crate) fn purge_registrations_now_and_then(auth: Centurion<User>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match auth.purge_unconfirmed_registrations().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "purged expired unconfirmed registrations"),
+                Err(e) => tracing::warn!(error = %e, "could not purge expired registrations"),
+            }
+        }
+    });
+}
+
+/// The user of an identity provider's token, as `/api/me` shows it: not stored (the
+/// provider keeps its users), built from the token whenever the user cache does not hold
+/// it. Its `id` is negative, derived from the issuer and the subject, so it is stable and
+/// never a stored user's (those count from 1); `username` is the `preferred_username` claim
+/// or the subject; `email` the `email` claim; `roles` the token's roles this application
+/// declares.
+fn provider_user(claims: &Claims) -> User {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    claims.external_issuer().hash(&mut hasher);
+    claims.subject().hash(&mut hasher);
+    let id = -1 - i64::try_from(hasher.finish() >> 2).unwrap_or(0);
+    let text = |name: &str| {
+        claims
+            .custom(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    User {
+        id,
+        username: text("preferred_username").unwrap_or_else(|| claims.subject().to_owned()),
+        email: text("email"),
+        password_hash: String::new(),
+        roles: claims
+            .roles()
+            .iter()
+            .filter_map(|r| AppRole::from_name(r))
+            .collect(),
+        active: true,
+    }
+}
+
 /// Creates an active user; an existing one keeps its roles and, when `update` is set,
 /// gets the password given here.
 async fn seed(
@@ -297,23 +438,16 @@ async fn seed(
     roles: &[String],
     update: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let hash = auth.hasher().hash(password).await?;
-    let created = users
-        .create(NewUser {
-            username: name.to_owned(),
-            email: None,
-            password_hash: hash.clone(),
-            roles: roles.to_vec(),
-            active: true,
-        })
-        .await;
-    match created {
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    match auth.create_user(name, None, password, &roles).await {
         Ok(_) => tracing::info!(username = name, "seeded a user"),
         Err(e) if e.kind() == ErrorKind::UserExists => {
-            if update && let Some(user) = users.lookup(name).await? {
+            if update && let Some(user) = users.lookup(&identity_key(name)).await? {
                 let id = centurion::AuthUser::id(&user);
+                let hash = auth.hasher().hash(password).await?;
                 users.update_password_hash(&id, &hash).await?;
                 users.activate(&id).await?;
+                auth.forget_user(&id);
                 tracing::info!(username = name, "updated the seeded user");
             }
         }
@@ -362,6 +496,12 @@ pub(crate) fn print_banner(addr: SocketAddr, settings: &Settings) {
     let base = format!("http://{addr}");
     println!("centurion quickstart listening on {base}");
     println!("  database: {}", redact_url(&settings.database_url));
+    if let Some(oidc) = &settings.oidc {
+        println!(
+            "  identity provider: {} (aud {}, roles from `{}`)",
+            oidc.issuer, oidc.audience, oidc.roles_claim
+        );
+    }
     println!("  try:");
     println!(
         "    curl -s -X POST {base}/auth/register -H 'content-type: application/json' \\\n      -d '{{\"username\":\"ada\",\"email\":\"ada@example.com\",\"password\":\"correct horse battery\"}}'"

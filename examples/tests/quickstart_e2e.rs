@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    ADMIN, Launch, Pair, Quickstart, Request, Response, assert_error, assert_error_named, b64,
-    expect_json, jwt_payload, keys,
+    ADMIN, Launch, Pair, Quickstart, Request, Response, SEED_USERS, assert_error,
+    assert_error_named, b64, expect_json, jwt_payload, keys,
 };
 
 const ED: (&str, &str) = ("ed", "editor-pass-1");
@@ -244,18 +244,50 @@ fn register_confirm_and_log_in() {
         );
         assert_error_named(&response, 409, "UserExists");
     }
-    // A taken e-mail address (in any case) is refused the same way.
-    for email in ["ada@example.com", "ADA@Example.com"] {
+    // A taken e-mail address (in any case) answers as a new registration would (the
+    // identity rules: no enumeration of addresses); ada is told, nothing is created.
+    for (i, email) in ["ada@example.com", "ADA@Example.com"]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("ada{}", i + 2);
         let response = qs.post_json(
             "/auth/register",
-            &json!({"username": "ada2", "email": email, "password": "whatever-pass-1"}),
+            &json!({"username": name, "email": email, "password": "whatever-pass-1"}),
         );
-        assert_error_named(&response, 409, "UserExists");
+        let body = expect_json(&response, 201);
+        assert_eq!(body, json!({"username": name, "active": false}));
+        assert_error_named(
+            &qs.login_answer(&name, "whatever-pass-1"),
+            401,
+            "AuthenticationError",
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while qs.mails_to("ada@example.com").len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
     assert!(qs.mails_to("other@example.com").is_empty());
     assert!(qs.mails_to("ed@example.com").is_empty());
-    assert_eq!(qs.mails().len(), 1, "only ada's confirmation mail");
+    assert!(
+        qs.mails_to("ADA@Example.com").is_empty(),
+        "never the address as typed"
+    );
+    let to_ada = qs.mails_to("ada@example.com");
+    assert_eq!(
+        to_ada.len(),
+        3,
+        "the confirmation and two warnings: {to_ada:#?}"
+    );
+    for warning in &to_ada[1..] {
+        assert!(
+            warning.subject.starts_with("Someone tried to register"),
+            "{warning:?}"
+        );
+        assert_eq!(warning.token("confirm"), None);
+    }
+    assert_eq!(qs.mails().len(), 3, "nothing else");
 
     // Malformed confirmation bodies.
     for body in ["{", "{}", r#"{"token": 5}"#, "null"] {
@@ -961,7 +993,10 @@ fn logout_revokes_the_access_token_and_the_session() {
 
 #[test]
 fn forgot_and_reset_password() {
-    let qs = Quickstart::start();
+    // Two reset mails to one account are at least this far apart (5 minutes by default).
+    let qs = Launch::new()
+        .env("CENTURION_RESET_MAIL_INTERVAL", "1s")
+        .start();
     qs.register_confirmed("cy", "cy@example.com", "cy-password-1");
     let confirmation = qs.wait_token("cy@example.com", "confirm", 1);
     qs.register("dee", "dee@example.com", "dee-password-1"); // never confirmed
@@ -1018,8 +1053,9 @@ fn forgot_and_reset_password() {
         assert_error(&response, 400);
     }
 
-    // A second reset mail; then the first token, presented by eight clients at once:
-    // exactly one reset happens.
+    // A second reset mail, once the interval has passed; then the first token, presented
+    // by eight clients at once: exactly one reset happens.
+    std::thread::sleep(Duration::from_millis(1100));
     expect_json(&forgot("cy@example.com"), 202);
     let second_token = qs.wait_token("cy@example.com", "reset", 2);
     assert_ne!(second_token, token);
@@ -1157,6 +1193,82 @@ fn roles_guard_the_api() {
         assert_eq!(response.status, 400, "article {body}: {response:?}");
         assert_error(&response, 400);
     }
+}
+
+/// The second round's roles (QUICKSTART-API.md, "More roles"): `owner` includes `admin`
+/// and `editor`; `auditor` is plain; `reports:read` is granted to `admin` (so `owner`) and
+/// `auditor`, and guards `GET /api/reports`.
+#[test]
+fn owner_auditor_and_the_reports_permission() {
+    const OWNER: (&str, &str) = ("own", "owner-pass-12");
+    const AUDITOR: (&str, &str) = ("aud", "auditor-pass-1");
+    let qs = Launch::new()
+        .env(
+            "CENTURION_SEED_USERS",
+            &format!("{SEED_USERS},own:owner-pass-12:owner,aud:auditor-pass-1:auditor"),
+        )
+        .start();
+    let root = qs.login(ADMIN.0, ADMIN.1);
+    let ed = qs.login(ED.0, ED.1);
+    let au = qs.login(AU.0, AU.1);
+    let plain = qs.login(PLAIN.0, PLAIN.1);
+    let owner = qs.login(OWNER.0, OWNER.1);
+    let auditor = qs.login(AUDITOR.0, AUDITOR.1);
+
+    // `/api/me` shows the roles as stored, not the ones they include.
+    let me = expect_json(&qs.me(&owner.access), 200);
+    assert_eq!(me["roles"], json!(["owner"]), "{me}");
+
+    // GET /api/reports: admin, owner, auditor; the others get a 403 naming the permission,
+    // with the RFC 6750 challenge.
+    for pair in [&root, &owner, &auditor] {
+        let body = expect_json(&qs.get("/api/reports").bearer(&pair.access).send(), 200);
+        assert!(body["reports"].is_array(), "{body}");
+    }
+    for pair in [&ed, &au, &plain] {
+        let response = qs.get("/api/reports").bearer(&pair.access).send();
+        assert_error_named(&response, 403, "MissingPermissionError");
+        assert!(
+            response.json()["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("`reports:read`")),
+            "{response:?}"
+        );
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_scope\""),
+            "{response:?}"
+        );
+    }
+    assert_error_named(&qs.get("/api/reports").send(), 401, "MissingToken");
+    assert_eq!(qs.post("/api/reports").send().status, 405);
+
+    // `owner` satisfies what `admin` and `editor` satisfy; `auditor` only its own.
+    expect_json(&qs.get("/api/admin").bearer(&owner.access).send(), 200);
+    let article = json!({"title": "By the owner"});
+    let response = qs
+        .post("/api/articles")
+        .bearer(&owner.access)
+        .json(&article)
+        .send();
+    expect_json(&response, 201);
+    assert_error_named(
+        &qs.get("/api/admin").bearer(&auditor.access).send(),
+        403,
+        "MissingRoleError",
+    );
+    let response = qs
+        .post("/api/articles")
+        .bearer(&auditor.access)
+        .json(&article)
+        .send();
+    assert_error_named(&response, 403, "MissingRoleError");
+
+    // The hierarchy holds after a refresh too (the roles travel in every token).
+    let refreshed = expect_json(&qs.refresh_answer(&owner.refresh), 200);
+    let access = refreshed["access_token"].as_str().unwrap();
+    expect_json(&qs.get("/api/reports").bearer(access).send(), 200);
+    expect_json(&qs.get("/api/admin").bearer(access).send(), 200);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The macros' argument parsers and checks: `#[secured(…)]` arguments (and the item it is
-//! put on), `#[derive(Role)]` and `#[derive(AuthUser)]` inputs.
+//! put on), `#[derive(Role)]`, `#[derive(Permission)]`, `roles!(…)` and
+//! `#[derive(AuthUser)]` inputs.
 //!
 //! A proc-macro crate cannot be linked into a fuzz target, so the target links
 //! `centurion-codegen`, the plain library the macros crate calls; it only uses
@@ -35,6 +36,9 @@ enum Input {
         item: Item,
     },
     Role(String),
+    Permission(String),
+    /// The argument of `roles!(…)`.
+    Roles(String),
     AuthUser(String),
     /// `#[derive(Role)]` on an enum whose `#[role(…)]` arguments are arbitrary.
     RoleAttrs {
@@ -137,7 +141,15 @@ fuzz_target!(|input: Input| {
             });
             if valid && !has_compile_error(&out) {
                 let keys = leading_keys(&attr);
-                for key in ["roles", "any_of", "fresh", "optional", "role_type"] {
+                for key in [
+                    "roles",
+                    "any_of",
+                    "permissions",
+                    "any_permission",
+                    "fresh",
+                    "optional",
+                    "role_type",
+                ] {
                     let n = keys.iter().filter(|k| *k == key).count();
                     assert!(
                         n <= 1,
@@ -153,6 +165,21 @@ fuzz_target!(|input: Input| {
             run("#[derive(Role)]", is_derive_input(&tokens), || {
                 centurion_codegen::derive_role(tokens.clone())
             });
+        }
+        Input::Permission(text) => {
+            let Ok(tokens) = text.parse::<TokenStream>() else {
+                return;
+            };
+            run("#[derive(Permission)]", is_derive_input(&tokens), || {
+                centurion_codegen::derive_permission(tokens.clone())
+            });
+        }
+        Input::Roles(text) => {
+            let Ok(tokens) = text.parse::<TokenStream>() else {
+                return;
+            };
+            // Any token stream is what the compiler could hand a function-like macro.
+            run("roles!", true, || centurion_codegen::roles(tokens.clone()));
         }
         Input::AuthUser(text) => {
             let Ok(tokens) = text.parse::<TokenStream>() else {

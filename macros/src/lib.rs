@@ -1,5 +1,5 @@
 //! Procedural macros for [centurion](https://docs.rs/centurion): `#[secured]`,
-//! `#[derive(Role)]` and `#[derive(AuthUser)]`.
+//! `#[derive(Role)]`, `#[derive(Permission)]`, `roles!` and `#[derive(AuthUser)]`.
 //!
 //! Use them through the `centurion` crate, which re-exports them; the code they generate
 //! names only `::centurion::__private`, so an application depends on `centurion` alone.
@@ -11,8 +11,8 @@
 
 use proc_macro::TokenStream;
 
-/// Guards an axum handler: the request needs a valid access token (and the roles and
-/// freshness the arguments ask for) before any other extractor runs.
+/// Guards an axum handler: the request needs a valid access token (and the roles,
+/// permissions and freshness the arguments ask for) before any other extractor runs.
 ///
 /// ```
 /// use axum::{Json, Router, routing::{get, post}};
@@ -55,65 +55,123 @@ use proc_macro::TokenStream;
 /// | *(none)* | a valid access token (header or cookie) | 401 |
 /// | `roles = "a, b"` | the token holds **every** listed role (praetorian's `roles_required`) | 403 `MissingRoleError` |
 /// | `any_of = "c, d"` | the token holds **at least one** listed role (praetorian's `roles_accepted`) | 403 `MissingRoleError` |
+/// | `permissions = "p, q"` | the token holds **every** listed permission | 403 `MissingPermissionError` |
+/// | `any_permission = "p, q"` | the token holds **at least one** listed permission | 403 `MissingPermissionError` |
 /// | `fresh` | the access token comes from a login, not a refresh (jwt-extended's `fresh=True`) | 401 `FreshTokenRequired` |
 /// | `optional` | a request **without** a token passes anonymously; a present but invalid token still fails (praetorian's `auth_accepted`) | 401 for a bad token |
-/// | `role_type = path::To::Enum` | check the role names against `<Enum as Role>::NAMES` instead of the crate root's `#[derive(Role)]` (see below) | compile error |
+/// | `role_type = path::To::Enum` | check the names against this role type instead of the crate's declaration (see below) | compile error |
 ///
-/// `roles`, `any_of` and `fresh` combine: every given condition must hold. Role names
-/// are separated by commas; surrounding whitespace is ignored. `optional` cannot be
-/// combined with `roles`, `any_of` or `fresh` (an anonymous request has none of them).
+/// `roles`, `any_of`, `permissions`, `any_permission` and `fresh` combine: every given
+/// condition must hold. Names are separated by commas; surrounding whitespace is ignored.
+/// `optional` cannot be combined with the others (an anonymous request has none of them).
+/// A 403 carries `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 §3.1).
 ///
-/// Role checks read the roles carried in the token: a handler that only checks roles
-/// never touches the user store. Ask for [`CurrentUser<U>`] to load the user (once per
-/// request) and [`Claims`] for the verified token; the guard has already verified it, so
-/// they do not verify it again.
+/// Roles and permissions are read from the token: a handler that only checks them never
+/// touches the user store. A token holds the roles it carries, every role they include
+/// (`#[role(includes = …)]`), and every permission those grant (`#[role(grants = …)]`),
+/// resolved once when the token is verified. Ask for [`CurrentUser<U>`] to load the user
+/// (once per request) and [`Claims`] for the verified token; the guard has already
+/// verified it, so they do not verify it again.
 ///
-/// # Role names are checked at compile time
+/// # Permissions
 ///
-/// Every name in `roles` and `any_of` must be declared by the application's role enum;
-/// a typo is a compile error at the string literal that names the declared roles:
+/// Permissions are declared once, with `#[derive(Permission)]`, and granted to roles on
+/// the role enum; a role that includes another holds its permissions too:
+///
+/// ```
+/// use centurion::{Claims, Permission, Role, secured};
+///
+/// #[derive(Permission, Clone, Copy)]
+/// enum Perm {
+///     #[permission(rename = "reports:read")]
+///     ReportsRead,
+///     #[permission(rename = "reports:export")]
+///     ReportsExport,
+/// }
+///
+/// #[derive(Role)]
+/// #[role(permissions = Perm)]
+/// enum AppRole {
+///     #[role(grants = "reports:read")]
+///     Auditor,
+///     #[role(includes = "auditor", grants = "reports:export")]
+///     Admin,
+/// }
+///
+/// #[secured(permissions = "reports:read")]           // auditors and admins
+/// async fn reports() {}
+///
+/// #[secured(roles = "admin", any_permission = "reports:export", fresh)]
+/// async fn export() {}
+///
+/// // In the handler, a decision of its own, with the same 403:
+/// #[secured]
+/// async fn maybe_export(claims: Claims) -> Result<(), centurion::Error> {
+///     claims.require_permission(Perm::ReportsExport)  // a typo does not compile
+/// }
+/// # fn main() {}
+/// ```
+///
+/// An identity provider's token (RFC 9068) holds a declared permission also when one of
+/// its scopes has the permission's name; this instance's own tokens carry no scopes.
+///
+/// # Names are checked at compile time
+///
+/// Every name in `roles`, `any_of`, `permissions` and `any_permission` must be declared by
+/// the application's role enum (or its permission type); a typo is a compile error at the
+/// string literal that lists the declared names:
 ///
 /// ```text
-/// error: unknown role `admni`: the roles declared by `AppRole` are `admin`, `editor`
+/// error[E0080]: evaluation panicked: unknown role `admni`: the roles declared by `auth::Role` are `admin`, `editor`
 ///   --> src/main.rs:12:19
 ///    |
 /// 12 | #[secured(roles = "admni")]
-///    |                   ^^^^^^^
+///    |                   ^^^^^^^ evaluation of `<__centurion_secured_purge as centurion::http::Secured>::REQUIREMENT::_` failed here
 /// ```
 ///
-/// **Where to declare the roles.** By default `#[secured]` asks the `#[derive(Role)]`
-/// **at the crate root** (`main.rs` or `lib.rs`), wherever the handlers are and whatever
-/// the order of declarations: the derive leaves a hidden macro there, and `#[secured]`
-/// calls it as `crate::__centurion_roles_declared_by_derive_Role_at_the_crate_root!`. When
-/// there is none (no role enum, or one declared in a submodule or another crate) the
-/// error is `cannot find __centurion_roles_declared_by_derive_Role_at_the_crate_root in
-/// crate`. Then either move the enum to the crate root, or name it on each handler with
-/// `role_type`, which works anywhere and with any `Role` implementation, derived or
-/// written by hand:
+/// **Where the role enum is declared.** One line at the crate root (`main.rs` or
+/// `lib.rs`) names it, wherever it lives, in this crate or another:
+///
+/// ```
+/// centurion::roles!(auth::Role);
+///
+/// mod auth {
+///     #[derive(centurion::Role)]
+///     pub enum Role { Admin, Editor }
+/// }
+///
+/// mod api {
+///     #[centurion::secured(roles = "admin")]         // checked against `auth::Role`
+///     pub async fn dashboard() {}
+/// }
+/// # fn main() {}
+/// ```
+///
+/// A `#[derive(Role)]` at the crate root declares itself, so a small application needs no
+/// `roles!`. Without either, the error says what to write: `centurion::roles!(auth::Role);`
+/// when the role enum is beside the handler, and how to declare one otherwise. A handler
+/// can also name its role type itself with `role_type`, which takes any `Role`
+/// implementation, derived or written by hand, and lists the declared names the same way:
 ///
 /// ```
 /// # use centurion::secured;
-/// mod auth {
+/// mod staff {
 ///     #[derive(centurion::Role)]
 ///     pub enum StaffRole { Admin, Editor }
 /// }
 ///
-/// #[secured(roles = "admin", role_type = auth::StaffRole)]
+/// #[secured(roles = "admin", role_type = staff::StaffRole)]
 /// async fn staff_only() {}
 /// # fn main() {}
 /// ```
 ///
-/// With `role_type`, an unknown name fails constant evaluation of
-/// `<StaffRole as Role>::NAMES`, again pointing at the literal. One crate can hold one
-/// `#[derive(Role)]` per module (the hidden macro has a fixed name); only the one at
-/// the crate root serves handlers without `role_type`.
-///
 /// # Expansion
 ///
 /// ```
-/// # use centurion::{Claims, Role, secured};
-/// # #[derive(Role)] enum AppRole { Admin }
-/// #[secured(roles = "admin", fresh)]
+/// # use centurion::{Claims, Permission, Role, secured};
+/// # #[derive(Permission)] enum Perm { #[permission(rename = "reports:read")] ReportsRead }
+/// # #[derive(Role)] #[role(permissions = Perm)] enum AppRole { Admin }
+/// #[secured(roles = "admin", permissions = "reports:read", fresh)]
 /// pub async fn purge(claims: Claims) -> String {
 ///     claims.subject().to_owned()
 /// }
@@ -129,26 +187,53 @@ use proc_macro::TokenStream;
 ///
 /// #[automatically_derived]
 /// impl ::centurion::__private::Secured for __centurion_secured_purge {
-///     const REQUIREMENT: ::centurion::__private::Requirement =
-///         ::centurion::__private::Requirement {
-///             all_of: &["admin"],
-///             any_of: &[],
-///             fresh: true,
-///             optional: false,
-///         };
-/// }
-///
-/// // The role check: one inner block per role name, spanned at the literal. The call
-/// // expands to nothing when the crate root's role enum declares "admin", and to the
-/// // callback's `compile_error!` otherwise.
-/// const _: () = {
-///     const _: () = {
-///         macro_rules! __centurion_unknown_role { /* the error message */ }
-///         crate::__centurion_roles_declared_by_derive_Role_at_the_crate_root! {
-///             @check "admin" => __centurion_unknown_role
+///     const REQUIREMENT: ::centurion::__private::Requirement = {
+///         // The role type: the crate root's `roles!` (or root `#[derive(Role)]`) shadows
+///         // a role enum beside the handler, which shadows the `None`s of `undeclared`.
+///         #[allow(unused_imports)]
+///         use ::centurion::__private::undeclared::*;
+///         {
+///             #[allow(unused_imports)]
+///             use self::*;
+///             {
+///                 #[allow(unused_imports)]
+///                 use crate::*;
+///                 const __CENTURION_LOOKUP: ::centurion::__private::Lookup =
+///                     ::centurion::__private::Lookup::new(
+///                         __CENTURION_ROLES,
+///                         __CENTURION_ROLE_ENUM_OF_THIS_MODULE,
+///                     );
+///                 // One check per name, each `panic!` spanned at the name's literal.
+///                 const _: () = if let ::core::option::Option::Some(__centurion_message) =
+///                     __CENTURION_LOOKUP.missing()
+///                 {
+///                     ::core::panic!("{}", __centurion_message.as_str())
+///                 };
+///                 const _: () = if let ::core::option::Option::Some(__centurion_message) =
+///                     __CENTURION_LOOKUP.unknown_role("admin")
+///                 {
+///                     ::core::panic!("{}", __centurion_message.as_str())
+///                 };
+///                 const _: () = if let ::core::option::Option::Some(__centurion_message) =
+///                     __CENTURION_LOOKUP.unknown_permission("reports:read")
+///                 {
+///                     ::core::panic!("{}", __centurion_message.as_str())
+///                 };
+///                 ::centurion::__private::Requirement {
+///                     all_of: &["admin"],
+///                     any_of: &[],
+///                     all_permissions: &["reports:read"],
+///                     any_permission: &[],
+///                     fresh: true,
+///                     optional: false,
+///                     // The role type's table when it has a hierarchy or permissions:
+///                     // the guard refuses (500) an instance that resolves tokens without it.
+///                     table: __CENTURION_LOOKUP.required_table(),
+///                 }
+///             }
 ///         }
 ///     };
-/// };
+/// }
 ///
 /// pub async fn purge(
 ///     _: ::centurion::__private::Guard<__centurion_secured_purge>,
@@ -157,6 +242,10 @@ use proc_macro::TokenStream;
 ///     claims.subject().to_owned()
 /// }
 /// ```
+///
+/// With `role_type = path` the block holds no `use`: its lookup is
+/// `Lookup::role_type(Declared::of::<path>("path"))`. Without names (bare, `fresh`,
+/// `optional`) `REQUIREMENT` is the plain struct with `table: None`.
 ///
 /// The handler keeps its name, visibility, attributes, docs, generics, `where` clause,
 /// return type and body; it gains one first parameter, the guard extractor, so axum runs
@@ -196,8 +285,52 @@ pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
     centurion_codegen::secured(attr.into(), item.into()).into()
 }
 
-/// Declares the application's roles: implements `Role` for an enum of unit variants, and
-/// lets `#[secured]` check role names at compile time.
+/// Declares the crate's role enum, at the crate root: every `#[secured]` of the crate
+/// checks its role and permission names against it.
+///
+/// ```
+/// centurion::roles!(auth::Role);         // the path from the crate root, or another crate's
+///
+/// mod auth {
+///     #[derive(centurion::Role)]
+///     pub enum Role { Admin, Editor }
+/// }
+///
+/// #[centurion::secured(any_of = "admin, editor")]
+/// async fn drafts() {}
+/// # fn main() {}
+/// ```
+///
+/// It takes any type that implements `Role` (derived or by hand); the permissions come
+/// with it (`#[role(permissions = …)]`). Not needed when the `#[derive(Role)]` enum is at
+/// the crate root. Written in a module instead of the crate root, or naming a type that
+/// is not a role type, it is a compile error.
+///
+/// # Expansion
+///
+/// ```ignore
+/// #[doc(hidden)]
+/// #[allow(dead_code)]
+/// const __CENTURION_ROLES: ::core::option::Option<::centurion::__private::Declared> =
+///     ::core::option::Option::Some(
+///         ::centurion::__private::Declared::of::<auth::Role>("auth::Role"),
+///     );
+/// const _: () = if !::centurion::__private::at_crate_root(::core::module_path!()) {
+///     ::core::panic!(
+///         "`centurion::roles!` goes at the crate root (main.rs or lib.rs), where every `#[secured]` of the crate finds it"
+///     )
+/// };
+/// ```
+///
+/// `#[secured]` reads `__CENTURION_ROLES` through `use crate::*` (see its expansion).
+#[proc_macro]
+pub fn roles(input: TokenStream) -> TokenStream {
+    centurion_codegen::roles(input.into()).into()
+}
+
+/// Declares the application's roles: implements `Role` for an enum of unit variants, with
+/// its hierarchy and permission grants closed at compile time, and lets `#[secured]`
+/// check role names.
 ///
 /// ```
 /// use centurion::Role;
@@ -217,7 +350,10 @@ pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Tokens carry roles by these names, so other services can read them.
+/// Tokens carry roles by these names, so other services can read them. An enum named
+/// `Role` works: derive it by path, `#[derive(centurion::Role)] enum Role { … }`
+/// (`use centurion::Role` would bring the trait of that name into scope, which the enum
+/// then clashes with).
 ///
 /// # Attributes
 ///
@@ -225,57 +361,176 @@ pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `#[role(rename = "name")]` | a variant | the variant's role name |
 /// | `#[role(rename_all = "rule")]` | the enum | how variant names become role names: `snake_case` (the default), `kebab-case`, `lowercase`, `UPPERCASE`, `SCREAMING_SNAKE_CASE`, `camelCase` or `PascalCase` |
+/// | `#[role(includes = "a, b")]` | a variant | the role satisfies every requirement `a` or `b` satisfies (transitively) |
+/// | `#[role(permissions = Perm)]` | the enum | the `#[derive(Permission)]` type whose names the roles grant |
+/// | `#[role(grants = "p, q")]` | a variant | the permissions the role grants (and every role that includes it) |
 ///
 /// Role names must be unique, non-empty, and free of commas and whitespace (which
 /// separate names in `#[secured(roles = "…")]`). The enum must have at least one
-/// variant, every variant must be a unit variant, and it cannot be generic.
+/// variant, every variant must be a unit variant, and it cannot be generic. `includes`
+/// names roles of the same enum, never the role itself, and never closes a cycle;
+/// `grants` needs `permissions` on the enum and names each permission once; each of
+/// these mistakes is a compile error at the name (an unknown granted permission too,
+/// listing the declared ones).
+///
+/// ```
+/// use centurion::{Permission, Role};
+///
+/// #[derive(Permission)]
+/// enum Perm { #[permission(rename = "reports:read")] ReportsRead }
+///
+/// #[derive(Role)]
+/// #[role(permissions = Perm)]
+/// enum AppRole {
+///     #[role(grants = "reports:read")]
+///     Admin,
+///     Editor,
+///     #[role(includes = "admin, editor")]
+///     Owner,
+/// }
+///
+/// assert_eq!(AppRole::TABLE.satisfies("owner"), ["owner", "admin", "editor"]);
+/// assert_eq!(AppRole::TABLE.grants("owner"), ["reports:read"]);
+/// ```
 ///
 /// # Where to put it
 ///
-/// At the crate root (`main.rs` or `lib.rs`), so every `#[secured]` handler in the crate
-/// checks its role names against it, whatever module the handlers are in. Elsewhere it
-/// still implements `Role`; handlers then name it with `#[secured(role_type = …)]`.
+/// Anywhere. At the crate root it declares the crate's roles by itself; elsewhere (or in
+/// another crate), declare it once at the crate root with `centurion::roles!(path)`, or
+/// name it on a handler with `#[secured(role_type = …)]`. One module holds at most one
+/// `#[derive(Role)]` (each leaves the hidden constant `#[secured]` looks for).
+///
+/// # Expansion
+///
+/// For the enum above:
+///
+/// ```ignore
+/// #[automatically_derived]
+/// impl ::centurion::__private::Role for AppRole {
+///     const NAMES: &'static [&'static str] = &["admin", "editor", "owner"];
+///     #[inline]
+///     fn name(&self) -> &'static str {
+///         match self {
+///             Self::Admin => "admin",
+///             Self::Editor => "editor",
+///             Self::Owner => "owner",
+///         }
+///     }
+///     #[inline]
+///     fn from_name(__centurion_name: &str) -> ::core::option::Option<Self> {
+///         match __centurion_name {
+///             "admin" => ::core::option::Option::Some(Self::Admin),
+///             "editor" => ::core::option::Option::Some(Self::Editor),
+///             "owner" => ::core::option::Option::Some(Self::Owner),
+///             _ => ::core::option::Option::None,
+///         }
+///     }
+///     // Per role: the roles it satisfies (closed) and the permissions it holds (closed).
+///     const TABLE: &'static ::centurion::__private::RoleTable =
+///         &::centurion::__private::RoleTable::__new(
+///             &[
+///                 ::centurion::__private::RoleEntry::__new("admin", &["admin"], &["reports:read"]),
+///                 ::centurion::__private::RoleEntry::__new("editor", &["editor"], &[]),
+///                 ::centurion::__private::RoleEntry::__new(
+///                     "owner",
+///                     &["owner", "admin", "editor"],
+///                     &["reports:read"],
+///                 ),
+///             ],
+///             ::core::option::Option::Some((
+///                 "Perm",
+///                 <Perm as ::centurion::__private::Permission>::NAMES,
+///             )),
+///         );
+/// }
+///
+/// // One check per granted name, spanned at its literal.
+/// const _: () = if let ::core::option::Option::Some(__centurion_message) =
+///     ::centurion::__private::unknown_grant(
+///         <Perm as ::centurion::__private::Permission>::NAMES,
+///         "Perm",
+///         "reports:read",
+///         "admin",
+///     )
+/// {
+///     ::core::panic!("{}", __centurion_message.as_str())
+/// };
+///
+/// // What `#[secured]` finds beside it, or at the crate root. Nothing silences
+/// // `dead_code` on the user's items, yet an enum only `#[secured]` uses draws no
+/// // warning (pinned by `tests/ui/roles/pass/only_used_by_secured.rs`).
+/// #[doc(hidden)]
+/// #[allow(dead_code)]
+/// const __CENTURION_ROLE_ENUM_OF_THIS_MODULE: ::core::option::Option<::centurion::__private::Declared> =
+///     ::core::option::Option::Some(::centurion::__private::Declared::derived::<AppRole>(
+///         ::core::module_path!(),
+///         "AppRole",
+///     ));
+/// ```
+#[proc_macro_derive(Role, attributes(role))]
+pub fn derive_role(input: TokenStream) -> TokenStream {
+    centurion_codegen::derive_role(input.into()).into()
+}
+
+/// Declares the application's permissions: implements `Permission` for an enum of unit
+/// variants, whose names `#[role(grants = …)]` and `#[secured(permissions = …)]` use.
+///
+/// ```
+/// use centurion::Permission;
+///
+/// #[derive(Permission, Clone, Copy, PartialEq, Debug)]
+/// pub enum Perm {
+///     #[permission(rename = "reports:read")]
+///     ReportsRead,                    // "reports:read"
+///     ArticlesPublish,                // "articles_publish"
+/// }
+///
+/// fn main() {
+///     assert_eq!(Perm::NAMES, ["reports:read", "articles_publish"]);
+///     assert_eq!(Perm::from_name("reports:read"), Some(Perm::ReportsRead));
+/// }
+/// ```
+///
+/// | attribute | on | meaning |
+/// |---|---|---|
+/// | `#[permission(rename = "name")]` | a variant | the variant's permission name |
+/// | `#[permission(rename_all = "rule")]` | the enum | as for `#[derive(Role)]` (default `snake_case`) |
+///
+/// Permission names are OAuth scope tokens (RFC 6749 §3.3: printable ASCII without
+/// spaces, `"` or `\`), so an identity provider's scope can name one, and carry no comma;
+/// they are unique and non-empty. The enum must have at least one unit variant and
+/// cannot be generic.
 ///
 /// # Expansion
 ///
 /// ```ignore
 /// #[automatically_derived]
-/// impl ::centurion::__private::Role for AppRole {
-///     const NAMES: &'static [&'static str] = &["admin", "content_editor", "super-admin"];
+/// impl ::centurion::__private::Permission for Perm {
+///     const NAMES: &'static [&'static str] = &["reports:read", "articles_publish"];
+///     #[inline]
 ///     fn name(&self) -> &'static str {
 ///         match self {
-///             Self::Admin => "admin",
-///             Self::ContentEditor => "content_editor",
-///             Self::Root => "super-admin",
+///             Self::ReportsRead => "reports:read",
+///             Self::ArticlesPublish => "articles_publish",
 ///         }
 ///     }
-///     fn from_name(__centurion_name: &str) -> Option<Self> {
+///     #[inline]
+///     fn from_name(__centurion_name: &str) -> ::core::option::Option<Self> {
 ///         match __centurion_name {
-///             "admin" => Some(Self::Admin),
-///             "content_editor" => Some(Self::ContentEditor),
-///             "super-admin" => Some(Self::Root),
-///             _ => None,
+///             "reports:read" => ::core::option::Option::Some(Self::ReportsRead),
+///             "articles_publish" => ::core::option::Option::Some(Self::ArticlesPublish),
+///             _ => ::core::option::Option::None,
 ///         }
 ///     }
 /// }
-///
-/// // What `#[secured]` asks at compile time: known names expand to nothing, any other
-/// // calls back the handler's error macro with the enum's name and its roles.
-/// #[doc(hidden)]
-/// macro_rules! __centurion_roles_declared_by_derive_Role_at_the_crate_root {
-///     (@check "admin" => $callback:ident) => {};
-///     (@check "content_editor" => $callback:ident) => {};
-///     (@check "super-admin" => $callback:ident) => {};
-///     (@check $role:literal => $callback:ident) => {
-///         $callback! { "AppRole", "`admin`, `content_editor`, `super-admin`" }
-///     };
-/// }
-/// #[doc(hidden)]
-/// pub(crate) use __centurion_roles_declared_by_derive_Role_at_the_crate_root;
 /// ```
-#[proc_macro_derive(Role, attributes(role))]
-pub fn derive_role(input: TokenStream) -> TokenStream {
-    centurion_codegen::derive_role(input.into()).into()
+///
+/// Nothing else, and no `#[allow]` on the user's items: a permission enum only
+/// `#[secured]` and the role enum's grants use still draws no `dead_code` warning
+/// (pinned by `tests/ui/roles/pass/only_used_by_secured.rs`).
+#[proc_macro_derive(Permission, attributes(permission))]
+pub fn derive_permission(input: TokenStream) -> TokenStream {
+    centurion_codegen::derive_permission(input.into()).into()
 }
 
 /// Implements `AuthUser` for a struct from field attributes, plus `UserRecord` (so the
@@ -325,7 +580,7 @@ pub fn derive_role(input: TokenStream) -> TokenStream {
 /// | `#[auth_user(id)]` **required** | anything `Display` (and `TryFrom<i64>` for `UserRecord`): `i64`, `u32`, … | `AuthUser::id`, the token's `sub` |
 /// | `#[auth_user(username)]` **required** | `String` (anything `AsRef<str> + From<String>`) | `AuthUser::username` |
 /// | `#[auth_user(password)]` **required** | `String`: the PHC hash | `AuthUser::password_hash` |
-/// | `#[auth_user(roles)]` | `Vec<R>`, `HashSet<R>` or `BTreeSet<R>`, `R` a `Role` enum or `String` | `AuthUser::roles` (none without it) |
+/// | `#[auth_user(roles)]` | `Vec<R>`, `HashSet<R>` or `BTreeSet<R>`, `R` a `Role` enum or `String` | `AuthUser::roles` (none without it), and `AuthUser::role_table` (`R`'s hierarchy and grants) |
 /// | `#[auth_user(is_valid)]` | `bool` | `AuthUser::is_valid` (always `true` without it) |
 /// | `#[auth_user(email)]` | `String` or `Option<String>` | `HasEmail::email` |
 ///
@@ -404,6 +659,10 @@ pub fn derive_role(input: TokenStream) -> TokenStream {
 ///     }
 ///     fn is_valid(&self) -> bool {
 ///         <bool as ::centurion::__private::IsValidRecordField>::flag(&self.active)
+///     }
+///     // The role enum's hierarchy and grants, for the instance to check tokens with.
+///     fn role_table() -> ::core::option::Option<&'static ::centurion::__private::RoleTable> {
+///         <Vec<AppRole> as ::centurion::__private::RolesRecordField>::role_table()
 ///     }
 /// }
 /// #[automatically_derived]

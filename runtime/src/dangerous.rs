@@ -24,11 +24,11 @@ use crate::jwt;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub fn sign_payload<U>(auth: &Centurion<U>, payload: &serde_json::Value) -> Result<String> {
-    jwt::sign_json(auth.core().keys(), payload)
+    jwt::sign_json(auth.core().keys()?, payload)
 }
 
 /// Signs `header_and_payload` (`base64url(header).base64url(payload)`, both chosen by the
 /// caller) with the instance's signing key and returns the complete token.
 pub fn sign_raw<U>(auth: &Centurion<U>, header_and_payload: &str) -> Result<String> {
-    jwt::sign_raw(auth.core().keys(), header_and_payload)
+    jwt::sign_raw(auth.core().keys()?, header_and_payload)
 }

@@ -7,8 +7,9 @@
 //! {"error": "MissingToken", "message": "the request carries no access token", "status_code": 401}
 //! ```
 //!
-//! A 401 also carries `WWW-Authenticate: Bearer …` (RFC 6750), a 429 carries
-//! `Retry-After`. Applications that want another body install a responder with
+//! A 401 also carries `WWW-Authenticate: Bearer …` (RFC 6750), and so does a 403 for a
+//! missing role or permission (`error="insufficient_scope"`); a 429 carries `Retry-After`.
+//! Applications that want another body install a responder with
 //! [`CenturionBuilder::error_responder`](crate::CenturionBuilder::error_responder).
 
 use std::borrow::Cow;
@@ -61,6 +62,9 @@ pub enum ErrorKind {
     FreshTokenRequired,
     /// The user lacks a role the handler requires. 403.
     MissingRoleError,
+    /// The user lacks a permission the handler requires (no held role grants it, no scope
+    /// of the token names it). 403.
+    MissingPermissionError,
     /// The user exists but is not valid (inactive, disabled). 403.
     InvalidUserError,
     /// The token names a user that no longer exists. 401.
@@ -121,7 +125,7 @@ impl ErrorKind {
             | MissingUserError
             | AuthenticationError
             | CSRFError => StatusCode::UNAUTHORIZED,
-            MissingRoleError | InvalidUserError => StatusCode::FORBIDDEN,
+            MissingRoleError | MissingPermissionError | InvalidUserError => StatusCode::FORBIDDEN,
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             InvalidRequest | WeakPassword => StatusCode::BAD_REQUEST,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -153,6 +157,7 @@ impl ErrorKind {
             MisusedResetToken => "MisusedResetToken",
             FreshTokenRequired => "FreshTokenRequired",
             MissingRoleError => "MissingRoleError",
+            MissingPermissionError => "MissingPermissionError",
             InvalidUserError => "InvalidUserError",
             MissingUserError => "MissingUserError",
             AuthenticationError => "AuthenticationError",
@@ -192,6 +197,7 @@ impl ErrorKind {
             MisusedResetToken => "a password-reset token cannot be used here",
             FreshTokenRequired => "this action needs a fresh login",
             MissingRoleError => "the user lacks a role this action requires",
+            MissingPermissionError => "the user lacks a permission this action requires",
             InvalidUserError => "the user account is not active",
             MissingUserError => "the token's user does not exist",
             AuthenticationError => "the username or password is wrong",
@@ -332,7 +338,11 @@ impl Error {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
-        } else if status == StatusCode::FORBIDDEN && self.kind == ErrorKind::MissingRoleError {
+        } else if matches!(
+            self.kind,
+            ErrorKind::MissingRoleError | ErrorKind::MissingPermissionError
+        ) {
+            // RFC 6750 §3.1: the token is valid but does not allow this request.
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"insufficient_scope\""),

@@ -9,7 +9,7 @@
 //! (`#[auth_user(no_user_record)]`) is read through the `*Field` traits; one with it
 //! through the `*RecordField` traits, which also build the field from stored parts.
 
-use crate::user::Role;
+use crate::roles::{Role, RoleTable};
 
 /// A role name, from a role enum or a string.
 #[diagnostic::on_unimplemented(
@@ -20,6 +20,14 @@ use crate::user::Role;
 pub trait RoleName {
     /// The name.
     fn role_name(&self) -> &str;
+
+    /// The table of the role type (`None` for names held as strings).
+    fn role_table() -> Option<&'static RoleTable>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 impl RoleName for String {
@@ -43,6 +51,10 @@ impl RoleName for std::borrow::Cow<'_, str> {
 impl<T: Role> RoleName for T {
     fn role_name(&self) -> &str {
         self.name()
+    }
+
+    fn role_table() -> Option<&'static RoleTable> {
+        Some(T::TABLE)
     }
 }
 
@@ -132,11 +144,16 @@ impl<T: AsRef<str> + ?Sized> PasswordField for T {
 pub trait RolesField {
     /// The role names.
     fn names(&self) -> Vec<&str>;
+    /// The element type's role table.
+    fn role_table() -> Option<&'static RoleTable>;
 }
 
 impl<R: RoleName> RolesField for Vec<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
+    }
+    fn role_table() -> Option<&'static RoleTable> {
+        R::role_table()
     }
 }
 
@@ -144,11 +161,17 @@ impl<R: RoleName + Eq + std::hash::Hash> RolesField for std::collections::HashSe
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
     }
+    fn role_table() -> Option<&'static RoleTable> {
+        R::role_table()
+    }
 }
 
 impl<R: RoleName + Ord> RolesField for std::collections::BTreeSet<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
+    }
+    fn role_table() -> Option<&'static RoleTable> {
+        R::role_table()
     }
 }
 
@@ -272,6 +295,8 @@ pub trait RolesRecordField: Sized {
     fn names(&self) -> Vec<&str>;
     /// The field from the stored names.
     fn from_stored(names: Vec<String>) -> Self;
+    /// The element type's role table.
+    fn role_table() -> Option<&'static RoleTable>;
 }
 
 fn known_roles<R: FromRoleName, C: FromIterator<R>>(names: Vec<String>) -> C {
@@ -288,6 +313,9 @@ impl<R: RoleName + FromRoleName> RolesRecordField for Vec<R> {
     fn from_stored(names: Vec<String>) -> Self {
         known_roles(names)
     }
+    fn role_table() -> Option<&'static RoleTable> {
+        R::role_table()
+    }
 }
 
 impl<R: RoleName + FromRoleName + Eq + std::hash::Hash> RolesRecordField
@@ -299,6 +327,9 @@ impl<R: RoleName + FromRoleName + Eq + std::hash::Hash> RolesRecordField
     fn from_stored(names: Vec<String>) -> Self {
         known_roles(names)
     }
+    fn role_table() -> Option<&'static RoleTable> {
+        R::role_table()
+    }
 }
 
 impl<R: RoleName + FromRoleName + Ord> RolesRecordField for std::collections::BTreeSet<R> {
@@ -307,6 +338,9 @@ impl<R: RoleName + FromRoleName + Ord> RolesRecordField for std::collections::BT
     }
     fn from_stored(names: Vec<String>) -> Self {
         known_roles(names)
+    }
+    fn role_table() -> Option<&'static RoleTable> {
+        R::role_table()
     }
 }
 

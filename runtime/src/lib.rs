@@ -8,17 +8,28 @@
 //!
 //! ```
 //! use axum::{Json, Router, routing::{get, post}};
-//! use centurion::{secured, AuthUser, Role, Centurion, Claims, CurrentUser, memory::MemoryUserStore};
+//! use centurion::{secured, AuthUser, Centurion, Claims, CurrentUser, Permission, memory::MemoryUserStore};
 //!
-//! #[derive(Role, Clone, Copy, PartialEq, Debug)]  // role names "admin", "editor", "author"
-//! enum AppRole { Admin, Editor, Author }
+//! #[derive(Permission)]                         // permission names, declared once
+//! enum Perm { #[permission(rename = "reports:read")] ReportsRead }
+//!
+//! #[derive(centurion::Role, Clone, Copy, PartialEq, Debug)]  // "admin", "editor", "author", "owner"
+//! #[role(permissions = Perm)]
+//! enum Role {                                   // named `Role`: derive it by path, as here
+//!     #[role(grants = "reports:read")]
+//!     Admin,
+//!     Editor,
+//!     Author,
+//!     #[role(includes = "admin, editor")]       // satisfies whatever admin or editor does
+//!     Owner,
+//! }
 //!
 //! #[derive(AuthUser, Clone)]
 //! struct User {
 //!     #[auth_user(id)]       id: i64,
 //!     #[auth_user(username)] email: String,
 //!     #[auth_user(password)] password_hash: String,
-//!     #[auth_user(roles)]    roles: Vec<AppRole>,
+//!     #[auth_user(roles)]    roles: Vec<Role>,  // also gives the instance the hierarchy
 //!     #[auth_user(is_valid)] active: bool,
 //! }
 //!
@@ -33,6 +44,9 @@
 //! #[secured(any_of = "editor, author")]        // at least one; roles travel in the token
 //! async fn publish(claims: Claims) -> String { claims.subject().to_owned() }
 //!
+//! #[secured(permissions = "reports:read")]     // admins and owners: granted, then inherited
+//! async fn reports() -> &'static str { "…" }
+//!
 //! #[secured(fresh)]                            // a token straight from a login
 //! async fn change_password(claims: Claims) {}
 //!
@@ -46,10 +60,14 @@
 //!     .route("/api/me", get(me))
 //!     .route("/api/admin", get(admin))
 //!     .route("/api/articles", post(publish))
+//!     .route("/api/reports", get(reports))
 //!     .route("/api/account/password", post(change_password))
 //!     .layer(auth.layer());
 //! # Ok(()) }
 //! ```
+//!
+//! A role enum in a module, or in another crate, is declared for every `#[secured]` of the
+//! crate by one line at the crate root: `centurion::roles!(auth::Role);` (see [`roles!`]).
 //!
 //! Logging in, refreshing and logging out are calls on the instance
 //! ([`Centurion::login`], [`Centurion::refresh`], [`Centurion::logout`]); every failure is
@@ -63,13 +81,18 @@
 //!   serde [`Config`]. It issues and verifies tokens, refreshes with rotation, revokes,
 //!   authenticates users.
 //! - [`http`]: the extractors [`Claims`] and [`CurrentUser`], the layer, [`JsonBody`],
-//!   the client's address, and the plain checks [`check_roles`] and [`check_fresh`] the
-//!   `#[secured]` macro runs.
+//!   the client's address, and the plain checks [`check_roles`], [`check_permissions`] and
+//!   [`check_fresh`] the `#[secured]` macro runs.
+//! - [`Role`], [`Permission`] and [`RoleTable`]: the role hierarchy and the permission
+//!   grants, closed at compile time by `#[derive(Role)]`.
 //! - [`transport`]: where tokens are read from (header, cookies, query for WebSocket
 //!   upgrades), the session cookies for browser clients and their CSRF protection.
 //! - [`UserStore`] and [`RevocationStore`]: what applications plug in; [`memory`] has
 //!   in-memory implementations, `sql` (features `sqlite`, `postgres`) and `redis`
 //!   (feature `redis`) the production ones.
+//! - `oidc` (feature `oidc`): the access tokens of identity providers (OpenID discovery,
+//!   remote key sets that do not cause outages, roles and scopes from their claims) beside
+//!   the instance's own, configured with [`IdentityProviderConfig`].
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
 //! - `serve` (feature `serve`): serving the application with a header-read, idle and
@@ -89,7 +112,9 @@
 pub mod clock;
 mod error;
 mod expansion;
+pub mod identity;
 mod log_limit;
+mod roles;
 mod session;
 mod store;
 #[cfg(any(test, feature = "test-util"))]
@@ -105,6 +130,9 @@ mod jwt;
 pub mod password;
 
 pub mod memory;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -125,29 +153,35 @@ pub mod serve;
 pub mod throttle;
 
 pub use crate::centurion::{
-    Authenticated, Centurion, CenturionBuilder, IssueTo, Session, SessionStart, TokenPair,
+    Authenticated, Centurion, CenturionBuilder, IssueTo, Registration, Session, SessionStart,
+    TokenPair,
 };
 pub use crate::config::{
-    Config, CookieConfig, LegacyConfig, PasswordConfig, SameSite, Secret, TokenLocation,
-    VerificationKeyConfig,
+    Config, CookieConfig, IdentityProviderConfig, LegacyConfig, PasswordConfig, SameSite, Secret,
+    TokenLocation, VerificationKeyConfig,
 };
 pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
-pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_roles};
+pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_permissions, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
+pub use crate::roles::{Permission, Role, RoleTable};
 pub use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
-pub use crate::store::{ImportedUser, NewUser, RevocationStore, TokenRef, UserStore};
+pub use crate::store::{ImportedUser, NewUser, Registered, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
-pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
+pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
 
-pub use centurion_macros::{AuthUser, Role, secured};
+pub use centurion_macros::{AuthUser, Permission, Role, roles, secured};
 
 /// Items the macros expand to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::expansion::*;
     pub use crate::http::{Guard, Requirement, Secured};
-    pub use crate::user::{AuthUser, HasEmail, Role, UserParts, UserRecord};
+    pub use crate::roles::{
+        Declared, ERRONEOUS, Lookup, Message, Permission, Role, RoleEntry, RoleTable,
+        at_crate_root, undeclared, unknown_grant,
+    };
+    pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
     pub use axum;
     pub use http;
 }

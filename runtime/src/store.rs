@@ -13,57 +13,230 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::session::{Rotation, RotationOutcome, SessionLimits, SessionRecord};
 use crate::user::AuthUser;
 
-/// A new user, as registration hands it to [`UserStore::create`].
+/// A new user, as registration hands it to [`UserStore::create`] and
+/// [`UserStore::register`].
+///
+/// Build it with [`NewUser::new`], which computes the keys the store compares and keeps
+/// unique ([`identity_key`] of the username, [`email_key`] of the address), so that every
+/// store uses the same normal form. Stores compare and index `username_key` and
+/// `email_key`, and keep `username` and `email` as given (for display and for sending
+/// mail).
+///
+/// ```
+/// use centurion::NewUser;
+/// let user = NewUser::new("Ada", "$argon2id$…")
+///     .with_email("Ada@Example.ORG")
+///     .with_roles(["admin"]);
+/// assert_eq!(user.username_key, "ada");
+/// assert_eq!(user.email_key.as_deref(), Some("ada@example.org"));
+/// assert!(user.active && user.pending_since_ms.is_none());
+/// let pending = user.pending_since(1_700_000_000_000);
+/// assert!(!pending.active);
+/// ```
+///
+/// [`identity_key`]: crate::identity::identity_key
+/// [`email_key`]: crate::identity::email_key
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct NewUser {
-    /// Login name; stores must keep it unique.
+    /// Login name as stored and shown; stores keep it unique.
     pub username: String,
-    /// E-mail address; stores must keep it unique when present.
+    /// [`identity_key`](crate::identity::identity_key) of the username: what look-ups
+    /// compare; stores keep it unique.
+    pub username_key: String,
+    /// E-mail address as stored: where mail goes.
     pub email: Option<String>,
+    /// [`email_key`](crate::identity::email_key) of the address: what look-ups compare;
+    /// stores keep it unique when present.
+    pub email_key: Option<String>,
     /// PHC string of the password hash (never the password).
     pub password_hash: String,
     /// Initial role names.
     pub roles: Vec<String>,
     /// Whether the account starts active (registration with confirmation starts inactive).
     pub active: bool,
+    /// `Some(ms)`: an unconfirmed registration made at that instant (milliseconds since the
+    /// Unix epoch, on the instance's clock). It can be confirmed, and once older than the
+    /// unconfirmed lifespan it frees its username and address. `None`: an ordinary user.
+    pub pending_since_ms: Option<u64>,
+}
+
+impl NewUser {
+    /// An active user without e-mail address or roles; the username key is computed.
+    pub fn new(username: impl Into<String>, password_hash: impl Into<String>) -> Self {
+        let username = username.into();
+        Self {
+            username_key: crate::identity::identity_key(&username),
+            username,
+            email: None,
+            email_key: None,
+            password_hash: password_hash.into(),
+            roles: Vec::new(),
+            active: true,
+            pending_since_ms: None,
+        }
+    }
+
+    /// Sets the e-mail address and its key.
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        let email = email.into();
+        self.email_key = Some(crate::identity::email_key(&email));
+        self.email = Some(email);
+        self
+    }
+
+    /// Sets the role names.
+    pub fn with_roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets whether the user starts active.
+    pub fn with_active(mut self, active: bool) -> Self {
+        self.active = active;
+        self
+    }
+
+    /// Makes it an unconfirmed registration made at `ms` (inactive until confirmed).
+    pub fn pending_since(mut self, ms: u64) -> Self {
+        self.active = false;
+        self.pending_since_ms = Some(ms);
+        self
+    }
 }
 
 impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser")
             .field("username", &self.username)
+            .field("username_key", &self.username_key)
             .field("email", &self.email)
             .field("password_hash", &"<redacted>")
             .field("roles", &self.roles)
             .field("active", &self.active)
-            .finish()
+            .field("pending_since_ms", &self.pending_since_ms)
+            .finish_non_exhaustive()
     }
 }
 
 /// A user brought from another system with its id and stored password hash, as
 /// [`UserStore::upsert`] and [`Centurion::import_users`](crate::Centurion::import_users)
 /// take it (e.g. the users of a Flask app, see `docs/MIGRATING-FROM-FLASK.md`).
+///
+/// Like [`NewUser`], it carries the keys stores compare and keep unique
+/// ([`identity_key`](crate::identity::identity_key) of the username,
+/// [`email_key`](crate::identity::email_key) of the address), computed by
+/// [`ImportedUser::new`] and [`with_email`](Self::with_email), and by deserialization
+/// (which takes `id`, `username`, `email`, `password_hash`, `roles` and `active`, never
+/// the keys).
+///
+/// ```
+/// use centurion::ImportedUser;
+/// let user = ImportedUser::new("42", "Ada", "$pbkdf2-sha512$25000$c2FsdA$aGFzaA")
+///     .with_email("Ada@Example.ORG")
+///     .with_roles(["admin"]);
+/// assert_eq!(user.username_key, "ada");
+/// assert_eq!(user.email_key.as_deref(), Some("ada@example.org"));
+/// let read: ImportedUser = serde_json::from_value(serde_json::json!(
+///     {"id": 42, "username": "Ada", "email": "Ada@Example.ORG", "password_hash": "$2b$12$…"}
+/// )).unwrap();
+/// assert_eq!((read.id.as_str(), read.username_key.as_str()), ("42", "ada"));
+/// assert_eq!(read.email_key.as_deref(), Some("ada@example.org"));
+/// assert!(read.active);
+/// ```
 #[derive(Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "ImportedRow")]
+#[non_exhaustive]
 pub struct ImportedUser {
     /// The user's id in the other system, kept so that its tokens name the same user
     /// (the SQL and memory stores take integer ids).
-    #[serde(deserialize_with = "id_string")]
     pub id: String,
-    /// Login name; unique.
+    /// Login name as stored and shown; unique.
     pub username: String,
-    /// E-mail address; unique when present.
-    #[serde(default)]
+    /// [`identity_key`](crate::identity::identity_key) of the username: what look-ups
+    /// compare; stores keep it unique.
+    pub username_key: String,
+    /// E-mail address as stored: where mail goes.
     pub email: Option<String>,
+    /// [`email_key`](crate::identity::email_key) of the address; unique when present.
+    pub email_key: Option<String>,
     /// The stored hash as the other system wrote it: argon2 PHC, or (feature `legacy`) a
     /// passlib or werkzeug hash, replaced by argon2id at the user's next login.
     pub password_hash: String,
     /// Role names.
-    #[serde(default)]
     pub roles: Vec<String>,
     /// Whether the account is active. Default `true`.
-    #[serde(default = "active_by_default")]
     pub active: bool,
+}
+
+impl ImportedUser {
+    /// An active user without e-mail address or roles; the username key is computed.
+    pub fn new(
+        id: impl Into<String>,
+        username: impl Into<String>,
+        password_hash: impl Into<String>,
+    ) -> Self {
+        let username = username.into();
+        Self {
+            id: id.into(),
+            username_key: crate::identity::identity_key(&username),
+            username,
+            email: None,
+            email_key: None,
+            password_hash: password_hash.into(),
+            roles: Vec::new(),
+            active: true,
+        }
+    }
+
+    /// Sets the e-mail address and its key.
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        let email = email.into();
+        self.email_key = Some(crate::identity::email_key(&email));
+        self.email = Some(email);
+        self
+    }
+
+    /// Sets the role names.
+    pub fn with_roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets whether the account is active.
+    pub fn with_active(mut self, active: bool) -> Self {
+        self.active = active;
+        self
+    }
+}
+
+/// An imported user as written in JSON (`CENTURION_IMPORT_USERS`): no keys, which are
+/// computed from it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportedRow {
+    #[serde(deserialize_with = "id_string")]
+    id: String,
+    username: String,
+    #[serde(default)]
+    email: Option<String>,
+    password_hash: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default = "active_by_default")]
+    active: bool,
+}
+
+impl From<ImportedRow> for ImportedUser {
+    fn from(row: ImportedRow) -> Self {
+        let user = ImportedUser::new(row.id, row.username, row.password_hash)
+            .with_roles(row.roles)
+            .with_active(row.active);
+        match row.email {
+            Some(email) => user.with_email(email),
+            None => user,
+        }
+    }
 }
 
 fn active_by_default() -> bool {
@@ -90,12 +263,23 @@ impl std::fmt::Debug for ImportedUser {
         f.debug_struct("ImportedUser")
             .field("id", &self.id)
             .field("username", &self.username)
+            .field("username_key", &self.username_key)
             .field("email", &self.email)
             .field("password_hash", &"<redacted>")
             .field("roles", &self.roles)
             .field("active", &self.active)
-            .finish()
+            .finish_non_exhaustive()
     }
+}
+
+/// What [`UserStore::register`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered<U> {
+    /// The user was created.
+    Created(U),
+    /// Nothing was created: the e-mail address belongs to this user (who may itself be an
+    /// unconfirmed registration that has not expired).
+    AddressTaken(U),
 }
 
 fn unsupported(what: &'static str) -> Error {
@@ -106,13 +290,23 @@ fn unsupported(what: &'static str) -> Error {
 ///
 /// Only [`lookup`](Self::lookup), [`identify`](Self::identify) and
 /// [`update_password_hash`](Self::update_password_hash) are required; registration and
-/// the e-mail flows also need [`create`](Self::create), [`activate`](Self::activate) and
-/// [`lookup_by_email`](Self::lookup_by_email), whose defaults answer "unsupported".
+/// the e-mail flows also need [`create`](Self::create), [`confirm`](Self::confirm),
+/// [`activate`](Self::activate) and [`lookup_by_email`](Self::lookup_by_email), whose
+/// defaults answer "unsupported".
+///
+/// **Keys, not names.** Centurion computes the normal form of names and addresses
+/// ([`crate::identity`]) and hands the store the *key*: [`lookup`](Self::lookup) receives
+/// [`identity_key`](crate::identity::identity_key) of the name a client typed, and
+/// [`lookup_by_email`](Self::lookup_by_email) receives
+/// [`email_key`](crate::identity::email_key) of the address. A store compares them
+/// byte for byte with the keys it was given in [`NewUser`] (its own users' names keyed
+/// with the same functions), and keeps them unique, so it cannot normalise differently
+/// from the throttle or from another store. (Before 0.1 the store received the raw name.)
 ///
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
-/// use centurion::{AuthUser, UserStore, Result};
+/// use centurion::{AuthUser, UserStore, Result, identity::identity_key};
 ///
 /// #[derive(Clone)]
 /// struct Account { id: u32, name: String, hash: String }
@@ -126,8 +320,9 @@ fn unsupported(what: &'static str) -> Error {
 /// struct Accounts(Mutex<HashMap<u32, Account>>);
 ///
 /// impl UserStore<Account> for Accounts {
-///     async fn lookup(&self, username: &str) -> Result<Option<Account>> {
-///         Ok(self.0.lock().unwrap().values().find(|a| a.name == username).cloned())
+///     async fn lookup(&self, username_key: &str) -> Result<Option<Account>> {
+///         let accounts = self.0.lock().unwrap();
+///         Ok(accounts.values().find(|a| identity_key(&a.name) == username_key).cloned())
 ///     }
 ///     async fn identify(&self, id: &str) -> Result<Option<Account>> {
 ///         let Ok(id) = id.parse::<u32>() else { return Ok(None) };
@@ -140,8 +335,10 @@ fn unsupported(what: &'static str) -> Error {
 /// }
 /// ```
 pub trait UserStore<U: AuthUser>: Send + Sync + 'static {
-    /// The user with this login name, or `None`.
-    fn lookup(&self, username: &str) -> impl Future<Output = Result<Option<U>>> + Send;
+    /// The user whose username key is `username_key`
+    /// ([`identity_key`](crate::identity::identity_key) of what the client typed), or
+    /// `None`.
+    fn lookup(&self, username_key: &str) -> impl Future<Output = Result<Option<U>>> + Send;
 
     /// The user whose [`AuthUser::id`] is `id`, or `None` (also for an id that cannot be
     /// parsed: it comes from a token and must not cause an error).
@@ -151,22 +348,96 @@ pub trait UserStore<U: AuthUser>: Send + Sync + 'static {
     fn update_password_hash(&self, id: &str, hash: &str)
     -> impl Future<Output = Result<()>> + Send;
 
-    /// Creates a user; a taken username or e-mail address is
-    /// [`ErrorKind::UserExists`].
+    /// Creates a user; a taken username key or e-mail key is [`ErrorKind::UserExists`].
     fn create(&self, user: NewUser) -> impl Future<Output = Result<U>> + Send {
         let _ = user;
         async { Err(unsupported("this user store cannot create users")) }
     }
 
-    /// Marks user `id` active (registration confirmation).
+    /// Registers a user (`user.pending_since_ms` is set): like [`create`](Self::create),
+    /// except that
+    ///
+    /// - an unconfirmed registration made before `expired_before_ms` that holds the same
+    ///   username key or e-mail key is deleted first, in the same transaction (expired
+    ///   registrations free their name and address; the new user gets a new id);
+    /// - a taken e-mail key is not an error: the answer is
+    ///   [`Registered::AddressTaken`] with its owner, and nothing is created;
+    /// - a taken username key is [`ErrorKind::UserExists`], whether or not the address is
+    ///   taken too.
+    ///
+    /// The default does it with [`lookup_by_email`](Self::lookup_by_email),
+    /// [`lookup`](Self::lookup) and [`create`](Self::create), without the take-over of
+    /// expired registrations (they then keep their name until the application deletes
+    /// them).
+    fn register(
+        &self,
+        user: NewUser,
+        expired_before_ms: u64,
+    ) -> impl Future<Output = Result<Registered<U>>> + Send {
+        let _ = expired_before_ms;
+        async move {
+            let username_key = user.username_key.clone();
+            let email_key = user.email_key.clone();
+            let owner = async |s: &Self| match &email_key {
+                Some(key) => s.lookup_by_email(key).await,
+                None => Ok(None),
+            };
+            if let Some(owner) = owner(self).await? {
+                if self.lookup(&username_key).await?.is_some() {
+                    return Err(Error::new(ErrorKind::UserExists));
+                }
+                return Ok(Registered::AddressTaken(owner));
+            }
+            match self.create(user).await {
+                Ok(created) => Ok(Registered::Created(created)),
+                Err(e) if e.kind() == ErrorKind::UserExists => {
+                    // A concurrent registration took one of the keys.
+                    if self.lookup(&username_key).await?.is_some() {
+                        return Err(e);
+                    }
+                    match owner(self).await? {
+                        Some(owner) => Ok(Registered::AddressTaken(owner)),
+                        None => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    /// Confirms the unconfirmed registration `id` made at or after `registered_after_ms`:
+    /// marks it active and no longer pending, and returns `true`. Returns `false`, changing
+    /// nothing, for any other user: one already confirmed (active, or deactivated since),
+    /// one created directly, an expired registration, an unknown id.
+    fn confirm(
+        &self,
+        id: &str,
+        registered_after_ms: u64,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (id, registered_after_ms);
+        async { Err(unsupported("this user store cannot confirm registrations")) }
+    }
+
+    /// Marks user `id` active (and, if it was an unconfirmed registration, confirmed).
     fn activate(&self, id: &str) -> impl Future<Output = Result<()>> + Send {
         let _ = id;
         async { Err(unsupported("this user store cannot activate users")) }
     }
 
-    /// The user with this e-mail address, or `None`.
-    fn lookup_by_email(&self, email: &str) -> impl Future<Output = Result<Option<U>>> + Send {
-        let _ = email;
+    /// Deletes unconfirmed registrations made before `expired_before_ms`; returns how many.
+    /// The default deletes nothing.
+    fn purge_unconfirmed(
+        &self,
+        expired_before_ms: u64,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let _ = expired_before_ms;
+        async { Ok(0) }
+    }
+
+    /// The user whose e-mail key is `email_key`
+    /// ([`email_key`](crate::identity::email_key) of what the client typed), or `None`.
+    fn lookup_by_email(&self, email_key: &str) -> impl Future<Output = Result<Option<U>>> + Send {
+        let _ = email_key;
         async {
             Err(unsupported(
                 "this user store cannot look users up by e-mail",
@@ -176,20 +447,52 @@ pub trait UserStore<U: AuthUser>: Send + Sync + 'static {
 
     /// Creates the user with `user.id`, or replaces every field of the user with that id
     /// (an import run twice leaves the same users). A username or e-mail address held by
-    /// another id is [`ErrorKind::UserExists`]; an id the store cannot hold is
+    /// another id (compared by `username_key` and `email_key`, as [`create`](Self::create)
+    /// compares them) is [`ErrorKind::UserExists`]; an id the store cannot hold is
     /// [`ErrorKind::InvalidRequest`]. Later ids the store hands out stay above every
     /// imported one.
     fn upsert(&self, user: ImportedUser) -> impl Future<Output = Result<U>> + Send {
         let _ = user;
         async { Err(unsupported("this user store cannot import users")) }
     }
+
+    /// The user of an identity provider's token: the one this store links to the
+    /// provider `issuer` and its `subject` (the token's `sub`), or `None`. The default
+    /// knows none; [`CurrentUser`](crate::CurrentUser) then asks the hook given to
+    /// [`CenturionBuilder::provision_external_users`](crate::CenturionBuilder::provision_external_users),
+    /// if any. Key the link on both values: two providers may use the same subject, and
+    /// a subject is not one of this store's ids.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use centurion::{Result, UserStore, testing::TestUser};
+    ///
+    /// struct Linked { by_subject: HashMap<(String, String), TestUser> }
+    ///
+    /// impl UserStore<TestUser> for Linked {
+    ///     async fn lookup(&self, _: &str) -> Result<Option<TestUser>> { Ok(None) }
+    ///     async fn identify(&self, _: &str) -> Result<Option<TestUser>> { Ok(None) }
+    ///     async fn update_password_hash(&self, _: &str, _: &str) -> Result<()> { Ok(()) }
+    ///     async fn identify_external(&self, issuer: &str, subject: &str) -> Result<Option<TestUser>> {
+    ///         Ok(self.by_subject.get(&(issuer.to_owned(), subject.to_owned())).cloned())
+    ///     }
+    /// }
+    /// ```
+    fn identify_external(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<U>>> + Send {
+        let _ = (issuer, subject);
+        async { Ok(None) }
+    }
 }
 
 /// A shared store is a store: lets the application keep a handle (`Arc<S>`) to the store
 /// it gives centurion, e.g. to seed users.
 impl<U: AuthUser, S: UserStore<U>> UserStore<U> for std::sync::Arc<S> {
-    fn lookup(&self, username: &str) -> impl Future<Output = Result<Option<U>>> + Send {
-        S::lookup(self, username)
+    fn lookup(&self, username_key: &str) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::lookup(self, username_key)
     }
     fn identify(&self, id: &str) -> impl Future<Output = Result<Option<U>>> + Send {
         S::identify(self, id)
@@ -204,11 +507,38 @@ impl<U: AuthUser, S: UserStore<U>> UserStore<U> for std::sync::Arc<S> {
     fn create(&self, user: NewUser) -> impl Future<Output = Result<U>> + Send {
         S::create(self, user)
     }
+    fn register(
+        &self,
+        user: NewUser,
+        expired_before_ms: u64,
+    ) -> impl Future<Output = Result<Registered<U>>> + Send {
+        S::register(self, user, expired_before_ms)
+    }
+    fn confirm(
+        &self,
+        id: &str,
+        registered_after_ms: u64,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        S::confirm(self, id, registered_after_ms)
+    }
     fn activate(&self, id: &str) -> impl Future<Output = Result<()>> + Send {
         S::activate(self, id)
     }
-    fn lookup_by_email(&self, email: &str) -> impl Future<Output = Result<Option<U>>> + Send {
-        S::lookup_by_email(self, email)
+    fn purge_unconfirmed(
+        &self,
+        expired_before_ms: u64,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        S::purge_unconfirmed(self, expired_before_ms)
+    }
+    fn lookup_by_email(&self, email_key: &str) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::lookup_by_email(self, email_key)
+    }
+    fn identify_external(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<U>>> + Send {
+        S::identify_external(self, issuer, subject)
     }
     fn upsert(&self, user: ImportedUser) -> impl Future<Output = Result<U>> + Send {
         S::upsert(self, user)
@@ -379,13 +709,25 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Object-safe twin of [`UserStore`], implemented for every `UserStore`.
 pub(crate) trait DynUserStore<U>: Send + Sync {
-    fn lookup<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
+    fn lookup<'a>(&'a self, username_key: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
     fn identify<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
     fn update_password_hash<'a>(&'a self, id: &'a str, hash: &'a str) -> BoxFuture<'a, Result<()>>;
     fn create(&self, user: NewUser) -> BoxFuture<'_, Result<U>>;
-    fn activate<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
+    fn register(
+        &self,
+        user: NewUser,
+        expired_before_ms: u64,
+    ) -> BoxFuture<'_, Result<Registered<U>>>;
+    fn confirm<'a>(&'a self, id: &'a str, registered_after_ms: u64) -> BoxFuture<'a, Result<bool>>;
+    fn purge_unconfirmed(&self, expired_before_ms: u64) -> BoxFuture<'_, Result<u64>>;
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>>;
     fn upsert(&self, user: ImportedUser) -> BoxFuture<'_, Result<U>>;
+
+    fn identify_external<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<U>>>;
 }
 
 impl<U: AuthUser, S: UserStore<U>> DynUserStore<U> for S {
@@ -401,14 +743,32 @@ impl<U: AuthUser, S: UserStore<U>> DynUserStore<U> for S {
     fn create(&self, user: NewUser) -> BoxFuture<'_, Result<U>> {
         Box::pin(UserStore::create(self, user))
     }
-    fn activate<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(UserStore::activate(self, id))
+    fn register(
+        &self,
+        user: NewUser,
+        expired_before_ms: u64,
+    ) -> BoxFuture<'_, Result<Registered<U>>> {
+        Box::pin(UserStore::register(self, user, expired_before_ms))
+    }
+    fn confirm<'a>(&'a self, id: &'a str, registered_after_ms: u64) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(UserStore::confirm(self, id, registered_after_ms))
+    }
+    fn purge_unconfirmed(&self, expired_before_ms: u64) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(UserStore::purge_unconfirmed(self, expired_before_ms))
     }
     fn lookup_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<U>>> {
         Box::pin(UserStore::lookup_by_email(self, email))
     }
     fn upsert(&self, user: ImportedUser) -> BoxFuture<'_, Result<U>> {
         Box::pin(UserStore::upsert(self, user))
+    }
+
+    fn identify_external<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<U>>> {
+        Box::pin(UserStore::identify_external(self, issuer, subject))
     }
 }
 

@@ -1,8 +1,10 @@
 //! What centurion needs to know about an application's users and roles.
 //!
-//! Most applications derive these traits: `#[derive(AuthUser)]` on the user struct and
-//! `#[derive(Role)]` on the role enum (see the crate docs). They are plain traits, so a
-//! hand-written implementation works the same.
+//! Most applications derive these traits: `#[derive(AuthUser)]` on the user struct (see the
+//! crate docs). They are plain traits, so a hand-written implementation works the same. The
+//! role and permission traits are in `roles/`.
+
+use crate::roles::RoleTable;
 
 /// An application's user, as centurion sees it.
 ///
@@ -39,45 +41,19 @@ pub trait AuthUser: Send + Sync + 'static {
     fn is_valid(&self) -> bool {
         true
     }
-}
 
-/// A closed set of role names declared by the application, usually with `#[derive(Role)]`.
-///
-/// The derive also lets `#[secured]` check role names at compile time.
-///
-/// ```
-/// use centurion::Role;
-///
-/// #[derive(Clone, Copy, PartialEq, Debug)]
-/// enum AppRole { Admin, Editor }
-///
-/// impl Role for AppRole {
-///     const NAMES: &'static [&'static str] = &["admin", "editor"];
-///     fn name(&self) -> &'static str {
-///         match self { AppRole::Admin => "admin", AppRole::Editor => "editor" }
-///     }
-///     fn from_name(name: &str) -> Option<Self> {
-///         match name { "admin" => Some(AppRole::Admin), "editor" => Some(AppRole::Editor), _ => None }
-///     }
-/// }
-///
-/// assert_eq!(AppRole::from_name("editor"), Some(AppRole::Editor));
-/// assert_eq!(AppRole::Admin.name(), "admin");
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a declared role type",
-    label = "not a role enum",
-    note = "declare the roles with `#[derive(centurion::Role)]` on a fieldless enum, or implement `centurion::Role`"
-)]
-pub trait Role: Sized + Send + Sync + 'static {
-    /// Every declared role name.
-    const NAMES: &'static [&'static str];
-
-    /// This role's name as it appears in tokens and in `#[secured]`.
-    fn name(&self) -> &'static str;
-
-    /// The role with this name, if declared.
-    fn from_name(name: &str) -> Option<Self>;
+    /// The role table tokens of these users are checked with (the hierarchy and the
+    /// permission grants), or `None` for flat roles without permissions (the default).
+    ///
+    /// `#[derive(AuthUser)]` returns the table of the role enum its `#[auth_user(roles)]`
+    /// field holds (`Vec<AppRole>` gives `AppRole::TABLE`; `Vec<String>` gives `None`).
+    /// [`CenturionBuilder::roles`](crate::CenturionBuilder::roles) names one explicitly.
+    fn role_table() -> Option<&'static RoleTable>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 /// The stored fields of a user, as the shipped user stores keep them.

@@ -82,7 +82,9 @@ async fn app_with(config: Config) -> App {
         let (_, token) = auth
             .register(name, None, PASSWORD, &["editor"])
             .await
-            .expect("user created");
+            .expect("user created")
+            .created()
+            .expect("a new user");
         auth.confirm_registration(&token)
             .await
             .expect("user activated");

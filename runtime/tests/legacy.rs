@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use centurion::clock::ManualClock;
 use centurion::dangerous::sign_payload;
+use centurion::identity::{email_key, identity_key};
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind, ImportedUser, LegacyConfig, UserStore};
@@ -32,14 +33,14 @@ async fn store_with(users: &[(i64, &str, &[&str])]) -> MemoryUserStore<TestUser>
     let store = MemoryUserStore::new();
     for (id, name, roles) in users {
         store
-            .upsert(ImportedUser {
-                id: id.to_string(),
-                username: (*name).to_owned(),
-                email: None,
-                password_hash: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                active: true,
-            })
+            .upsert(
+                ImportedUser::new(
+                    id.to_string(),
+                    *name,
+                    "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+                )
+                .with_roles(roles.iter().copied()),
+            )
             .await
             .unwrap();
     }
@@ -243,8 +244,8 @@ async fn an_imported_flask_hash_logs_in_and_is_replaced_by_argon2id() {
             .unwrap();
     }
     // Ids handed out later stay above the imported ones.
-    let (user, _) = auth
-        .register("newcomer", None, "a long enough password", &[])
+    let user = auth
+        .create_user("newcomer", None, "a long enough password", &[])
         .await
         .unwrap();
     assert!(user.id >= 100 + picks.len() as i64, "{}", user.id);
@@ -763,13 +764,15 @@ async fn the_exchange_reloads_the_user() {
 /// What `upsert` promises, on one store; `tag` keeps names and ids apart on a shared
 /// database.
 async fn upsert_contract<S: UserStore<TestUser>>(store: &S, tag: &str, base: i64) {
-    let imported = |id: i64, name: &str, email: &str, roles: &[&str], active: bool| ImportedUser {
-        id: id.to_string(),
-        username: format!("{tag}-{name}"),
-        email: Some(format!("{tag}-{email}")),
-        password_hash: "$2b$04$pL4DaBposYdorF39KypqI.vvPaXUcGn1ZP7b2xqSqDTMoChU3Qz6e".into(),
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        active,
+    let imported = |id: i64, name: &str, email: &str, roles: &[&str], active: bool| {
+        ImportedUser::new(
+            id.to_string(),
+            format!("{tag}-{name}"),
+            "$2b$04$pL4DaBposYdorF39KypqI.vvPaXUcGn1ZP7b2xqSqDTMoChU3Qz6e",
+        )
+        .with_email(format!("{tag}-{email}"))
+        .with_roles(roles.iter().copied())
+        .with_active(active)
     };
     let x = store
         .upsert(imported(base, "ada", "ada@example.com", &["admin"], true))
@@ -800,10 +803,50 @@ async fn upsert_contract<S: UserStore<TestUser>>(store: &S, tag: &str, base: i64
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UserExists);
-    let mut shouting = imported(base + 1, "bob", "x", &[], true);
-    shouting.email = Some(format!("{tag}-ADA2@example.com"));
+    let shouting =
+        imported(base + 1, "bob", "x", &[], true).with_email(format!("{tag}-ADA2@example.com"));
     let err = store.upsert(shouting).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UserExists);
+    // Compared by the identity keys, as `create` compares them: the same username in
+    // capitals or in full-width letters is held by `base` too.
+    for name in [format!("{tag}-ADA2"), format!("{tag}-ａｄａ2")] {
+        let err = store
+            .upsert(ImportedUser::new(
+                (base + 1).to_string(),
+                name.clone(),
+                "$2b$04$x",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UserExists, "{name}");
+    }
+    // The keys are stored: look-ups by key find the imported user, whatever the case of
+    // the name or address it was imported with.
+    store
+        .upsert(
+            imported(base, "Ada3", "x", &[], true).with_email(format!("{tag}-Ada3@Example.COM")),
+        )
+        .await
+        .unwrap();
+    let by_name = store
+        .lookup(&identity_key(&format!("{tag}-ADA3")))
+        .await
+        .unwrap()
+        .map(|u| u.id);
+    let by_email = store
+        .lookup_by_email(&email_key(&format!("{tag}-ada3@example.com")))
+        .await
+        .unwrap()
+        .map(|u| u.id);
+    assert_eq!((by_name, by_email), (Some(base), Some(base)));
+    // Its old name's key was freed: another id may take it now.
+    assert!(
+        store
+            .lookup(&identity_key(&format!("{tag}-ada2")))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Ids it cannot hold.
     for id in ["abc", "0", "-3", ""] {
         let mut bad = imported(0, "bad", "bad@example.com", &[], true);
@@ -816,13 +859,7 @@ async fn upsert_contract<S: UserStore<TestUser>>(store: &S, tag: &str, base: i64
     }
     // Ids handed out later stay above the imported one.
     let created = store
-        .create(centurion::NewUser {
-            username: format!("{tag}-later"),
-            email: None,
-            password_hash: String::new(),
-            roles: vec![],
-            active: true,
-        })
+        .create(centurion::NewUser::new(format!("{tag}-later"), ""))
         .await
         .unwrap();
     assert!(created.id > base, "{} after {base}", created.id);

@@ -32,7 +32,9 @@ async fn console_mailer_prints_the_link_and_the_flow_completes() {
     let (user, token) = auth
         .register("ada", Some("ada@example.com"), PASSWORD, &[])
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     assert!(!user.active);
 
     let out = CaptureBuffer::new();
@@ -88,7 +90,9 @@ mod smtp {
         let (user, token) = auth
             .register("ada", Some("ada@example.com"), PASSWORD, &["author"])
             .await
-            .unwrap();
+            .unwrap()
+            .created()
+            .expect("a new user");
         assert!(!user.active);
         assert_eq!(
             auth.authenticate("ada", PASSWORD).await.unwrap_err().kind(),
@@ -145,7 +149,9 @@ mod smtp {
         let (_, token) = auth
             .register("bob", Some("bob@example.com"), PASSWORD, &[])
             .await
-            .unwrap();
+            .unwrap()
+            .created()
+            .expect("a new user");
         auth.confirm_registration(&token).await.unwrap();
         let before: TokenPair = auth.login("bob", PASSWORD).await.unwrap();
 
@@ -408,4 +414,285 @@ async fn templates_escape_html_and_keep_subjects_on_one_line() {
     assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
     assert!(mail.subject.starts_with("Welcome <script>"));
     assert_eq!(ErrorKind::TooManyRequests.status().as_u16(), 429);
+}
+
+// ---------------------------------------------------------------------------------------
+// The mail queue and the account mails (issues 12.3, 12.7 and 20.3)
+// ---------------------------------------------------------------------------------------
+
+mod queue_and_account_mail {
+    use std::sync::Arc;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use centurion::mail::{AccountMail, Mail, MailQueue, MailTemplates, Mailer};
+    use centurion::testing::TestUser;
+    use centurion::{Centurion, Registration};
+
+    use super::{PASSWORD, auth};
+
+    /// A mail server that never answers: each send waits forever. Counts the sends in
+    /// progress and the most at once.
+    #[derive(Default)]
+    struct Hanging {
+        now: AtomicUsize,
+        most: AtomicUsize,
+        started: AtomicUsize,
+    }
+
+    impl Mailer for Hanging {
+        async fn send(&self, _: &Mail) -> centurion::Result<()> {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            struct Done<'a>(&'a AtomicUsize);
+            impl Drop for Done<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let _done = Done(&self.now);
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    }
+
+    /// Every mail handed over, in order.
+    #[derive(Default, Clone)]
+    struct Outbox(Arc<Mutex<Vec<Mail>>>);
+
+    impl Mailer for Outbox {
+        async fn send(&self, mail: &Mail) -> centurion::Result<()> {
+            self.0.lock().unwrap().push(mail.clone());
+            Ok(())
+        }
+    }
+
+    impl Outbox {
+        fn to(&self, address: &str) -> Vec<Mail> {
+            self.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.to == address)
+                .cloned()
+                .collect()
+        }
+        fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+    }
+
+    /// A flood of mail against a mail server that never answers holds `senders` sends and
+    /// `capacity` queued mails, and no task per mail (regression: a task per "forgot
+    /// password" request; with a hanging server 19 880 descriptors and 485 MiB, never
+    /// returned). The rest is dropped and counted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_against_a_hanging_mailer_holds_a_bounded_number_of_sends_and_tasks() {
+        let server = Arc::new(Hanging::default());
+        let queue = MailQueue::builder(server.clone())
+            .capacity(10)
+            .senders(2)
+            .timeout(Duration::from_secs(600))
+            .build();
+        let tasks = || {
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks()
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let before = tasks();
+        let mut queued = 0;
+        for i in 0..1000 {
+            if queue.send(Mail::new(format!("user{i}@example.org"), "Hi", "Hello")) {
+                queued += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(server.most.load(Ordering::SeqCst), 2, "two sends at most");
+        assert!(
+            queued <= 12,
+            "{queued} accepted: 2 sending and 10 waiting at most"
+        );
+        assert_eq!(queue.dropped(), 1000 - queued);
+        assert_eq!(tasks(), before, "no task per mail");
+        assert!(format!("{queue:?}").contains("dropped"));
+    }
+
+    /// A send that hangs is abandoned at the queue's timeout, and the sender moves on.
+    #[tokio::test]
+    async fn a_hanging_send_is_abandoned_at_the_timeout() {
+        let server = Arc::new(Hanging::default());
+        let queue = MailQueue::builder(server.clone())
+            .senders(1)
+            .timeout(Duration::from_millis(100))
+            .build();
+        for i in 0..3 {
+            assert!(queue.send(Mail::new(format!("u{i}@example.org"), "Hi", "Hello")));
+        }
+        tokio::time::timeout(Duration::from_secs(5), queue.flush())
+            .await
+            .expect("three sends abandoned one after the other");
+        assert_eq!(server.started.load(Ordering::SeqCst), 3);
+        assert_eq!(server.now.load(Ordering::SeqCst), 0, "none still held");
+    }
+
+    fn account_mail(outbox: &Outbox) -> AccountMail {
+        AccountMail::new(
+            MailQueue::new(outbox.clone()),
+            MailTemplates::new("Shop"),
+            "https://shop.example/",
+        )
+    }
+
+    async fn confirmed(auth: &Centurion<TestUser>, name: &str, email: &str) -> TestUser {
+        let (user, token) = auth
+            .register(name, Some(email), PASSWORD, &[])
+            .await
+            .unwrap()
+            .created()
+            .unwrap();
+        auth.confirm_registration(&token).await.unwrap();
+        user
+    }
+
+    /// Regression (12.3): the reset mail went to the address as typed, so on PostgreSQL a
+    /// reset for `victim@gİthub.com` (an attacker's IDN domain that `lower()` matched) was
+    /// mailed to the attacker. The request only selects an account by its key; the mail
+    /// goes to the address stored for it; a look-alike domain selects nobody.
+    #[tokio::test]
+    async fn reset_mail_goes_to_the_stored_address_only() {
+        let auth = auth();
+        let outbox = Outbox::default();
+        let mail = account_mail(&outbox);
+        confirmed(&auth, "victim", "victim@github.com").await;
+        for look_alike in [
+            "victim@gİthub.com",
+            "victim@gіthub.com",
+            "victim@github.com.evil",
+        ] {
+            assert!(mail.password_reset(&auth, look_alike));
+        }
+        mail.queue().flush().await;
+        assert_eq!(outbox.len(), 0, "look-alike domains select nobody");
+        assert!(mail.password_reset(&auth, "VICTIM@GitHub.COM"));
+        mail.queue().flush().await;
+        let sent = outbox.0.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].to, "victim@github.com",
+            "the stored address, not the typed one"
+        );
+        assert!(
+            sent[0].text.contains("https://shop.example/reset#token="),
+            "{}",
+            sent[0].text
+        );
+        assert!(!sent[0].text.contains("?token="), "never in the query");
+    }
+
+    /// At most one reset mail per account per window, however many requests and
+    /// addresses ask (regression: 2 683 mails a second to one victim).
+    #[tokio::test]
+    async fn one_reset_mail_per_account_however_many_ask() {
+        let auth = auth();
+        let outbox = Outbox::default();
+        let mail = account_mail(&outbox);
+        confirmed(&auth, "ada", "ada@example.org").await;
+        confirmed(&auth, "bob", "bob@example.org").await;
+        for _ in 0..200 {
+            mail.password_reset(&auth, "ada@example.org");
+            mail.password_reset(&auth, "ADA@example.org");
+        }
+        mail.password_reset(&auth, "bob@example.org");
+        mail.queue().flush().await;
+        assert_eq!(outbox.to("ada@example.org").len(), 1);
+        assert_eq!(outbox.to("bob@example.org").len(), 1);
+    }
+
+    /// A registration on a taken address mails its owner (not the asker) and no
+    /// confirmation; a new one mails the confirmation with the token in the fragment.
+    #[tokio::test]
+    async fn registration_mail_goes_to_the_new_user_or_warns_the_owner() {
+        let auth = auth();
+        let outbox = Outbox::default();
+        let mail = account_mail(&outbox);
+        let first = auth
+            .register("owner", Some("Owner@Example.org"), PASSWORD, &[])
+            .await
+            .unwrap();
+        assert!(mail.registration(&first));
+        let again = auth
+            .register("intruder", Some("owner@EXAMPLE.org"), PASSWORD, &[])
+            .await
+            .unwrap();
+        assert!(matches!(again, Registration::AddressTaken { .. }));
+        assert!(mail.registration(&again));
+        mail.queue().flush().await;
+        let sent = outbox.to("Owner@example.org");
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(sent[0].text.contains("https://shop.example/confirm#token="));
+        assert!(sent[1].subject.starts_with("Someone tried to register"));
+        assert!(sent[1].text.contains("Hello owner,"), "{}", sent[1].text);
+        assert!(!sent[1].text.contains("token"), "no token for the owner");
+        assert_eq!(outbox.len(), 2, "nothing to the address as typed");
+    }
+}
+
+#[cfg(feature = "smtp")]
+mod hanging_smtp {
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use centurion::mail::{Mail, MailQueue, SmtpMailer};
+
+    fn open_descriptors() -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    }
+
+    /// A real socket that accepts SMTP connections and never says a word: a flood of 1 000
+    /// mails through the queue opens as many connections as there are senders, and the
+    /// process's descriptors stay flat.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hanging_smtp_server_holds_only_the_senders_connections() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        let mailer = SmtpMailer::from_url(
+            &format!("smtp://127.0.0.1:{port}?timeout=60s"),
+            "noreply@example.com",
+        )
+        .unwrap();
+        let queue = MailQueue::builder(mailer).capacity(100).senders(2).build();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let before = open_descriptors();
+        for i in 0..1000 {
+            queue.send(Mail::new(format!("user{i}@example.org"), "Hi", "Hello"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = open_descriptors();
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "one connection per sender"
+        );
+        assert!(after <= before + 8, "descriptors {before} → {after}");
+        assert!(queue.dropped() >= 898, "{} dropped", queue.dropped());
+        eprintln!(
+            "1000 mails against a hanging SMTP server: {} connections, descriptors {before} → {after}, {} dropped",
+            accepted.load(Ordering::SeqCst),
+            queue.dropped()
+        );
+    }
 }

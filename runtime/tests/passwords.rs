@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use centurion::password::PasswordHasher;
+use centurion::password::{PasswordHasher, Work};
 use centurion::testing::TestUser;
 use centurion::{Centurion, ErrorKind, PasswordConfig};
 use centurion_testkit::prelude::*;
@@ -380,4 +380,215 @@ async fn verify_on_a_full_pool_is_overloaded_too() {
     );
     assert!(first.unwrap());
     assert_eq!(second.unwrap_err().kind(), ErrorKind::Overloaded);
+}
+
+// ---------------------------------------------------------------------------------------
+// Admission by class (issues 12.6 and 20.3)
+// ---------------------------------------------------------------------------------------
+
+/// One thread, `queue` more places, millisecond jobs (so that no job can finish between
+/// two polls of one `join!`, see `single_slot`).
+fn small_pool(queue: usize) -> PasswordConfig {
+    PasswordConfig {
+        queue_length: queue,
+        ..single_slot()
+    }
+}
+
+/// Anonymous work (registrations, resets) holds at most half the places: past that it is
+/// refused, while known-user work still gets in. Regression: one pool for everyone, so a
+/// registration flood answered known users' logins with 503 (54 of 55 in the audit).
+#[tokio::test]
+async fn anonymous_work_cannot_take_the_places_known_users_need() {
+    // Four places, two for anonymous work.
+    let hasher = hasher(small_pool(3));
+    let (a, b, c, known, d) = tokio::join!(
+        hasher.hash_for("a", Work::Anonymous),
+        hasher.hash_for("b", Work::Anonymous),
+        hasher.hash_for("c", Work::Anonymous),
+        hasher.hash("known"),
+        hasher.hash_for("d", Work::Anonymous),
+    );
+    assert!(a.is_ok() && b.is_ok());
+    assert_eq!(c.unwrap_err().kind(), ErrorKind::Overloaded);
+    assert_eq!(d.unwrap_err().kind(), ErrorKind::Overloaded);
+    assert!(known.is_ok(), "a known user's work finds room");
+    assert_eq!(hasher.load(), (0, 0), "every place is given back");
+}
+
+/// Known-user work waiting in the queue runs before anonymous work that waited longer.
+#[tokio::test]
+async fn known_work_runs_before_queued_anonymous_work() {
+    let hasher = hasher(small_pool(3));
+    let order = std::sync::Mutex::new(Vec::new());
+    let done = |what: &'static str| {
+        let order = &order;
+        move |r: Result<String, centurion::Error>| {
+            r.unwrap();
+            order.lock().unwrap().push(what);
+        }
+    };
+    tokio::join!(
+        async { done("anonymous 1")(hasher.hash_for("a", Work::Anonymous).await) },
+        async { done("anonymous 2")(hasher.hash_for("b", Work::Anonymous).await) },
+        async { done("known")(hasher.hash("k").await) },
+    );
+    let order = order.into_inner().unwrap();
+    // The first anonymous job may already run when the known one arrives; the second
+    // waits behind the known one either way (first come, first served: last).
+    assert_eq!(order.last(), Some(&"anonymous 2"), "{order:?}");
+}
+
+/// An unknown user's login past the anonymous share is answered exactly as a wrong
+/// password (never 503, which would tell unknown names from known ones under load),
+/// after waiting about as long as recent verifications, without using the pool. With
+/// the whole pool full it is 503, as a known user's login would be.
+#[tokio::test]
+async fn unknown_user_logins_past_the_share_answer_like_wrong_passwords() {
+    let cheap = hasher(cheap_passwords());
+    // Two places, one anonymous.
+    let (auth, _) = with_ada(small_pool(1), &cheap, "s3cret-pass").await;
+    let (busy, unknown, known) = tokio::join!(
+        auth.hasher()
+            .hash_for("takes the anonymous place", Work::Anonymous),
+        auth.authenticate("nobody", "wrong-pass"),
+        auth.authenticate("ada", "wrong-pass"),
+    );
+    busy.unwrap();
+    assert_eq!(unknown.unwrap_err().kind(), ErrorKind::AuthenticationError);
+    assert_eq!(known.unwrap_err().kind(), ErrorKind::AuthenticationError);
+    assert_eq!(auth.hasher().stand_ins(), 1, "answered without the pool");
+
+    // Both places taken by known work: unknown and known logins alike are Overloaded.
+    let (a, b, unknown, known) = tokio::join!(
+        auth.hasher().hash("one"),
+        auth.hasher().hash("two"),
+        auth.authenticate("nobody", "wrong-pass"),
+        auth.authenticate("ada", "wrong-pass"),
+    );
+    assert!(a.is_ok() && b.is_ok());
+    assert_eq!(unknown.unwrap_err().kind(), ErrorKind::Overloaded);
+    assert_eq!(known.unwrap_err().kind(), ErrorKind::Overloaded);
+}
+
+/// Registration is anonymous work: past the share it is refused with 503 Overloaded
+/// before anything is stored.
+#[tokio::test]
+async fn registration_past_the_anonymous_share_is_overloaded() {
+    let auth = Centurion::<TestUser>::builder()
+        .secret(TEST_SECRET)
+        .password(small_pool(1))
+        .user_store(centurion::memory::MemoryUserStore::new())
+        .build()
+        .unwrap();
+    let (first, second) = tokio::join!(
+        auth.register("ada", None, "a fine password", &[]),
+        auth.register("bob", None, "a fine password", &[]),
+    );
+    first.unwrap();
+    assert_eq!(second.unwrap_err().kind(), ErrorKind::Overloaded);
+    assert_eq!(auth.lookup_by_username("bob").await.unwrap(), None);
+}
+
+/// A stored hash asking for many passes (t-cost) is refused before it runs, like one asking
+/// for too much memory (regression: only memory was capped, so a planted `t=100000` hash
+/// held a pool thread for minutes).
+#[tokio::test]
+async fn stored_hash_asking_for_too_many_passes_is_refused_without_running() {
+    let current = hasher(cheap_passwords());
+    let hash = current.hash("password").await.unwrap();
+    let slow = hash.replace("t=1", "t=100000");
+    let started = Instant::now();
+    assert!(!current.verify("password", &slow).await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused, not run: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(current.load(), (0, 0));
+    // Within the ceiling (four times the configured work) it runs, and matches.
+    let older = hasher(PasswordConfig {
+        iterations: 3,
+        ..cheap_passwords()
+    })
+    .hash("password")
+    .await
+    .unwrap();
+    assert!(current.verify("password", &older).await.unwrap());
+}
+
+/// A stored hash asking for many lanes (p-cost) is refused before it runs, like one asking
+/// for too much memory or too many passes (regression: only memory and work were capped,
+/// so a planted hash with a parallelism this server never chose was verified, and matched).
+#[tokio::test]
+async fn stored_hash_asking_for_too_many_lanes_is_refused_without_running() {
+    let current = hasher(cheap_passwords());
+    let planted = hasher(PasswordConfig {
+        parallelism: 64,
+        ..cheap_passwords()
+    })
+    .hash("password")
+    .await
+    .unwrap();
+    assert!(planted.contains("p=64"), "the planted hash has 64 lanes");
+    assert!(!current.verify("password", &planted).await.unwrap());
+    assert_eq!(current.load(), (0, 0));
+    // Within the ceiling (at least 16 lanes; argon2-cffi's default is 4) it runs, and matches.
+    let other_library = hasher(PasswordConfig {
+        parallelism: 4,
+        ..cheap_passwords()
+    })
+    .hash("password")
+    .await
+    .unwrap();
+    assert!(current.verify("password", &other_library).await.unwrap());
+}
+
+/// An account whose stored hash is cheaper (older parameters) than the current ones is
+/// answered as slowly as an unknown user (whose dummy hash has the current parameters):
+/// timing does not tell such accounts from unknown names. Regression: the old hash
+/// verified about 50 times faster (ratio ≈ 0.02). Medians of 15 interleaved logins of
+/// each kind; the bound (a factor of two either way) is wide against scheduling noise on
+/// a loaded shared machine (0.85–1.21 measured at a load average of 7 on 2 cores) and
+/// still 25 times tighter than the unpadded ratio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_hash_accounts_take_as_long_as_unknown_users() {
+    let current = PasswordConfig {
+        memory_kib: 16 * 1024,
+        iterations: 2,
+        pool_size: Some(1),
+        ..cheap_passwords()
+    };
+    let old = hasher(PasswordConfig {
+        memory_kib: 256,
+        iterations: 1,
+        ..cheap_passwords()
+    });
+    let (auth, _) = with_ada(current, &old, "s3cret-pass").await;
+    let time = async |name: &str| {
+        let started = Instant::now();
+        let err = auth.authenticate(name, "wrong-pass").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+        started.elapsed()
+    };
+    // Warm up the moving average.
+    for _ in 0..5 {
+        time("nobody").await;
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        known.push(time("ada").await);
+        unknown.push(time("nobody").await);
+    }
+    known.sort();
+    unknown.sort();
+    let (known, unknown) = (known[7].as_secs_f64(), unknown[7].as_secs_f64());
+    let ratio = known / unknown;
+    eprintln!(
+        "median login: old-hash account {known:.4}s, unknown user {unknown:.4}s, ratio {ratio:.2}"
+    );
+    assert!(
+        (0.5..=2.0).contains(&ratio),
+        "old-hash account {known:.4}s vs unknown user {unknown:.4}s (ratio {ratio:.2})"
+    );
 }

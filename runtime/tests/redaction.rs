@@ -174,13 +174,7 @@ fn user_debug_hides_the_password_hash() {
         active: true,
     };
     assert_clean("UserParts", &format!("{parts:?} {parts:#?}"), &[HASH]);
-    let new_user = NewUser {
-        username: "ada".into(),
-        email: None,
-        password_hash: HASH.into(),
-        roles: vec![],
-        active: false,
-    };
+    let new_user = NewUser::new("ada", HASH).with_active(false);
     assert_clean("NewUser", &format!("{new_user:?}"), &[HASH]);
     let mut user = TestUser::new(7, "ada", &[]);
     user.password_hash = HASH.into();

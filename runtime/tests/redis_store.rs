@@ -241,13 +241,7 @@ struct Instance {
 async fn instance(redis_url: &str) -> (Instance, TestUser) {
     let users = MemoryUserStore::<TestUser>::new();
     let user = users
-        .create(NewUser {
-            username: "ada".into(),
-            email: None,
-            password_hash: String::new(),
-            roles: vec!["admin".into()],
-            active: true,
-        })
+        .create(NewUser::new("ada", String::new()).with_roles(["admin"]))
         .await
         .unwrap();
     let revocations = RedisRevocationStore::connect(redis_url, RedisOptions::default())

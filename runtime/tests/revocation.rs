@@ -124,7 +124,9 @@ async fn change_password_revokes_every_token_the_user_held() {
     let (user, _) = auth
         .register("ada", None, "first password", &["admin"])
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     let before = auth.issue_pair(&user).await.unwrap();
     auth.change_password(&user, "second password")
         .await
@@ -156,6 +158,60 @@ async fn service_token_is_revocable() {
     assert_eq!(
         auth.verify_access(&token).await.unwrap_err().kind(),
         ErrorKind::RevokedTokenError
+    );
+}
+
+/// With a leeway, a token is accepted until `exp` plus the leeway: a revocation (of the
+/// token, its family, its user) must last as long, not end at `exp` and let the token in
+/// again for the rest of the leeway.
+#[tokio::test]
+async fn revocations_last_through_the_leeway() {
+    let clock = ManualClock::new();
+    let (builder, store) = shared_builder();
+    store.insert(ada());
+    let auth = builder
+        .leeway(Duration::from_secs(30))
+        .access_lifespan(Duration::from_secs(60))
+        .refresh_lifespan(Duration::from_secs(600))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let one = auth.issue_pair(&ada()).await.unwrap();
+    let family = auth.issue_pair(&ada()).await.unwrap();
+    let claims = auth.verify_access(&one.access_token).await.unwrap();
+    auth.revoke_token(&claims).await.unwrap();
+    let claims = auth.verify_access(&family.access_token).await.unwrap();
+    auth.revoke_family(claims.family().unwrap()).await.unwrap();
+    let user = auth
+        .issue_pair(&TestUser::new(8, "bob", &[]))
+        .await
+        .unwrap();
+    auth.revoke_user("8").await.unwrap();
+
+    // Past `exp` (60 s), within the leeway: still revoked, not accepted again.
+    clock.advance(Duration::from_secs(70));
+    for token in [&one.access_token, &family.access_token, &user.access_token] {
+        assert_eq!(
+            auth.verify_access(token).await.unwrap_err().kind(),
+            ErrorKind::RevokedTokenError
+        );
+    }
+    // The refresh tokens past the family's end (600 s), within the leeway: still revoked.
+    clock.advance(Duration::from_secs(540));
+    for token in [&family.refresh_token, &user.refresh_token] {
+        assert_eq!(
+            auth.refresh(token).await.unwrap_err().kind(),
+            ErrorKind::RevokedTokenError
+        );
+    }
+    // Past the leeway: expired.
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(
+        auth.verify_access(&one.access_token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::ExpiredAccessError
     );
 }
 

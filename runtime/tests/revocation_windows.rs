@@ -113,7 +113,9 @@ async fn a_spent_registration_token_stays_spent_until_the_leeway_has_passed() {
     let (_, token) = auth
         .register("newcomer", None, "a long passphrase", &[])
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     let exp = payload_of(&token)["exp"].as_u64().unwrap();
     auth.confirm_registration(&token).await.unwrap();
     for at in [exp - 1, exp + 1, exp + LEEWAY - 1] {

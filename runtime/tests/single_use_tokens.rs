@@ -26,7 +26,9 @@ async fn registration_creates_an_inactive_user_that_the_token_activates_once() {
             &["author"],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     assert!(!user.active);
     assert!(user.password_hash.starts_with("$argon2id$"));
     assert_eq!(
@@ -71,7 +73,9 @@ async fn reset_token_sets_a_new_password_once_and_revokes_old_tokens() {
     let (user, registration) = auth
         .register("ada", None, "old password!", &[])
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     auth.confirm_registration(&registration).await.unwrap();
     let before = auth.login("ada", "old password!").await.unwrap();
     let reset = auth.issue_reset_token(&user).unwrap();
@@ -108,7 +112,9 @@ async fn reset_with_a_weak_password_does_not_spend_the_token() {
     let (user, _) = auth
         .register("ada", None, "old password!", &[])
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     let reset = auth.issue_reset_token(&user).unwrap();
     assert_eq!(
         auth.reset_password(&reset, "short")

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use centurion::clock::ManualClock;
+use centurion::identity::identity_key;
 use centurion::memory::{MemoryRevocationStore, MemoryUserStore};
 use centurion::sql::{SqlPool, SqlRevocationStore, SqlUserStore};
 use centurion::testing::TestUser;
@@ -32,6 +33,13 @@ async fn memory_concurrent_registrations() {
         "memory",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_identity_rules_and_registrations() {
+    let store = MemoryUserStore::<TestUser>::new();
+    centurion_testkit::contracts::identity_rules(&store, "memory").await;
+    centurion_testkit::contracts::registration_semantics(&store, "memory").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -93,6 +101,145 @@ async fn fetch_string(pool: &SqlPool, sql: String) -> Option<String> {
     }
 }
 
+/// Brings a database to the schema of release 0.1's first migration only, as a database
+/// written by an older centurion: users without keys, e-mail unique by `lower()`.
+async fn legacy_schema(pool: &SqlPool) {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let sql = match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(_) => include_str!("../migrations/sqlite/0001_centurion_init.sql"),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(_) => include_str!("../migrations/postgres/0001_centurion_init.sql"),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    };
+    let mut migrator = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "centurion init".into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )]);
+    migrator.dangerous_set_table_name(centurion::sql::MIGRATIONS_TABLE);
+    match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(p) => migrator.run(p).await.unwrap(),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(p) => migrator.run(p).await.unwrap(),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    }
+}
+
+/// A database written by an older release holds `Alice` and `alice` (the old schema
+/// compared usernames exactly) and two addresses equal under the new key: connecting the
+/// new store back-fills the keys, the older row of each pair keeps its key, the newer
+/// one is left without (logged, listed) and cannot be found by it; a second start
+/// changes nothing. Regression (issue 12.2): the keys are computed in Rust, once.
+async fn legacy_backfill(url: &str, pool: SqlPool) {
+    legacy_schema(&pool).await;
+    for (name, email) in [
+        ("Alice", "alice@example.org"),
+        ("alice", "other@example.org"),
+        ("bob", "Bob@Example.org"),
+        ("robert", "bob@ｅｘａｍｐｌｅ.org"),
+        ("carol", "carol@example.org"),
+    ] {
+        execute(
+            &pool,
+            format!(
+                "INSERT INTO centurion_users (username, email, password_hash, roles) \
+                 VALUES ('{name}', '{email}', '$argon2id$h', '[]')"
+            ),
+        )
+        .await;
+    }
+    let refused = SqlUserStore::<TestUser>::connect_with(
+        url,
+        centurion::sql::SqlOptions::default().refuse_identity_conflicts(true),
+    )
+    .await
+    .expect_err("refuse mode stops the start");
+    assert_eq!(refused.kind(), ErrorKind::ConfigurationError);
+    assert!(
+        refused.message().contains("user 2"),
+        "{}",
+        refused.message()
+    );
+
+    let store = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
+    let conflicts: Vec<(i64, i64, &str)> = store
+        .identity_conflicts()
+        .iter()
+        .map(|c| (c.id, c.kept_by, c.column))
+        .collect();
+    assert_eq!(conflicts, [(2, 1, "username"), (4, 3, "email")]);
+    let by_name = |name: &str| {
+        let store = store.clone();
+        let key = identity_key(name);
+        async move { store.lookup(&key).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(
+        by_name("alice").await,
+        Some(1),
+        "the older row keeps the key"
+    );
+    assert_eq!(by_name("ALICE").await, Some(1));
+    assert_eq!(
+        by_name("robert").await,
+        Some(4),
+        "only its address lost its key"
+    );
+    assert_eq!(by_name("carol").await, Some(5));
+    assert_eq!(
+        store
+            .lookup_by_email(&centurion::identity::email_key("BOB@example.org"))
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(3)
+    );
+    // The row without a key still loads by id (its sessions keep working).
+    assert_eq!(
+        store.identify("2").await.unwrap().map(|u| u.username),
+        Some("alice".into())
+    );
+    // A second start: nothing more to do; the conflicts are reported again.
+    let again = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
+    assert_eq!(again.identity_conflicts().len(), 2);
+    assert_eq!(
+        fetch_string(
+            &pool,
+            "SELECT value FROM centurion_meta WHERE name = 'identity_version'".into()
+        )
+        .await
+        .as_deref(),
+        Some("toNFKC_Casefold+UTS46/1")
+    );
+    // Another key definition recorded: every key is computed again, the same way.
+    execute(
+        &pool,
+        "UPDATE centurion_meta SET value = 'older' WHERE name = 'identity_version'".into(),
+    )
+    .await;
+    execute(
+        &pool,
+        "UPDATE centurion_users SET username_key = 'stale-' || username".into(),
+    )
+    .await;
+    let recomputed = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
+    assert_eq!(recomputed.identity_conflicts().len(), 2);
+    assert_eq!(by_name("Alice").await, Some(1));
+    assert_eq!(recomputed.lookup("stale-carol").await.unwrap(), None);
+}
+
 /// Schema details every backend shares: centurion's own migrations table, roles as JSON,
 /// rows written by hand, purging of expired revocations.
 async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
@@ -107,13 +254,7 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
 
     let name = centurion_testkit::unique(&format!("json-{tag}"));
     let user = users
-        .create(centurion::NewUser {
-            username: name.clone(),
-            email: None,
-            password_hash: "$argon2id$x".into(),
-            roles: vec!["admin".into(), "editor".into()],
-            active: true,
-        })
+        .create(centurion::NewUser::new(name, "$argon2id$x").with_roles(["admin", "editor"]))
         .await
         .unwrap();
     let stored = fetch_string(
@@ -123,8 +264,9 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
     .await;
     assert_eq!(stored.as_deref(), Some(r#"["admin","editor"]"#));
 
-    // A row written by hand, roles as a comma-separated list.
-    let hand = centurion_testkit::unique(&format!("hand-{tag}"));
+    // A row written by hand, roles as a comma-separated list, without keys (as an older
+    // instance would write it): found once the back-fill has given it its key.
+    let hand = centurion_testkit::unique(&format!("Hand-{tag}"));
     execute(
         pool,
         format!(
@@ -133,8 +275,10 @@ async fn schema_checks(users: &SqlUserStore<TestUser>, tag: &str) {
         ),
     )
     .await;
+    assert_eq!(users.lookup(&identity_key(&hand)).await.unwrap(), None);
+    assert!(users.backfill_identity_keys().await.unwrap().is_empty());
     let loaded = users
-        .lookup(&hand)
+        .lookup(&identity_key(&hand))
         .await
         .unwrap()
         .expect("hand-written row");
@@ -188,6 +332,26 @@ mod sqlite {
             .await
             .unwrap();
         centurion_testkit::contracts::user_store_semantics(&store, "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_identity_rules_and_registrations() {
+        let dir = TempDir::new("sqlite");
+        let store = SqlUserStore::<TestUser>::connect(&file_url(&dir))
+            .await
+            .unwrap();
+        centurion_testkit::contracts::identity_rules(&store, "sqlite").await;
+        centurion_testkit::contracts::registration_semantics(&store, "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_backfills_identity_keys_of_a_legacy_database() {
+        let dir = TempDir::new("sqlite");
+        let url = file_url(&dir);
+        let pool = SqlPool::connect(&url, &SqlOptions::default())
+            .await
+            .unwrap();
+        legacy_backfill(&url, pool).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -264,13 +428,11 @@ mod sqlite {
         let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
         assert!(path.exists(), "connect creates the file");
         let user = store
-            .create(centurion::NewUser {
-                username: "kept".into(),
-                email: Some("kept@example.org".into()),
-                password_hash: "$argon2id$k".into(),
-                roles: vec!["admin".into()],
-                active: true,
-            })
+            .create(
+                centurion::NewUser::new("kept", "$argon2id$k")
+                    .with_email("kept@example.org")
+                    .with_roles(["admin"]),
+            )
             .await
             .unwrap();
         let revocations = store.revocation_store();
@@ -288,6 +450,7 @@ mod sqlite {
             store.identify(&user.id.to_string()).await.unwrap(),
             Some(user)
         );
+        store.pool().migrate().await.unwrap();
         assert_eq!(count(store.pool(), "_centurion_migrations").await, applied);
         let token = TokenRef {
             jti: "kept-jti",
@@ -358,6 +521,52 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_identity_rules_and_registrations() {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
+            return;
+        };
+        let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
+        centurion_testkit::contracts::identity_rules(&store, "pg").await;
+        centurion_testkit::contracts::registration_semantics(&store, "pg").await;
+    }
+
+    /// The same rules in a database whose default collation is Turkish (ICU `tr-TR`),
+    /// where `lower('İ')` is `i` and `lower('I')` is `ı`: the regression of issue 12.2/12.3
+    /// (`victim@gİthub.com` matched `victim@github.com` through `lower()`). Nothing
+    /// compares through the database's case mapping any more, so the results are those
+    /// of SQLite and memory.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_identity_rules_under_a_turkish_collation() {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
+            return;
+        };
+        let url = pg.create_database("LOCALE_PROVIDER icu ICU_LOCALE 'tr-TR' LOCALE 'C.UTF-8'");
+        let store = SqlUserStore::<TestUser>::connect(&url).await.unwrap();
+        // The database does map case the Turkish way (so the test means something).
+        assert_eq!(
+            fetch_string(store.pool(), "SELECT lower('GİTHUB')".into())
+                .await
+                .as_deref(),
+            Some("github")
+        );
+        centurion_testkit::contracts::identity_rules(&store, "pg-tr").await;
+        centurion_testkit::contracts::registration_semantics(&store, "pg-tr").await;
+        centurion_testkit::contracts::user_store_semantics(&store, "pg-tr").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_backfills_identity_keys_of_a_legacy_database() {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
+            return;
+        };
+        let url = pg.create_database("");
+        let pool = SqlPool::connect(&url, &SqlOptions::default())
+            .await
+            .unwrap();
+        legacy_backfill(&url, pool).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_revocation_semantics() {
         let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
             return;
@@ -417,6 +626,7 @@ mod postgres {
         );
         a.unwrap();
         b.unwrap();
+        SqlUserStore::<TestUser>::connect(&url).await.unwrap();
         assert_eq!(count(store.pool(), "_centurion_migrations").await, applied);
     }
 
@@ -459,13 +669,7 @@ mod postgres {
             .expect("the connect task")
             .expect("connects once the database is up");
         let user = users
-            .create(centurion::NewUser {
-                username: "late-start".into(),
-                email: None,
-                password_hash: "$argon2id$late".into(),
-                roles: vec![],
-                active: true,
-            })
+            .create(centurion::NewUser::new("late-start", "$argon2id$late"))
             .await
             .unwrap();
         assert_eq!(
@@ -549,13 +753,7 @@ mod postgres {
         let revocations = users.revocation_store();
         let auth = centurion_testkit::contracts::centurion_with(users.clone(), revocations.clone());
         let user = users
-            .create(centurion::NewUser {
-                username: "outage".into(),
-                email: None,
-                password_hash: "$argon2id$o".into(),
-                roles: vec![],
-                active: true,
-            })
+            .create(centurion::NewUser::new("outage", "$argon2id$o"))
             .await
             .unwrap();
         let pair = auth.issue_pair(&user).await.unwrap();
@@ -718,6 +916,17 @@ async fn large_purge(store: SqlRevocationStore) {
     };
     let (old_writes, old_slowest) = writes_while(&store, || !old_purge.is_finished()).await;
     let old_took = old_purge.await.unwrap();
+    // The writes above may have started a background purge of their own (a store's first
+    // write finds the purge due): let it end, or it would delete rows of the second pile
+    // while they are counted (seen on a loaded machine).
+    let waited = std::time::Instant::now();
+    while store.is_purging() {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(120),
+            "purge never ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     store.purge_expired().await.unwrap();
 
     // After: a write starts the purge in the background and returns at once (a minute

@@ -27,7 +27,12 @@ fn ms(n: u64) -> Duration {
 async fn auth_with_users(names: &[&str]) -> Centurion<TestUser> {
     let auth = centurion_testkit::auth();
     for name in names {
-        let (_, token) = auth.register(name, None, PASSWORD, &[]).await.unwrap();
+        let (_, token) = auth
+            .register(name, None, PASSWORD, &[])
+            .await
+            .unwrap()
+            .created()
+            .expect("a new user");
         auth.confirm_registration(&token).await.unwrap();
     }
     auth
@@ -387,6 +392,288 @@ fn bad_configurations_are_refused() {
     assert!(Throttle::in_memory(c).is_err());
 }
 
+// ---------------------------------------------------------------------------------------
+// Normal form, what a success clears, what costs nothing (issues 12.2 and 20.4)
+// ---------------------------------------------------------------------------------------
+
+/// `Alice`, `ALICE` and `ａｌｉｃｅ` are one account to the stores, so one counter to the
+/// throttle (regression: the throttle lower-cased, the stores compared exactly, and a
+/// look-alike's success reset the victim's count); a long name is hashed, never
+/// truncated into another's counter.
+#[tokio::test]
+async fn names_in_one_normal_form_count_as_one_account() {
+    let throttle =
+        Throttle::in_memory(config(Backoff::new(2, ms(60_000), ms(60_000)), lenient())).unwrap();
+    for typed in ["Alice", "ALICE", "ａｌｉｃｅ"] {
+        let keys = ThrottleKeys::new().account(typed);
+        throttle.check(&keys).await.unwrap();
+        throttle.record_failure(&keys).await.unwrap();
+    }
+    for typed in ["alice", "al\u{200B}ice", "ＡＬＩＣＥ"] {
+        let err = throttle
+            .check(&ThrottleKeys::new().account(typed))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyRequests, "{typed}");
+    }
+    let long = "x".repeat(300);
+    let sibling = format!("{}y", &long[..299]);
+    for _ in 0..3 {
+        throttle
+            .record_failure(&ThrottleKeys::new().account(&long))
+            .await
+            .unwrap();
+    }
+    assert!(
+        throttle
+            .check(&ThrottleKeys::new().account(&long))
+            .await
+            .is_err()
+    );
+    throttle
+        .check(&ThrottleKeys::new().account(&sibling))
+        .await
+        .expect("a name sharing the first 256 bytes is another account");
+}
+
+/// A store that lets users log in under an alias (as an application's store may: a login
+/// by e-mail, a former name). The alias `alice` belongs to bob.
+struct AliasStore(centurion::memory::MemoryUserStore<TestUser>);
+
+impl centurion::UserStore<TestUser> for AliasStore {
+    async fn lookup(&self, key: &str) -> centurion::Result<Option<TestUser>> {
+        let key = if key == "alice" { "bob" } else { key };
+        self.0.lookup(key).await
+    }
+    async fn identify(&self, id: &str) -> centurion::Result<Option<TestUser>> {
+        self.0.identify(id).await
+    }
+    async fn update_password_hash(&self, id: &str, hash: &str) -> centurion::Result<()> {
+        self.0.update_password_hash(id, hash).await
+    }
+    async fn create(&self, user: centurion::NewUser) -> centurion::Result<TestUser> {
+        self.0.create(user).await
+    }
+}
+
+/// A success resets the counter of the account that logged in (its stored username),
+/// never the counter of the name as typed: through a store that matches loosely, a
+/// login as bob typed as `alice` leaves alice's back-off in place (regression: the typed
+/// name's counter was reset, giving an attacker fresh guesses at alice).
+#[tokio::test]
+async fn a_success_clears_only_the_account_that_logged_in() {
+    let users = centurion::memory::MemoryUserStore::<TestUser>::new();
+    let clock = ManualClock::new();
+    let auth = Centurion::<TestUser>::builder()
+        .secret(centurion_testkit::TEST_SECRET)
+        .password(centurion_testkit::cheap_passwords())
+        .user_store(AliasStore(users))
+        .build()
+        .unwrap();
+    // Bob exists; the alias store resolves "alice" to him.
+    auth.create_user("bob", None, PASSWORD, &[]).await.unwrap();
+    let throttle = Throttle::new(
+        MemoryThrottleStore::new().with_clock(clock.clone()),
+        config(Backoff::new(3, ms(1000), ms(60_000)), lenient()),
+    )
+    .unwrap();
+    let alice = ThrottleKeys::new().account("alice");
+    for _ in 0..4 {
+        throttle.record_failure(&alice).await.unwrap();
+    }
+    clock.advance(ms(1001)); // the lock ended; alice is in back-off (4 failures)
+    let bob = throttle
+        .authenticate(&auth, None, "alice", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(bob.username, "bob");
+    // One more failure at alice locks for two steps: the count was not reset.
+    throttle.record_failure(&alice).await.unwrap();
+    let wait = throttle
+        .check(&alice)
+        .await
+        .unwrap_err()
+        .retry_after()
+        .unwrap();
+    assert_eq!(wait, ms(2000), "alice's count went on (5 failures)");
+}
+
+/// A password over the length limit costs nothing and must create nothing: it is refused
+/// before the throttle is asked (regression: each created an entry, so a flood of them
+/// filled the store for free).
+#[tokio::test]
+async fn an_overlong_password_creates_no_throttle_entry() {
+    let auth = auth_with_users(&["ada"]).await;
+    let store = std::sync::Arc::new(MemoryThrottleStore::new());
+    let throttle = Throttle::new(store.clone(), ThrottleConfig::default()).unwrap();
+    let long = "x".repeat(2000);
+    let client: Option<IpAddr> = Some("192.0.2.77".parse().unwrap());
+    for name in ["ada", "nobody", "someone-else"] {
+        let err = throttle
+            .authenticate(&auth, client, name, &long)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    }
+    assert_eq!(store.len(), 0, "nothing counted, nothing stored");
+    let err = throttle
+        .check_password(
+            &auth,
+            client,
+            &auth.lookup_by_username("ada").await.unwrap().unwrap(),
+            &long,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    assert_eq!(store.len(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory pressure never frees a lock (issue 20.4)
+// ---------------------------------------------------------------------------------------
+
+/// The audit's reproduction: a victim's account is locked, then 200 000 cheap failures
+/// under fresh names from 10 000 addresses fill the store (capacity 100 000). The lock
+/// survives; the store stays within its capacity (regression: the full store dropped the
+/// entries closest to expiry, locks first, and the victim's lock was gone).
+#[tokio::test]
+async fn a_flood_of_cheap_failures_never_erases_a_locked_account() {
+    let clock = ManualClock::new();
+    let store = std::sync::Arc::new(MemoryThrottleStore::new().with_clock(clock.clone()));
+    let throttle = Throttle::new(store.clone(), ThrottleConfig::default()).unwrap();
+    let victim = ThrottleKeys::new().account("victim");
+    for _ in 0..9 {
+        throttle.record_failure(&victim).await.unwrap();
+    }
+    let locked_for = throttle
+        .check(&victim)
+        .await
+        .unwrap_err()
+        .retry_after()
+        .unwrap();
+    assert_eq!(locked_for, Duration::from_secs(8));
+    let mut refused = 0;
+    for i in 0u32..200_000 {
+        let address: IpAddr = format!("10.{}.{}.1", (i % 10_000) / 100, i % 100)
+            .parse()
+            .unwrap();
+        let keys = ThrottleKeys::login(&format!("user{i}"), Some(address));
+        match throttle.record_failure(&keys).await {
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Overloaded, "{e:?}");
+                refused += 1;
+            }
+        }
+        if i % 1000 == 0 {
+            // Time moves a little, so the flood's entries outlive the victim's on paper.
+            clock.advance(ms(1));
+        }
+        assert!(store.len() <= 100_000);
+    }
+    let err = throttle.check(&victim).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::TooManyRequests,
+        "the victim is still locked"
+    );
+    eprintln!(
+        "after 200 000 failures from 10 000 addresses: victim locked for {:?} more; {} entries; {} failures refused",
+        err.retry_after().unwrap(),
+        store.len(),
+        refused
+    );
+}
+
+/// Full of locks, the store fails closed for new keys (503, before any password is
+/// checked) and keeps serving the keys it holds; room comes back as locks expire.
+#[tokio::test]
+async fn a_store_full_of_locks_refuses_new_keys_and_keeps_the_old_ones() {
+    let clock = ManualClock::new();
+    let store = MemoryThrottleStore::with_capacity(10).with_clock(clock.clone());
+    let policy = Backoff::new(0, ms(60_000), ms(60_000)).forget_after(ms(60_000));
+    let throttle = Throttle::new(store, config(policy, lenient())).unwrap();
+    for i in 0..10 {
+        throttle
+            .record_failure(&ThrottleKeys::new().account(&format!("locked{i}")))
+            .await
+            .unwrap();
+    }
+    let err = throttle
+        .check(&ThrottleKeys::new().account("newcomer"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Overloaded);
+    assert_eq!(err.status().as_u16(), 503);
+    assert!(err.retry_after().is_some());
+    let err = throttle
+        .check(&ThrottleKeys::new().account("locked3"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::TooManyRequests,
+        "held keys still answer"
+    );
+    clock.advance(ms(60_001));
+    throttle
+        .check(&ThrottleKeys::new().account("newcomer"))
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Anonymous requests per client address, reset mails per account (issue 20.3)
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn registrations_and_reset_requests_are_limited_per_address() {
+    let clock = ManualClock::new();
+    let throttle = Throttle::new(
+        MemoryThrottleStore::new().with_clock(clock.clone()),
+        ThrottleConfig::default(),
+    )
+    .unwrap();
+    let a: Option<IpAddr> = Some("198.51.100.1".parse().unwrap());
+    let b: Option<IpAddr> = Some("198.51.100.2".parse().unwrap());
+    for _ in 0..30 {
+        throttle.registration(a).await.unwrap();
+    }
+    let err = throttle.registration(a).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooManyRequests);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
+    throttle.registration(b).await.expect("another address");
+    throttle
+        .registration(None)
+        .await
+        .expect("no address, no count");
+    for _ in 0..10 {
+        throttle.reset_request(a).await.unwrap();
+    }
+    assert!(throttle.reset_request(a).await.is_err());
+    clock.advance(Duration::from_secs(60));
+    throttle.registration(a).await.expect("a new window");
+    throttle.reset_request(a).await.expect("a new window");
+}
+
+#[tokio::test]
+async fn one_reset_mail_per_account_per_window() {
+    let clock = ManualClock::new();
+    let throttle = Throttle::new(
+        MemoryThrottleStore::new().with_clock(clock.clone()),
+        ThrottleConfig::default(),
+    )
+    .unwrap();
+    assert!(throttle.reset_mail("7").await.unwrap());
+    for _ in 0..100 {
+        assert!(!throttle.reset_mail("7").await.unwrap());
+    }
+    assert!(throttle.reset_mail("8").await.unwrap(), "another account");
+    clock.advance(Duration::from_secs(5 * 60));
+    assert!(throttle.reset_mail("7").await.unwrap());
+}
+
 #[cfg(feature = "redis")]
 mod redis_shared {
     use std::time::{Duration, Instant};
@@ -497,6 +784,123 @@ mod redis_shared {
             tokio::time::sleep(ms(100)).await;
         }
         throttle.record_failure(&keys).await.unwrap();
+    }
+
+    async fn keys_under(server: &RedisServer, pattern: &str) -> usize {
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.len()
+    }
+
+    /// The Redis throttle holds at most `max_keys` keys: a flood of fresh names evicts
+    /// free counters, never a lock; full of locks, new keys are refused (503) instead of
+    /// growing Redis (regression: throttle keys had no cap, and under `volatile-lru` a
+    /// throttle flood evicted revocations). Rate limits share the cap.
+    #[tokio::test]
+    async fn redis_throttle_keys_are_capped_and_locks_survive_a_flood() {
+        let Some(server) = start_or_skip() else {
+            return;
+        };
+        let store =
+            RedisThrottleStore::connect(&server.url(), RedisOptions::default().prefix("cap:"))
+                .await
+                .unwrap()
+                .max_keys(500);
+        let throttle = Throttle::new(
+            store,
+            config(
+                Backoff::new(3, Duration::from_secs(60), Duration::from_secs(60)),
+                lenient(),
+            ),
+        )
+        .unwrap();
+        let victim = ThrottleKeys::new().account("victim");
+        for _ in 0..4 {
+            throttle.record_failure(&victim).await.unwrap();
+        }
+        for i in 0..3000 {
+            throttle
+                .record_failure(&ThrottleKeys::new().account(&format!("fresh{i}")))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            throttle.check(&victim).await.unwrap_err().kind(),
+            ErrorKind::TooManyRequests,
+            "the lock survived"
+        );
+        let stored = keys_under(&server, "cap:{throttle}:a:*").await;
+        assert!(stored <= 500, "{stored} keys");
+        // Fill with locks: then new keys are refused, known ones still answer.
+        let mut refused = 0;
+        for i in 0..600 {
+            let keys = ThrottleKeys::new().account(&format!("lock{i}"));
+            for _ in 0..4 {
+                if let Err(e) = throttle.record_failure(&keys).await {
+                    assert_eq!(e.kind(), ErrorKind::Overloaded);
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+        assert!(refused > 0, "a store full of locks refuses new keys");
+        let err = throttle
+            .check(&ThrottleKeys::new().account("newcomer"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Overloaded);
+        assert_eq!(
+            throttle.check(&victim).await.unwrap_err().kind(),
+            ErrorKind::TooManyRequests
+        );
+        assert!(
+            keys_under(&server, "cap:{throttle}:*").await <= 502,
+            "the cap holds (+2 index keys)"
+        );
+    }
+
+    #[tokio::test]
+    async fn redis_rate_limits_count_across_instances() {
+        let Some(server) = start_or_skip() else {
+            return;
+        };
+        let store = || async {
+            RedisThrottleStore::connect(&server.url(), RedisOptions::default().prefix("rl:"))
+                .await
+                .unwrap()
+        };
+        let a = Throttle::new(
+            store().await,
+            centurion::throttle::ThrottleConfig::default(),
+        )
+        .unwrap();
+        let b = Throttle::new(
+            store().await,
+            centurion::throttle::ThrottleConfig::default(),
+        )
+        .unwrap();
+        assert!(a.reset_mail("42").await.unwrap());
+        assert!(
+            !b.reset_mail("42").await.unwrap(),
+            "one reset mail per account, fleet-wide"
+        );
+        let client = Some("203.0.113.9".parse().unwrap());
+        for i in 0..30 {
+            let t = if i % 2 == 0 { &a } else { &b };
+            t.registration(client).await.unwrap();
+        }
+        let err = a.registration(client).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyRequests);
+        let wait = err.retry_after().unwrap();
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
     }
 
     #[tokio::test]

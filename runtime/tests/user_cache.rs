@@ -206,7 +206,9 @@ async fn activation_is_seen_at_once() {
     let (user, registration) = auth
         .register("dee", None, "a long enough password", &[])
         .await
-        .unwrap();
+        .unwrap()
+        .created()
+        .expect("a new user");
     let token = auth.issue_pair(&user).await.unwrap().access_token;
     // Inactive, and cached as such.
     assert_eq!(get_me(&auth, &token).await.0, StatusCode::FORBIDDEN);

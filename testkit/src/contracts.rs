@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use centurion::clock::ManualClock;
+use centurion::identity::{email_key, identity_key};
 use centurion::{
-    ClientInfo, ErrorKind, NewUser, RevocationStore, Rotation, RotationOutcome, SessionLimits,
-    SessionRecord, TokenRef, UserStore, testing::TestUser,
+    ClientInfo, ErrorKind, NewUser, Registered, RevocationStore, Rotation, RotationOutcome,
+    SessionLimits, SessionRecord, TokenRef, UserStore, testing::TestUser,
 };
 
 use crate::{TEST_SECRET, cheap_passwords, unique};
@@ -69,32 +70,57 @@ impl StoreTime {
 // ---------------------------------------------------------------------------------------
 
 fn new_user(username: &str, email: Option<&str>, roles: &[&str], active: bool) -> NewUser {
-    NewUser {
-        username: username.to_owned(),
-        email: email.map(str::to_owned),
-        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$hash-of-{username}"),
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        active,
+    let user = NewUser::new(
+        username,
+        format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$hash-of-{username}"),
+    )
+    .with_roles(roles.iter().copied())
+    .with_active(active);
+    match email {
+        Some(email) => user.with_email(email),
+        None => user,
     }
 }
 
 /// The contract of [`UserStore`] as [`MemoryUserStore`](centurion::memory::MemoryUserStore)
-/// keeps it. `tag` keeps names unique in a shared database.
+/// keeps it: look-ups and uniqueness by the keys of [`NewUser`] (the identity normal
+/// form), never by the name or address as written. `tag` keeps names unique in a shared
+/// database.
 pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) {
-    let name = unique(&format!("ada-{tag}"));
+    let name = unique(&format!("Ada-{tag}"));
     let email = format!("{name}@Example.ORG");
     let ada = store
         .create(new_user(&name, Some(&email), &["admin", "editor"], true))
         .await
         .expect("create");
-    assert_eq!(ada.username, name);
+    assert_eq!(ada.username, name, "the name is stored as given");
     assert_eq!(ada.email.as_deref(), Some(email.as_str()));
     assert_eq!(ada.roles, ["admin", "editor"]);
     assert!(ada.active);
 
-    // Lookups.
-    let found = store.lookup(&name).await.unwrap().expect("lookup by name");
+    // Look-ups by key.
+    let found = store
+        .lookup(&identity_key(&name))
+        .await
+        .unwrap()
+        .expect("lookup by key");
     assert_eq!(found, ada);
+    for typed in [name.to_uppercase(), name.to_lowercase()] {
+        assert_eq!(
+            store
+                .lookup(&identity_key(&typed))
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id),
+            "{typed} is the same account"
+        );
+    }
+    assert_eq!(
+        store.lookup(&name).await.unwrap(),
+        None,
+        "the store compares keys, not names (the key of {name} is lower case)"
+    );
     let found = store
         .identify(&ada.id.to_string())
         .await
@@ -102,11 +128,6 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
         .expect("identify");
     assert_eq!(found, ada);
     assert_eq!(store.lookup(&unique("nobody")).await.unwrap(), None);
-    assert_eq!(
-        store.lookup(&name.to_uppercase()).await.unwrap(),
-        None,
-        "usernames are exact"
-    );
     for bad in ["", "abc", "1.5", " 1", "99999999999999999999999", "-"] {
         assert_eq!(
             store.identify(bad).await.unwrap(),
@@ -115,32 +136,34 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
         );
     }
     assert_eq!(store.identify(&i64::MAX.to_string()).await.unwrap(), None);
-    let by_email = store
-        .lookup_by_email(&email.to_lowercase())
-        .await
-        .unwrap()
-        .expect("lookup by e-mail, case-insensitive");
-    assert_eq!(by_email.id, ada.id);
+    for typed in [email.to_lowercase(), email.to_uppercase()] {
+        assert_eq!(
+            store
+                .lookup_by_email(&email_key(&typed))
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id),
+            "{typed}"
+        );
+    }
     assert_eq!(
         store
-            .lookup_by_email(&email.to_uppercase())
+            .lookup_by_email(&email_key("nobody@example.org"))
             .await
-            .unwrap()
-            .map(|u| u.id),
-        Some(ada.id)
-    );
-    assert_eq!(
-        store.lookup_by_email("nobody@example.org").await.unwrap(),
+            .unwrap(),
         None
     );
 
-    // Uniqueness.
-    let err = store
-        .create(new_user(&name, None, &[], true))
-        .await
-        .expect_err("duplicate username");
-    assert_eq!(err.kind(), ErrorKind::UserExists);
-    assert_eq!(err.status().as_u16(), 409);
+    // Uniqueness by key.
+    for taken in [name.clone(), name.to_uppercase(), name.to_lowercase()] {
+        let err = store
+            .create(new_user(&taken, None, &[], true))
+            .await
+            .expect_err("a username with a taken key");
+        assert_eq!(err.kind(), ErrorKind::UserExists, "{taken}");
+        assert_eq!(err.status().as_u16(), 409);
+    }
     let err = store
         .create(new_user(
             &unique("other"),
@@ -151,16 +174,16 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
         .await
         .expect_err("duplicate e-mail in another case");
     assert_eq!(err.kind(), ErrorKind::UserExists);
-    // Usernames are case-sensitive; users without e-mail do not collide.
-    let upper = store
-        .create(new_user(&name.to_uppercase(), None, &[], true))
+    // Users without e-mail do not collide.
+    let other = store
+        .create(new_user(&unique(&format!("other-{tag}")), None, &[], true))
         .await
-        .expect("the upper-case name is another user");
+        .expect("a user without e-mail");
     let plain = store
         .create(new_user(&unique(&format!("plain-{tag}")), None, &[], false))
         .await
         .expect("a second user without e-mail");
-    let ids = [ada.id, upper.id, plain.id];
+    let ids = [ada.id, other.id, plain.id];
     assert!(ids[0] < ids[1] && ids[1] < ids[2], "ids grow: {ids:?}");
     assert!(plain.roles.is_empty());
     assert!(!plain.active);
@@ -176,7 +199,11 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
         ))
         .await
         .expect("tricky name");
-    let back = store.lookup(&tricky).await.unwrap().expect("tricky lookup");
+    let back = store
+        .lookup(&identity_key(&tricky))
+        .await
+        .unwrap()
+        .expect("tricky lookup");
     assert_eq!(back, t);
     assert_eq!(back.roles, ["a,b", "c\"d"]);
 
@@ -207,12 +234,16 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
         .update_password_hash(&ada.id.to_string(), "$argon2id$new")
         .await
         .expect("update");
-    let after = store.lookup(&name).await.unwrap().unwrap();
+    let after = store.lookup(&identity_key(&name)).await.unwrap().unwrap();
     assert_eq!(after.password_hash, "$argon2id$new");
     assert_eq!(after.roles, ada.roles);
-    let upper_after = store.lookup(&name.to_uppercase()).await.unwrap().unwrap();
+    let other_after = store
+        .identify(&other.id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        upper_after.password_hash, upper.password_hash,
+        other_after.password_hash, other.password_hash,
         "only one row changes"
     );
     store
@@ -223,6 +254,289 @@ pub async fn user_store_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) 
         .update_password_hash(&(plain.id + 1_000_000).to_string(), "$x")
         .await
         .expect("unknown id: no-op");
+}
+
+/// The identity rules over the store, with the keys [`NewUser::new`] computes: one
+/// account per normal form, whatever the database's locale (regression, issue 12.2: on
+/// PostgreSQL `lower()` mapped `İ` to `i`, and `Alice` could register beside `alice`).
+pub async fn identity_rules<S: UserStore<TestUser>>(store: &S, tag: &str) {
+    let n = unique(tag);
+    let taken = |base: &str| format!("{base}-{n}");
+    // Each first name is stored; each second one has the same key.
+    for (first, second) in [
+        ("alice", "Alice"),
+        ("bob", "ＢＯＢ"),
+        ("straße", "STRAẞE"),
+        ("strasse2", "straße2"),
+        ("οδυσσευς", "ΟΔΥΣΣΕΥΣ"),
+        ("i\u{307}stanbul", "İstanbul"),
+        ("kelvin", "\u{212A}elvin"),
+    ] {
+        store
+            .create(new_user(&taken(first), None, &[], true))
+            .await
+            .unwrap_or_else(|e| panic!("create {first}: {e:?}"));
+        let err = store
+            .create(new_user(&taken(second), None, &[], true))
+            .await
+            .expect_err(second);
+        assert_eq!(err.kind(), ErrorKind::UserExists, "{second} after {first}");
+        assert!(
+            store
+                .lookup(&identity_key(&taken(second)))
+                .await
+                .unwrap()
+                .is_some(),
+            "{second} finds {first}"
+        );
+    }
+    // Full case folding, never a locale's: İ (i + U+0307) is not i, nor ı.
+    store
+        .create(new_user(&taken("istanbul"), None, &[], true))
+        .await
+        .expect("istanbul beside i\u{307}stanbul");
+    store
+        .create(new_user(&taken("ıstanbul"), None, &[], true))
+        .await
+        .expect("ıstanbul (dotless) beside both");
+
+    // Addresses: the key folds the local part and compares domains as DNS does.
+    let victim = format!("victim-{n}@github.com");
+    let owner = store
+        .create(new_user(&taken("victim"), Some(&victim), &[], true))
+        .await
+        .expect("victim");
+    for same in [
+        format!("VICTIM-{n}@GitHub.COM"),
+        format!("victim-{n}@ｇｉｔｈｕｂ.com"),
+        format!("victim-{n}@github\u{3002}com"),
+    ] {
+        assert_eq!(
+            store
+                .lookup_by_email(&email_key(&same))
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(owner.id),
+            "{same}"
+        );
+    }
+    for other in [
+        format!("victim-{n}@gİthub.com"),
+        format!("victim-{n}@gіthub.com"),
+    ] {
+        assert_eq!(
+            store.lookup_by_email(&email_key(&other)).await.unwrap(),
+            None,
+            "{other} is another domain"
+        );
+        store
+            .create(new_user(&unique("look-alike"), Some(&other), &[], true))
+            .await
+            .unwrap_or_else(|e| panic!("{other} may register: it is another address: {e:?}"));
+    }
+}
+
+/// Registrations: pending users, the take-over of expired ones, "address taken",
+/// confirmation of pending users only, and the purge. `now` is any instant in ms.
+pub async fn registration_semantics<S: UserStore<TestUser>>(store: &S, tag: &str) {
+    let now: u64 = 1_800_000_000_000;
+    let day = 24 * 3600 * 1000;
+    let name = unique(&format!("reg-{tag}"));
+    let email = format!("{name}@example.org");
+    let pending = |name: &str, email: &str, at: u64| {
+        new_user(name, Some(email), &[], false).pending_since(at)
+    };
+
+    // A registration made now creates a pending, inactive user.
+    let Registered::Created(first) = store
+        .register(pending(&name, &email, now), now - day)
+        .await
+        .expect("register")
+    else {
+        panic!("a new name and address are created");
+    };
+    assert!(!first.active);
+    // The same name again: 409, whatever the address.
+    let err = store
+        .register(
+            pending(&name.to_uppercase(), &unique("x@example.org"), now),
+            now - day,
+        )
+        .await
+        .expect_err("taken name");
+    assert_eq!(err.kind(), ErrorKind::UserExists);
+    let err = store
+        .register(pending(&name, &email, now), now - day)
+        .await
+        .expect_err("taken name and address: the name decides");
+    assert_eq!(err.kind(), ErrorKind::UserExists);
+    // The same address under another name: nothing created, the owner named.
+    let other = unique(&format!("reg2-{tag}"));
+    match store
+        .register(pending(&other, &email.to_uppercase(), now), now - day)
+        .await
+        .expect("taken address is not an error")
+    {
+        Registered::AddressTaken(owner) => assert_eq!(owner.id, first.id),
+        Registered::Created(u) => panic!("created {u:?} on a taken address"),
+    }
+    assert_eq!(store.lookup(&identity_key(&other)).await.unwrap(), None);
+
+    // Confirmation: only a pending registration made after the cut-off.
+    assert!(
+        !store.confirm(&first.id.to_string(), now + 1).await.unwrap(),
+        "expired by the cut-off: not confirmed"
+    );
+    assert!(
+        !store
+            .identify(&first.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(
+        store
+            .confirm(&first.id.to_string(), now - day)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .identify(&first.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(
+        !store
+            .confirm(&first.id.to_string(), now - day)
+            .await
+            .unwrap(),
+        "already confirmed"
+    );
+    assert!(!store.confirm("nope", 0).await.unwrap());
+    assert!(
+        !store
+            .confirm(&(first.id + 1_000_000).to_string(), 0)
+            .await
+            .unwrap()
+    );
+    // A user created directly (not a registration) is never confirmed by a token.
+    let direct = store
+        .create(new_user(
+            &unique(&format!("direct-{tag}")),
+            None,
+            &[],
+            false,
+        ))
+        .await
+        .unwrap();
+    assert!(!store.confirm(&direct.id.to_string(), 0).await.unwrap());
+    assert!(
+        !store
+            .identify(&direct.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+
+    // A confirmed user keeps its name and address forever.
+    let err = store
+        .register(
+            pending(&name, &unique("y@example.org"), now + 2 * day),
+            now + day,
+        )
+        .await
+        .expect_err("confirmed users do not expire");
+    assert_eq!(err.kind(), ErrorKind::UserExists);
+
+    // An unconfirmed registration past the cut-off frees its name and address: a new
+    // registration takes them over (a new user with a new id).
+    let squat = unique(&format!("squat-{tag}"));
+    let squat_mail = format!("{squat}@example.org");
+    let Registered::Created(old) = store
+        .register(pending(&squat, &squat_mail, now), now - day)
+        .await
+        .unwrap()
+    else {
+        panic!("created");
+    };
+    // Not yet expired: both still held.
+    assert_eq!(
+        store
+            .register(
+                pending(&squat, &unique("z@example.org"), now + day - 1),
+                now - 1
+            )
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UserExists
+    );
+    assert!(matches!(
+        store
+            .register(pending(&unique("w"), &squat_mail, now + day - 1), now - 1)
+            .await
+            .unwrap(),
+        Registered::AddressTaken(o) if o.id == old.id
+    ));
+    // Expired (registered before the cut-off): taken over.
+    let Registered::Created(new) = store
+        .register(pending(&squat, &squat_mail, now + day + 1), now + 1)
+        .await
+        .expect("take over an expired registration")
+    else {
+        panic!("the expired registration's name and address are free");
+    };
+    assert_ne!(new.id, old.id, "a new user, never the old row");
+    assert_eq!(store.identify(&old.id.to_string()).await.unwrap(), None);
+    assert!(
+        !store.confirm(&old.id.to_string(), 0).await.unwrap(),
+        "the old registration's token confirms nothing"
+    );
+
+    // The purge deletes expired registrations only.
+    let stale = store
+        .register(
+            pending(
+                &unique(&format!("stale-{tag}")),
+                &unique("s@example.org"),
+                now,
+            ),
+            0,
+        )
+        .await
+        .unwrap();
+    let Registered::Created(stale) = stale else {
+        panic!("created")
+    };
+    let purged = store.purge_unconfirmed(now + 1).await.unwrap();
+    assert!(purged >= 1, "{purged}");
+    assert_eq!(store.identify(&stale.id.to_string()).await.unwrap(), None);
+    assert!(
+        store
+            .identify(&first.id.to_string())
+            .await
+            .unwrap()
+            .is_some(),
+        "confirmed"
+    );
+    assert!(
+        store.identify(&new.id.to_string()).await.unwrap().is_some(),
+        "not expired"
+    );
+    assert!(
+        store
+            .identify(&direct.id.to_string())
+            .await
+            .unwrap()
+            .is_some(),
+        "not a registration"
+    );
 }
 
 /// `n` concurrent registrations of one username (and of one e-mail address under other
@@ -257,7 +571,11 @@ pub async fn concurrent_registrations<S: UserStore<TestUser>>(store: Arc<S>, n: 
     assert_eq!(created.len(), 1, "exactly one registration wins");
     assert_eq!(exists, n - 1);
     assert_eq!(
-        store.lookup(&name).await.unwrap().map(|u| u.id),
+        store
+            .lookup(&identity_key(&name))
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(created[0].id)
     );
 
@@ -1036,7 +1354,9 @@ pub async fn account_lifecycle(auth: &centurion::Centurion<TestUser>, tag: &str)
     let (user, confirm) = auth
         .register(&name, Some(&email), password, &["admin"])
         .await
-        .expect("register");
+        .expect("register")
+        .created()
+        .expect("a new user");
     assert!(!user.active, "registration creates an inactive user");
     let err = auth
         .register(&name, None, password, &[])

@@ -7,11 +7,13 @@
 //! | this page | [`TEST_SECRET`], [`cheap_passwords`], [`builder`] and [`auth`], the clock helpers, [`SharedStore`] |
 //! | [`servers`] | PostgreSQL, Redis and SMTP servers a test starts and stops itself; the loud `SKIPPED` (a failure under `CI=true`) |
 //! | [`flask`] | the flask-praetorian and flask-jwt-extended apps of the migration tests |
+//! | [`oidc`] | a real OpenID Provider (oidc-provider from npm, `tests/oidc/provider.mjs`) on loopback |
 //! | [`http`] | the raw HTTP/1.1 client, blocking or on Tokio, and a Router served over TCP |
 //! | [`serving`] | a Router served with deadlines (`centurion::serve`), raw connections read until closed, half-sent heads, an HTTP/2 client, a process's descriptors and memory |
 //! | [`tokens`] | token surgery: base64url, parts, re-signing edited headers and payloads, the committed test keys |
 //! | [`assert`](mod@assert) | the error-body assertions |
 //! | [`routes`] | the reference auth routes (login, refresh, confirm, reset, logout) |
+//! | [`roles`] | a role enum with a hierarchy and permissions, from another crate than the suites |
 //! | [`contracts`] | the store contracts, written once and run against every store |
 //! | [`hooked`] | stores with a hook around every call: failing, hanging, pausing at a chosen call |
 //! | [`prelude`] | what the runtime's integration tests glob-import |
@@ -23,7 +25,9 @@ pub mod contracts;
 pub mod flask;
 pub mod hooked;
 pub mod http;
+pub mod oidc;
 pub mod prelude;
+pub mod roles;
 pub mod routes;
 pub mod servers;
 pub mod serving;
@@ -171,7 +175,7 @@ impl SharedStore {
 }
 
 impl UserStore<TestUser> for SharedStore {
-    async fn lookup(&self, username: &str) -> Result<Option<TestUser>> {
+    async fn lookup(&self, username_key: &str) -> Result<Option<TestUser>> {
         self.inner.lookup_calls.fetch_add(1, Ordering::SeqCst);
         Ok(self
             .inner
@@ -179,7 +183,7 @@ impl UserStore<TestUser> for SharedStore {
             .lock()
             .unwrap()
             .values()
-            .find(|u| u.username == username)
+            .find(|u| centurion::identity::identity_key(&u.username) == username_key)
             .cloned())
     }
 

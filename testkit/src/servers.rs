@@ -408,6 +408,38 @@ impl PgServer {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// Creates a database of its own (a unique name) with `options` appended to
+    /// `CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8'` (e.g. `LOCALE_PROVIDER icu
+    /// ICU_LOCALE 'tr-TR' LOCALE 'C.UTF-8'`), through `psql`; returns its URL.
+    pub fn create_database(&self, options: &str) -> String {
+        let name = unique("db").replace('-', "_");
+        let out = self
+            .command("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
+            .args(["-v", "ON_ERROR_STOP=1", "-c"])
+            .arg(format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' {options}"
+            ))
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "CREATE DATABASE failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
     /// Starts the cluster (again) on the same port.
     pub fn restart(&mut self) {
         assert!(!self.running, "postgres is already running");

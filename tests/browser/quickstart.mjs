@@ -1,7 +1,10 @@
 // Drives the quickstart's page at `/` in Debian's headless Chromium through playwright-core
 // (which downloads no browser): login with the cookie routes, /api/me shown, a protected
 // POST with the CSRF header (201) and without it or with a wrong one (401), the sessions
-// list and "log out my other devices", a cookie refresh, logout. Screenshots go to target/browser/. Exits non-zero on any failure.
+// list and "log out my other devices", a cookie refresh, logout; then the mail links of a
+// registration and a password reset, whose token travels in the URL fragment and is
+// removed from the address bar once read. Screenshots go to target/browser/. Exits
+// non-zero on any failure.
 //
 //   npm ci --prefix tests/browser
 //   node tests/browser/quickstart.mjs        # builds the quickstart with cargo first
@@ -288,21 +291,77 @@ async function main() {
     check(replay.status === 401, `the logged-out access cookie replayed answered ${replay.status}`);
     await page.screenshot({ path: path.join(outDir, "quickstart.png"), fullPage: true });
 
-    // The links of the mails: /confirm posts its token, /reset asks for a new password.
+    // The links of the mails carry their token in the fragment (never sent to a server,
+    // never in a Referer): /confirm#token=… posts it, /reset#token=… asks for a new
+    // password; the page removes the fragment from the address bar once it has read it.
     const [confirm] = await Promise.all([
       page.waitForResponse((r) => r.url() === `${base}/auth/confirm`),
-      page.goto(`${base}/confirm?token=not-a-token`),
+      page.goto(`${base}/confirm#token=not-a-token`),
     ]);
-    check(confirm.status() === 401, `/confirm?token=… posted the token to /auth/confirm (${confirm.status()} for a bad one)`);
+    check(confirm.status() === 401, `/confirm#token=… posted the token to /auth/confirm (${confirm.status()} for a bad one)`);
     await page.locator("#confirm-result.err").waitFor({ state: "visible" });
-    await page.goto(`${base}/reset?token=not-a-token`);
+    check(!page.url().includes("token"), `the address bar lost the token (${page.url()})`);
+    await page.goto(`${base}/reset#token=not-a-token`);
     await page.locator("#reset-form").waitFor({ state: "visible" });
+    check(!page.url().includes("token"), `the reset page removed the token from the address bar (${page.url()})`);
     await page.fill("#reset-password", "a new password of some length");
     const [reset] = await Promise.all([
       page.waitForResponse((r) => r.url() === `${base}/auth/password/reset`),
       page.click("#reset-form button"),
     ]);
-    check(reset.status() === 401, `/reset?token=… posts the new password to /auth/password/reset (${reset.status()} for a bad token)`);
+    check(reset.status() === 401, `/reset#token=… posts the new password to /auth/password/reset (${reset.status()} for a bad token)`);
+
+    // A real registration and reset, from the links the server mailed (the console
+    // mailer prints them in the server's log).
+    const mailedToken = async (to, route) => {
+      const pattern = new RegExp(`To: ${to.replace(/[.+]/g, "\\$&")}\\n[\\s\\S]*?/${route}#token=([A-Za-z0-9._~-]+)`, "g");
+      for (let i = 0; i < 100; i++) {
+        const found = [...fs.readFileSync(serverLog, "utf8").matchAll(pattern)];
+        if (found.length) return found[found.length - 1][1];
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no /${route} link mailed to ${to}`);
+    };
+    const register = await fetch(`${base}/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "linker", email: "linker@example.com", password: "linker-password-1" }),
+    });
+    check(register.status === 201, `registered through the API (${register.status})`);
+    const confirmToken = await mailedToken("linker@example.com", "confirm");
+    const [confirmed] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/auth/confirm`),
+      page.goto(`${base}/confirm#token=${confirmToken}`),
+    ]);
+    check(confirmed.status() === 200, `the mailed confirmation link confirmed the account (${confirmed.status()})`);
+    check(!page.url().includes("#") && !page.url().includes(confirmToken), `the confirmation token left the address bar (${page.url()})`);
+    const referer = confirmed.request().headers().referer || "";
+    check(!referer.includes(confirmToken), `no token in the Referer of the page's request (${referer})`);
+    await page.locator("#confirm-result.ok").waitFor({ state: "visible" });
+    check(!(await page.evaluate(() => location.href)).includes(confirmToken), "location.href holds no token");
+
+    const forgot = await fetch(`${base}/auth/password/forgot`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "LINKER@example.com" }),
+    });
+    check(forgot.status === 202, `asked for a reset (${forgot.status})`);
+    const resetToken = await mailedToken("linker@example.com", "reset");
+    await page.goto(`${base}/reset#token=${resetToken}`);
+    await page.locator("#reset-form").waitFor({ state: "visible" });
+    check(!page.url().includes(resetToken), `the reset token left the address bar (${page.url()})`);
+    await page.fill("#reset-password", "linker-password-2");
+    const [done] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/auth/password/reset`),
+      page.click("#reset-form button"),
+    ]);
+    check(done.status() === 200, `the mailed reset link set the new password (${done.status()})`);
+    const relogin = await fetch(`${base}/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "linker", password: "linker-password-2" }),
+    });
+    check(relogin.status === 200, `logged in with the new password (${relogin.status})`);
     log(`screenshots in ${outDir}`);
   } catch (err) {
     failed = true;

@@ -150,7 +150,6 @@ impl RevocationStore for FlakyRevocations {
 // ---------------------------------------------------------------------------------------
 // The application.
 
-#[allow(dead_code)]
 #[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
 enum AppRole {
     Admin,
@@ -242,13 +241,7 @@ impl App {
             .unwrap();
         let hash = auth.hasher().hash(PASSWORD).await.unwrap();
         let ada = user_store
-            .create(NewUser {
-                username: "ada".into(),
-                email: None,
-                password_hash: hash,
-                roles: vec!["admin".into()],
-                active: true,
-            })
+            .create(NewUser::new("ada", hash).with_roles(["admin"]))
             .await
             .unwrap();
         let router = Router::new()

@@ -20,7 +20,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use centurion::memory::MemoryUserStore;
 use centurion::testing::TestUser;
-use centurion::{Centurion, Claims, ErrorKind, RESERVED_CLAIMS, Role, check_roles, secured};
+use centurion::{
+    Centurion, Claims, ErrorKind, RESERVED_CLAIMS, Role, check_permissions, check_roles, secured,
+};
 use centurion_testkit::{TEST_SECRET, b64, cheap_passwords, key, now};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use proptest::prelude::*;
@@ -343,10 +345,7 @@ proptest! {
             .user_store(Arc::clone(&users))
             .build()
             .unwrap();
-        let ada = rt.block_on(centurion::UserStore::create(&*users, centurion::NewUser {
-            username: "ada".into(), email: None, password_hash: String::new(),
-            roles: vec![], active: true,
-        })).unwrap();
+        let ada = rt.block_on(centurion::UserStore::create(&*users, centurion::NewUser::new("ada", String::new()))).unwrap();
         let map: Map<String, Value> = custom.clone().into_iter().collect();
         let pair = rt.block_on(auth.issue_pair_with(&ada, &map)).unwrap();
         let check = |claims: &Claims| -> Result<(), TestCaseError> {
@@ -417,16 +416,26 @@ fn expected(held: &[String], all_of: &[String], any_of: &[String]) -> bool {
         && (any_of.is_empty() || any_of.iter().any(|r| held.contains(r.as_str())))
 }
 
+/// The claims of a verified token carrying `held`, from `auth`.
+fn claims_of(rt: &tokio::runtime::Runtime, auth: &Centurion<TestUser>, held: &[String]) -> Claims {
+    let pair = rt.block_on(auth.issue_pair(&user(held))).unwrap();
+    rt.block_on(auth.verify_access(&pair.access_token)).unwrap()
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1024))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn check_roles_is_all_of_and_any_of(held in roles(6), all_of in roles(4), any_of in roles(4)) {
+        let rt = runtime();
+        let auth = hs256();
+        let claims = claims_of(&rt, &auth, &held);
+        prop_assert_eq!(claims.roles(), held.as_slice());
         let all: Vec<&str> = all_of.iter().map(String::as_str).collect();
         let any: Vec<&str> = any_of.iter().map(String::as_str).collect();
-        let outcome = check_roles(&held, &all, &any);
+        let outcome = check_roles(&claims, &all, &any);
         prop_assert_eq!(outcome.is_ok(), expected(&held, &all_of, &any_of));
-        if let Err(err) = outcome {
+        if let Err(err) = &outcome {
             prop_assert_eq!(err.kind(), ErrorKind::MissingRoleError);
             prop_assert_eq!(err.status().as_u16(), 403);
         }
@@ -434,37 +443,194 @@ proptest! {
         let mut shuffled = held.clone();
         shuffled.reverse();
         shuffled.extend(held.iter().cloned());
-        prop_assert_eq!(check_roles(&shuffled, &all, &any).is_ok(), outcome_is_ok(&held, &all, &any));
+        let again = claims_of(&rt, &auth, &shuffled);
+        prop_assert_eq!(check_roles(&again, &all, &any).is_ok(), outcome.is_ok());
     }
 }
 
-fn outcome_is_ok(held: &[String], all: &[&str], any: &[&str]) -> bool {
-    check_roles(held, all, any).is_ok()
+// ---------------------------------------------------------------------------------------
+// The hierarchy: what the derive closed at compile time is what a walk of the declared
+// graph finds (the test kit's `OrgRole`).
+
+/// A declared hierarchy, written out: who includes whom, who grants what.
+struct Declared {
+    includes: &'static [(&'static str, &'static str)],
+    grants: &'static [(&'static str, &'static str)],
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+/// The test kit's `OrgRole`, one level deep.
+const ORG: Declared = Declared {
+    includes: &[("owner", "admin"), ("owner", "editor")],
+    grants: &[
+        ("admin", "reports:read"),
+        ("owner", "reports:export"),
+        ("auditor", "reports:read"),
+    ],
+};
 
-    #[test]
-    fn roles_in_a_token_are_the_users_and_check_the_same(
-        held in roles(6), all_of in roles(4), any_of in roles(4),
-    ) {
-        let rt = runtime();
-        let auth = hs256();
-        let pair = rt.block_on(auth.issue_pair(&user(&held))).unwrap();
-        let claims = rt.block_on(auth.verify_access(&pair.access_token)).unwrap();
-        prop_assert_eq!(claims.roles(), held.as_slice());
+/// [`deep::Chain`], several levels deep, with a diamond.
+const CHAIN: Declared = Declared {
+    includes: &[
+        ("a", "b"),
+        ("b", "c"),
+        ("b", "d"),
+        ("c", "e"),
+        ("d", "e"),
+        ("f", "a"),
+    ],
+    grants: &[
+        ("e", "reports:read"),
+        ("c", "reports:export"),
+        ("f", "billing:read"),
+    ],
+};
+
+mod deep {
+    #[derive(centurion::Permission)]
+    pub(crate) enum Perm {
+        #[permission(rename = "reports:read")]
+        ReportsRead,
+        #[permission(rename = "reports:export")]
+        ReportsExport,
+        #[permission(rename = "billing:read")]
+        BillingRead,
+    }
+
+    #[derive(centurion::Role)]
+    #[role(permissions = Perm, rename_all = "lowercase")]
+    pub(crate) enum Chain {
+        #[role(includes = "b")]
+        A,
+        #[role(includes = "c, d")]
+        B,
+        #[role(includes = "e", grants = "reports:export")]
+        C,
+        #[role(includes = "e")]
+        D,
+        #[role(grants = "reports:read")]
+        E,
+        #[role(includes = "a", grants = "billing:read")]
+        F,
+    }
+}
+
+impl Declared {
+    /// Every role `role` satisfies, by walking the includes (the specification).
+    fn walk(&self, role: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![role.to_owned()];
+        while let Some(next) = todo.pop() {
+            if seen.insert(next.clone()) {
+                todo.extend(
+                    self.includes
+                        .iter()
+                        .filter(|(from, _)| *from == next)
+                        .map(|(_, to)| (*to).to_owned()),
+                );
+            }
+        }
+        seen
+    }
+
+    /// Checks one token carrying `held` against the specification.
+    fn check(
+        &self,
+        claims: &Claims,
+        held: &[String],
+        (all_of, any_of): (&[String], &[String]),
+        (all_permissions, any_permission): (&[String], &[String]),
+    ) -> Result<(), TestCaseError> {
+        let satisfied: BTreeSet<String> = held.iter().flat_map(|r| self.walk(r)).collect();
+        let granted: BTreeSet<&str> = self
+            .grants
+            .iter()
+            .filter(|(role, _)| satisfied.contains(*role))
+            .map(|(_, permission)| *permission)
+            .collect();
+        let satisfied: Vec<String> = satisfied.into_iter().collect();
         let all: Vec<&str> = all_of.iter().map(String::as_str).collect();
         let any: Vec<&str> = any_of.iter().map(String::as_str).collect();
         prop_assert_eq!(
-            check_roles(claims.roles(), &all, &any).is_ok(),
-            expected(&held, &all_of, &any_of)
+            check_roles(claims, &all, &any).is_ok(),
+            expected(&satisfied, all_of, any_of)
         );
+        let all: Vec<&str> = all_permissions.iter().map(String::as_str).collect();
+        let any: Vec<&str> = any_permission.iter().map(String::as_str).collect();
+        let holds = |p: &str| granted.contains(p);
+        prop_assert_eq!(
+            check_permissions(claims, &all, &any).is_ok(),
+            all.iter().all(|p| holds(p)) && (any.is_empty() || any.iter().any(|p| holds(p)))
+        );
+        let mut effective: Vec<&str> = claims.effective_roles();
+        effective.sort_unstable();
+        effective.dedup();
+        prop_assert_eq!(
+            effective,
+            satisfied.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let mut permissions = claims.permissions().to_vec();
+        permissions.sort_unstable();
+        prop_assert_eq!(permissions, granted.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
+}
+
+fn org_role() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "owner", "admin", "editor", "author", "auditor", "intern", "Owner",
+    ])
+    .prop_map(str::to_owned)
+}
+
+fn chain_role() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "A"]).prop_map(str::to_owned)
+}
+
+fn permission() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["reports:read", "reports:export", "billing:read"])
+        .prop_map(str::to_owned)
+}
+
+fn with_table<R: Role>() -> Centurion<TestUser> {
+    Centurion::<TestUser>::builder()
+        .secret(TEST_SECRET)
+        .user_store(MemoryUserStore::new())
+        .roles::<R>()
+        .build()
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn the_closed_hierarchy_is_the_walked_one(
+        held in prop::collection::vec(org_role(), 0..4),
+        all_of in prop::collection::vec(org_role(), 0..3),
+        any_of in prop::collection::vec(org_role(), 0..3),
+        all_permissions in prop::collection::vec(permission(), 0..3),
+        any_permission in prop::collection::vec(permission(), 0..3),
+    ) {
+        let rt = runtime();
+        let claims = claims_of(&rt, &with_table::<centurion_testkit::roles::OrgRole>(), &held);
+        ORG.check(&claims, &held, (&all_of, &any_of), (&all_permissions, &any_permission))?;
+    }
+
+    #[test]
+    fn a_deep_hierarchy_is_closed_transitively(
+        held in prop::collection::vec(chain_role(), 0..4),
+        all_of in prop::collection::vec(chain_role(), 0..3),
+        any_of in prop::collection::vec(chain_role(), 0..3),
+        all_permissions in prop::collection::vec(permission(), 0..3),
+        any_permission in prop::collection::vec(permission(), 0..3),
+    ) {
+        let rt = runtime();
+        let claims = claims_of(&rt, &with_table::<deep::Chain>(), &held);
+        CHAIN.check(&claims, &held, (&all_of, &any_of), (&all_permissions, &any_permission))?;
     }
 }
 
 /// Role names for `#[secured]`, checked at compile time.
-#[allow(dead_code)]
 #[derive(Role, Clone, Copy, Debug, PartialEq, Eq)]
 enum AppRole {
     Admin,

@@ -108,9 +108,9 @@ pub struct Mail {
 
 impl Mail {
     /// The token of the link in this mail whose path ends in `/{route}` (`confirm` or
-    /// `reset`).
+    /// `reset`); the token travels in the link's fragment.
     pub fn token(&self, route: &str) -> Option<String> {
-        let marker = format!("/{route}?token=");
+        let marker = format!("/{route}#token=");
         let start = self.text.find(&marker)? + marker.len();
         let token: String = self.text[start..]
             .chars()
@@ -419,7 +419,7 @@ impl Quickstart {
         self.mails().into_iter().filter(|m| m.to == to).collect()
     }
 
-    /// Waits (up to 10 s) for the `count`-th mail to `to` holding a `/{route}?token=` link,
+    /// Waits (up to 10 s) for the `count`-th mail to `to` holding a `/{route}#token=` link,
     /// and returns its token.
     #[track_caller]
     pub fn wait_token(&self, to: &str, route: &str, count: usize) -> String {

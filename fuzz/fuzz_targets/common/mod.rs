@@ -101,13 +101,7 @@ pub fn check_refusal(err: &Error, input: &str) {
 /// Creates a user in a store (for targets that build their own instance).
 pub async fn seed<S: UserStore<TestUser>>(store: &S, hash: String) -> TestUser {
     store
-        .create(NewUser {
-            username: USERNAME.to_owned(),
-            email: Some("ada@example.com".to_owned()),
-            password_hash: hash,
-            roles: vec!["reader".to_owned()],
-            active: true,
-        })
+        .create(NewUser::new(USERNAME, hash).with_email("ada@example.com").with_roles(["reader"]))
         .await
         .expect("creating the user works")
 }

@@ -2,21 +2,24 @@
 //! clock), checked by [`CenturionBuilder::build`].
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
 
-use super::Centurion;
+use super::{Centurion, Provision, provision};
 use crate::clock::{Clock, SharedClock};
 use crate::config::{
-    Config, CookieConfig, LegacyConfig, PasswordConfig, Secret, TokenLocation,
-    VerificationKeyConfig,
+    Config, CookieConfig, IdentityProviderConfig, LegacyConfig, PasswordConfig, Secret,
+    TokenLocation, VerificationKeyConfig,
 };
 use crate::core::{Core, Hooks, TokenEvent};
 use crate::error::{Error, Result};
+use crate::identity::UsernamePolicy;
 use crate::jwt::Claims;
 use crate::memory::MemoryRevocationStore;
+use crate::roles::{Role, RoleTable};
 use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
@@ -36,7 +39,7 @@ use crate::user_cache::UserCache;
 /// | [`kid`](Self::kid) | `kid` |
 /// | [`verification_key`](Self::verification_key) | `verification_keys` (adds one) |
 /// | [`algorithms`](Self::algorithms) | `algorithms` |
-/// | [`access_lifespan`](Self::access_lifespan), [`refresh_lifespan`](Self::refresh_lifespan), [`registration_lifespan`](Self::registration_lifespan), [`reset_lifespan`](Self::reset_lifespan), [`service_lifespan`](Self::service_lifespan) | the field of the same name |
+/// | [`access_lifespan`](Self::access_lifespan), [`refresh_lifespan`](Self::refresh_lifespan), [`registration_lifespan`](Self::registration_lifespan), [`reset_lifespan`](Self::reset_lifespan), [`unconfirmed_lifespan`](Self::unconfirmed_lifespan), [`service_lifespan`](Self::service_lifespan) | the field of the same name |
 /// | [`leeway`](Self::leeway), [`issuer`](Self::issuer), [`audience`](Self::audience) | the field of the same name |
 /// | [`refresh_grace`](Self::refresh_grace), [`session_idle_timeout`](Self::session_idle_timeout) | the field of the same name |
 /// | [`session_limits`](Self::session_limits) | `max_sessions_per_user`, `max_sessions` |
@@ -47,16 +50,20 @@ use crate::user_cache::UserCache;
 /// | [`token_locations`](Self::token_locations) | `token_locations` |
 /// | [`cookies`](Self::cookies) | `cookies`, and adds `cookies` to `token_locations` |
 /// | [`query_parameter`](Self::query_parameter) | `query_parameter`, and adds `query` to `token_locations` |
+/// | [`identity_provider`](Self::identity_provider) | `identity_providers` (adds one) |
 /// | [`legacy_tokens`](Self::legacy_tokens) | `legacy` |
 ///
 /// | plug-in method | what | default |
 /// | --- | --- | --- |
 /// | [`user_store`](Self::user_store) | where users live | none: required |
 /// | [`revocation_store`](Self::revocation_store) | where revocations live | [`MemoryRevocationStore`] on the instance's clock |
+/// | [`username_policy`](Self::username_policy) | what new usernames may hold | [`UsernamePolicy::default`] |
 /// | [`validate_claims`](Self::validate_claims) | checks run on every received token | none |
 /// | [`on_event`](Self::on_event) | listeners of [`TokenEvent`]s | none |
 /// | [`error_responder`](Self::error_responder) | the error response | the JSON body of [`Error`] |
 /// | [`clock`](Self::clock) | where time is read | [`SystemClock`](crate::clock::SystemClock) |
+/// | [`provision_external_users`](Self::provision_external_users) | makes the user of an identity provider's token the store does not know | none: such a token's `CurrentUser` is [`MissingUserError`](crate::ErrorKind::MissingUserError) |
+/// | [`roles`](Self::roles) | the role hierarchy and permission grants tokens are checked with | the table of the user type's role enum ([`AuthUser::role_table`]) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -84,6 +91,10 @@ pub struct CenturionBuilder<U> {
     revocations: Option<Arc<dyn DynRevocationStore>>,
     hooks: Hooks,
     clock: Option<SharedClock>,
+    username_policy: UsernamePolicy,
+    provision: Option<Provision<U>>,
+    /// `.roles::<R>()`: the table and `R`'s name.
+    roles: Option<(&'static RoleTable, &'static str)>,
 }
 
 impl<U> fmt::Debug for CenturionBuilder<U> {
@@ -102,6 +113,9 @@ impl<U: AuthUser> CenturionBuilder<U> {
             revocations: None,
             hooks: Hooks::default(),
             clock: None,
+            username_policy: UsernamePolicy::default(),
+            provision: None,
+            roles: None,
         }
     }
 
@@ -171,6 +185,41 @@ impl<U: AuthUser> CenturionBuilder<U> {
     /// Lifetime of password-reset tokens (default 15 minutes).
     pub fn reset_lifespan(mut self, lifespan: Duration) -> Self {
         self.config.reset_lifespan = lifespan;
+        self
+    }
+
+    /// How long an unconfirmed registration holds its username and e-mail address (default
+    /// 24 hours); see [`Config::unconfirmed_lifespan`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .unconfirmed_lifespan(Duration::from_secs(3600))
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn unconfirmed_lifespan(mut self, lifespan: Duration) -> Self {
+        self.config.unconfirmed_lifespan = lifespan;
+        self
+    }
+
+    /// What [`Centurion::register`] and [`Centurion::create_user`] accept as a new
+    /// username beyond the rules every name follows (see [`crate::identity`]).
+    ///
+    /// ```
+    /// use centurion::{Centurion, identity::UsernamePolicy, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .username_policy(UsernamePolicy::default().max_chars(32))
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn username_policy(mut self, policy: UsernamePolicy) -> Self {
+        self.username_policy = policy;
         self
     }
 
@@ -432,6 +481,57 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// Accepts the access tokens of an identity provider beside the instance's own (feature
+    /// `oidc`; see [`crate::oidc`] for what happens to them). Call it once per provider.
+    /// Without a signing key (`secret`, a key pair), the instance accepts only providers'
+    /// tokens and issues none.
+    ///
+    /// ```
+    /// use centurion::{Centurion, IdentityProviderConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .identity_provider(
+    ///         IdentityProviderConfig::discover("https://login.example.com/realms/acme", "https://api.example.com")
+    ///             .roles_claim("realm_access.roles"),
+    ///     )
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build();
+    /// # #[cfg(feature = "oidc")]
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn identity_provider(mut self, provider: IdentityProviderConfig) -> Self {
+        self.config.identity_providers.push(provider);
+        self
+    }
+
+    /// Makes the user of an identity provider's token on first sight: when
+    /// [`CurrentUser`](crate::CurrentUser) meets such a token and
+    /// [`UserStore::identify_external`](crate::UserStore::identify_external) knows no user
+    /// for it, `hook` gets the token's claims and returns the user (after creating it in
+    /// the store, or built from the claims alone), or `None` to refuse it with
+    /// [`MissingUserError`](crate::ErrorKind::MissingUserError). It runs under the store
+    /// timeout; its users are cached like the others when the user cache is on.
+    ///
+    /// ```
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .provision_external_users(|claims| async move {
+    ///         let roles: Vec<&str> = claims.roles().iter().map(String::as_str).collect();
+    ///         Ok(Some(TestUser::new(0, claims.subject(), &roles)))
+    ///     })
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    pub fn provision_external_users<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Claims) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<U>>> + Send + 'static,
+    {
+        self.provision = Some(provision(hook));
+        self
+    }
+
     /// Replaces the default JSON error response for every error the layer sees.
     pub fn error_responder(
         mut self,
@@ -460,8 +560,47 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
+    /// The role type whose hierarchy and permission grants every verified token is
+    /// checked with (default: the role enum of the user type's `#[auth_user(roles)]`
+    /// field, see [`AuthUser::role_table`]). Needed when the user type keeps its roles as
+    /// strings but the application declares a role enum with `includes` or `grants`:
+    /// without a table, roles are flat and no permission is held.
+    ///
+    /// ```
+    /// use centurion::{Centurion, Role, memory::MemoryUserStore, testing::TestUser};
+    ///
+    /// #[derive(Role)]
+    /// enum AppRole { Admin, #[role(includes = "admin")] Owner }
+    ///
+    /// let auth = Centurion::<TestUser>::builder()   // TestUser keeps roles as strings
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .roles::<AppRole>()
+    ///     .build();
+    /// assert!(auth.is_ok());
+    /// ```
+    ///
+    /// An instance checks every token with one table: handlers whose names were checked
+    /// against a role type with a hierarchy or permissions (through `roles!` or
+    /// `role_type`) answer 500 `ConfigurationError` on an instance with another table or
+    /// none, rather than refuse everyone for a reason nobody sees. Building fails when the
+    /// user type's role enum is another one with a different table.
+    pub fn roles<R: Role>(mut self) -> Self {
+        self.roles = Some((R::TABLE, std::any::type_name::<R>()));
+        self
+    }
+
     /// Checks the configuration and builds the instance.
     pub fn build(self) -> Result<Centurion<U>> {
+        let roles = match (self.roles, U::role_table()) {
+            (Some((named, name)), Some(of_user)) if named != of_user => {
+                return Err(Error::config(format!(
+                    "`.roles::<{name}>()` names a role type other than the one the user type's `#[auth_user(roles)]` field holds: remove `.roles::<…>()`, or make them the same"
+                )));
+            }
+            (Some((table, _)), _) => Some(table),
+            (None, of_user) => of_user,
+        };
         let clock = self.clock.unwrap_or_default();
         let users = self.users.ok_or_else(|| {
             Error::config("no user store: call .user_store(…) (MemoryUserStore for development)")
@@ -469,16 +608,22 @@ impl<U: AuthUser> CenturionBuilder<U> {
         let revocations = self
             .revocations
             .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new().with_clock_of(&clock)));
-        let core = Core::new(&self.config, revocations, self.hooks, clock.clone())?;
+        let core = Core::new(&self.config, revocations, self.hooks, clock.clone(), roles)?;
+        let cache = || {
+            UserCache::new(
+                self.config.user_cache_ttl,
+                self.config.user_cache_capacity,
+                clock.clone(),
+            )
+            .map(Arc::new)
+        };
         Ok(Centurion {
             core: Arc::new(core),
             users: users?,
-            user_cache: UserCache::new(
-                self.config.user_cache_ttl,
-                self.config.user_cache_capacity,
-                clock,
-            )
-            .map(Arc::new),
+            username_policy: Arc::new(self.username_policy),
+            user_cache: cache(),
+            external_cache: cache(),
+            provision: self.provision,
         })
     }
 }

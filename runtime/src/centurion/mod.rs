@@ -4,6 +4,7 @@
 //! it to the extractors.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +14,15 @@ use serde_json::Map;
 
 use crate::core::{Core, TokenEvent};
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::{
+    UsernamePolicy, email_key, identity_key, normalize_email, normalize_username,
+};
 use crate::jwt::{self, Claims, Draft, ExpectKind, TokenKind};
-use crate::password::PasswordHasher;
+#[cfg(feature = "oidc")]
+use crate::oidc::ProviderStatus;
+use crate::password::{PasswordHasher, Work};
 use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionRecord};
-use crate::store::{DynUserStore, ImportedUser, NewUser};
+use crate::store::{BoxFuture, DynUserStore, ImportedUser, NewUser, Registered};
 use crate::transport::{ClearSessionCookies, SessionCookies};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
@@ -76,7 +82,26 @@ impl fmt::Debug for TokenPair {
 pub struct Centurion<U> {
     core: Arc<Core>,
     users: Arc<dyn DynUserStore<U>>,
+    username_policy: Arc<UsernamePolicy>,
     user_cache: Option<Arc<UserCache<U>>>,
+    /// Users of identity providers' tokens, by `{issuer}#{subject}` (same settings as
+    /// `user_cache`, kept apart so that no local id can name one).
+    external_cache: Option<Arc<UserCache<U>>>,
+    provision: Option<Provision<U>>,
+}
+
+/// The application's hook that makes a user for an identity provider's token whose user
+/// the store does not know.
+pub(crate) type Provision<U> =
+    Arc<dyn Fn(Claims) -> BoxFuture<'static, Result<Option<U>>> + Send + Sync>;
+
+/// Wraps an application's provisioning function.
+pub(crate) fn provision<U, F, Fut>(hook: F) -> Provision<U>
+where
+    F: Fn(Claims) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<U>>> + Send + 'static,
+{
+    Arc::new(move |claims| Box::pin(hook(claims)))
 }
 
 impl<U> Clone for Centurion<U> {
@@ -84,7 +109,68 @@ impl<U> Clone for Centurion<U> {
         Self {
             core: Arc::clone(&self.core),
             users: Arc::clone(&self.users),
+            username_policy: Arc::clone(&self.username_policy),
             user_cache: self.user_cache.clone(),
+            external_cache: self.external_cache.clone(),
+            provision: self.provision.clone(),
+        }
+    }
+}
+
+/// What [`Centurion::register`] did. Answer the client the same way whichever it is
+/// (the same status, the same body, built from [`username`](Self::username)), so that a
+/// registration does not tell whether an address is registered; the mail differs (see
+/// [`AccountMail::registration`](crate::mail::AccountMail::registration)).
+pub enum Registration<U> {
+    /// A new, unconfirmed user, and the token of its confirmation mail.
+    Created {
+        /// The user, inactive until confirmed.
+        user: U,
+        /// The single-use registration token to mail to the user's address.
+        token: String,
+    },
+    /// The e-mail address is registered already: nothing was created. Its owner should
+    /// get a mail saying someone tried to register with it.
+    AddressTaken {
+        /// The account that holds the address (possibly an unconfirmed registration).
+        owner: U,
+        /// The username that was asked for, in its stored form.
+        username: String,
+    },
+}
+
+impl<U: AuthUser> Registration<U> {
+    /// The username that was asked for, in the form it is (or would have been) stored:
+    /// the same for both outcomes, for the answer to the client.
+    pub fn username(&self) -> &str {
+        match self {
+            Self::Created { user, .. } => user.username(),
+            Self::AddressTaken { username, .. } => username,
+        }
+    }
+
+    /// The new user and its registration token, if one was created.
+    pub fn created(self) -> Option<(U, String)> {
+        match self {
+            Self::Created { user, token } => Some((user, token)),
+            Self::AddressTaken { .. } => None,
+        }
+    }
+}
+
+impl<U: AuthUser> fmt::Debug for Registration<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Created { user, .. } => f
+                .debug_struct("Created")
+                .field("user_id", &user.id())
+                .field("token", &"<redacted>")
+                .finish(),
+            Self::AddressTaken { owner, username } => f
+                .debug_struct("AddressTaken")
+                .field("owner_id", &owner.id())
+                .field("username", username)
+                .finish(),
         }
     }
 }
@@ -139,6 +225,110 @@ impl<U: AuthUser> Centurion<U> {
         Ok(user)
     }
 
+    /// The user of an identity provider's token, as [`CurrentUser`](crate::CurrentUser)
+    /// loads it: from the user cache when it is on, else
+    /// [`UserStore::identify_external`](crate::UserStore::identify_external), else the
+    /// provisioning hook. The instance's own tokens go to [`Self::current_user`].
+    pub(crate) async fn current_user_of(&self, claims: &Claims) -> Result<Option<Arc<U>>> {
+        let Some(issuer) = claims.external_issuer() else {
+            return self.current_user(claims.subject()).await;
+        };
+        let key = jwt::external_key(issuer, claims.subject());
+        let epoch = match &self.external_cache {
+            Some(cache) => {
+                if let Some(user) = cache.get(&key) {
+                    return Ok(Some(user));
+                }
+                Some(cache.begin_read(&key))
+            }
+            None => None,
+        };
+        let mut user = self.identify_external(issuer, claims.subject()).await?;
+        if user.is_none()
+            && let Some(provision) = &self.provision
+        {
+            user = self.core.bounded(provision(claims.clone())).await?;
+        }
+        let user = user.map(Arc::new);
+        if let (Some(cache), Some(epoch), Some(user)) = (&self.external_cache, epoch, &user) {
+            cache.put(&key, user, epoch);
+        }
+        Ok(user)
+    }
+
+    /// The user the store links to the identity provider `issuer` and its `subject`
+    /// ([`UserStore::identify_external`](crate::UserStore::identify_external)), bounded by
+    /// the store timeout; never cached, never provisioned.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// // The in-memory store links no provider's users.
+    /// assert!(auth.identify_external("https://idp.example.com", "abc").await?.is_none());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn identify_external(&self, issuer: &str, subject: &str) -> Result<Option<U>> {
+        self.core
+            .bounded(self.users.identify_external(issuer, subject))
+            .await
+    }
+
+    /// Drops any cached copy of the user of the identity provider `issuer` and its
+    /// `subject` (like [`forget_user`](Self::forget_user) for the instance's own users).
+    pub fn forget_external_user(&self, issuer: &str, subject: &str) {
+        if let Some(cache) = &self.external_cache {
+            cache.forget(&jwt::external_key(issuer, subject));
+        }
+    }
+
+    /// Revokes every token the identity provider `issuer` issued to `subject` until now,
+    /// judged by their `iat`: whole seconds on the provider's clock, so the cut-off is the
+    /// next second plus the provider's leeway (a provider clock ahead by up to the leeway
+    /// does not let an earlier token through; tokens it issues within that margin after the
+    /// call are refused too, and a token without `iat` while the revocation lasts). Recorded
+    /// under `{issuer}#{subject}`, apart from the instance's own user ids, for the
+    /// instance's longest token lifetime.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// # let auth = Centurion::<TestUser>::builder()
+    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// auth.revoke_external_user("https://idp.example.com", "user-7").await?;
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {
+        self.forget_external_user(issuer, subject);
+        self.core.revoke_external_user(issuer, subject).await
+    }
+
+    /// How each configured identity provider's keys are doing: how many are held, whether
+    /// they may be used, how many fetches were made and failed, when the last one
+    /// succeeded. Empty without providers. For health checks and dashboards.
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), centurion::Error> {
+    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// assert!(auth.identity_providers().is_empty());
+    /// # Ok(()) }
+    /// # demo().unwrap();
+    /// ```
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn identity_providers(&self) -> Vec<ProviderStatus> {
+        self.core.provider_status()
+    }
+
     /// Drops any cached copy of the user `id` (see
     /// [`CenturionBuilder::user_cache`]): call it after changing a user outside centurion,
     /// e.g. deactivating an account or changing its roles, so that this instance's next
@@ -161,16 +351,42 @@ impl<U: AuthUser> Centurion<U> {
         }
     }
 
-    /// The user with this e-mail address, if the store supports e-mail look-ups.
+    /// The user with this e-mail address (compared by [`email_key`]), if the store
+    /// supports e-mail look-ups. Never send mail to the address as typed: mail the
+    /// [stored address](crate::HasEmail::email) of the user found (as
+    /// [`AccountMail`](crate::mail::AccountMail) does).
     pub async fn lookup_by_email(&self, email: &str) -> Result<Option<U>> {
-        self.core.bounded(self.users.lookup_by_email(email)).await
+        let key = email_key(email);
+        self.core.bounded(self.users.lookup_by_email(&key)).await
+    }
+
+    /// The user with this username (compared by [`identity_key`]: `ADA` finds `ada`).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let ada = auth.create_user("Ada", None, "correct horse battery", &[]).await?;
+    /// assert_eq!(auth.lookup_by_username("ＡＤＡ").await?.map(|u| u.id), Some(ada.id));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn lookup_by_username(&self, username: &str) -> Result<Option<U>> {
+        let key = identity_key(username);
+        self.core.bounded(self.users.lookup(&key)).await
     }
 
     /// Checks a username and password.
     ///
-    /// An unknown username costs one hash verification, like a wrong password, and gets the
-    /// same [`ErrorKind::AuthenticationError`]. A password longer than the limit is refused
-    /// before any hashing. A valid password of an invalid user is
+    /// The username is looked up by its [`identity_key`] (`Ada`, `ADA` and `ａｄａ` are one
+    /// account). An unknown username costs what a wrong password costs (a verification
+    /// against a dummy hash, or, when anonymous work has taken its share of the hashing
+    /// pool, a wait as long as recent verifications took; see [`crate::password`]) and gets
+    /// the same [`ErrorKind::AuthenticationError`]. A password longer than the limit is
+    /// refused before any hashing. A valid password of an invalid user is
     /// [`ErrorKind::InvalidUserError`]. A hash made with outdated parameters is replaced
     /// through the user store (a failure there is logged, not fatal).
     ///
@@ -185,7 +401,8 @@ impl<U: AuthUser> Centurion<U> {
         if hasher.is_too_long(password) {
             return Err(Error::new(ErrorKind::AuthenticationError));
         }
-        let Some(user) = core.bounded(self.users.lookup(username)).await? else {
+        let key = identity_key(username);
+        let Some(user) = core.bounded(self.users.lookup(&key)).await? else {
             hasher.verify_dummy(password).await?;
             return Err(Error::new(ErrorKind::AuthenticationError));
         };
@@ -607,32 +824,132 @@ impl<U: AuthUser> Centurion<U> {
         )?)
     }
 
-    /// Creates an inactive user (the password checked and hashed) and returns it with a
-    /// registration token to mail; [`confirm_registration`](Self::confirm_registration)
-    /// activates it.
+    /// Registers a user: checks the username ([`normalize_username`] with the instance's
+    /// [`UsernamePolicy`]), the address ([`normalize_email`]) and the password, hashes the
+    /// password as anonymous work ([`Work::Anonymous`]), and asks the store to create an
+    /// unconfirmed, inactive user.
+    ///
+    /// - A username whose key is taken is [`ErrorKind::UserExists`] (409). An unconfirmed
+    ///   registration older than the [unconfirmed
+    ///   lifespan](crate::CenturionBuilder::unconfirmed_lifespan) no longer holds its name
+    ///   or address: it is replaced.
+    /// - An address whose key is taken is **not** an error:
+    ///   [`Registration::AddressTaken`] comes back after the same work (the hash, the
+    ///   store round trip), so the answer and its timing can be the same as for a new
+    ///   registration, and the owner of the address gets a mail instead.
+    /// - A name or address that breaks the [identity rules](crate::identity) is
+    ///   [`ErrorKind::InvalidRequest`]; a weak password [`ErrorKind::WeakPassword`]; a
+    ///   hashing pool whose anonymous share is taken [`ErrorKind::Overloaded`].
+    ///
+    /// [`confirm_registration`](Self::confirm_registration) activates the user.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, Registration, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let first = auth.register("ada", Some("ada@example.org"), "correct horse battery", &[]).await?;
+    /// let (ada, token) = first.created().expect("a new user");
+    /// assert!(!ada.active);
+    /// // The same address again: nothing is created, but nothing tells the client so.
+    /// let again = auth.register("bob", Some("ADA@example.org"), "another passphrase", &[]).await?;
+    /// assert_eq!(again.username(), "bob");
+    /// assert!(matches!(again, Registration::AddressTaken { owner, .. } if owner.id == ada.id));
+    /// assert!(auth.confirm_registration(&token).await?.active);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub async fn register(
         &self,
         username: &str,
         email: Option<&str>,
         password: &str,
         roles: &[&str],
-    ) -> Result<(U, String)> {
-        self.core.hasher().check_new_password(password)?;
-        let hash = self.core.hasher().hash(password).await?;
-        let user = self
-            .core
-            .bounded(self.users.create(NewUser {
-                username: username.to_owned(),
-                email: email.map(str::to_owned),
-                password_hash: hash,
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                active: false,
-            }))
+    ) -> Result<Registration<U>> {
+        let new = self
+            .new_user(username, email, password, roles, Work::Anonymous)
             .await?;
-        // Only a store that reuses the id of a deleted user could have it cached.
+        let core = &self.core;
+        let now = core.clock().ms();
+        let lifespan = core.settings().unconfirmed_lifespan_ms();
+        let display = new.username.clone();
+        let registered = core
+            .bounded(
+                self.users
+                    .register(new.pending_since(now), now.saturating_sub(lifespan)),
+            )
+            .await?;
+        match registered {
+            Registered::Created(user) => {
+                // Only a store that reuses the id of a deleted user could have it cached.
+                self.forget_user(&user.id());
+                let token = self.issue_registration_token(&user)?;
+                Ok(Registration::Created { user, token })
+            }
+            Registered::AddressTaken(owner) => Ok(Registration::AddressTaken {
+                owner,
+                username: display,
+            }),
+        }
+    }
+
+    /// Creates an active, confirmed user directly (an administrator, a seed, an import):
+    /// the same checks as [`register`](Self::register), the password hashed as known work.
+    /// A taken username or address is [`ErrorKind::UserExists`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let root = auth.create_user("root", None, "a long admin passphrase", &["admin"]).await?;
+    /// assert!(root.active);
+    /// auth.authenticate("ROOT", "a long admin passphrase").await?;
+    /// let err = auth.create_user("Root", None, "whatever it is", &[]).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UserExists);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn create_user(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        password: &str,
+        roles: &[&str],
+    ) -> Result<U> {
+        let new = self
+            .new_user(username, email, password, roles, Work::Known)
+            .await?;
+        let user = self.core.bounded(self.users.create(new)).await?;
         self.forget_user(&user.id());
-        let token = self.issue_registration_token(&user)?;
-        Ok((user, token))
+        Ok(user)
+    }
+
+    /// A checked, hashed [`NewUser`] (active; registration makes it pending).
+    async fn new_user(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        password: &str,
+        roles: &[&str],
+        work: Work,
+    ) -> Result<NewUser> {
+        let name = normalize_username(username, &self.username_policy)?;
+        let address = email.map(normalize_email).transpose()?;
+        let hasher = self.core.hasher();
+        hasher.check_new_password(password)?;
+        let hash = hasher.hash_for(password, work).await?;
+        let mut new = NewUser::new(name.display(), hash).with_roles(roles.iter().copied());
+        name.key().clone_into(&mut new.username_key);
+        if let Some(address) = address {
+            new = new.with_email(address.address());
+            new.email_key = Some(address.key().to_owned());
+        }
+        Ok(new)
     }
 
     /// Upserts users brought from another system, by id, with the hashes it stored
@@ -698,6 +1015,12 @@ impl<U: AuthUser> Centurion<U> {
     }
 
     /// Spends a registration token and activates its user.
+    ///
+    /// Only an unconfirmed registration younger than the unconfirmed lifespan is
+    /// activated. For any other user (already confirmed and active, or deactivated since,
+    /// or an expired registration) the token is spent and nothing changes: the answer is
+    /// [`ErrorKind::RevokedTokenError`] ("the registration is no longer pending"), so a
+    /// confirmation link can never reactivate an account an administrator turned off.
     pub async fn confirm_registration(&self, token: &str) -> Result<U> {
         let core = &self.core;
         let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Registration))?;
@@ -711,12 +1034,44 @@ impl<U: AuthUser> Centurion<U> {
                 Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
             );
         }
-        let activated = core.bounded(self.users.activate(id)).await;
+        let cutoff = core
+            .clock()
+            .ms()
+            .saturating_sub(core.settings().unconfirmed_lifespan_ms());
+        let confirmed = core.bounded(self.users.confirm(id, cutoff)).await;
         self.forget_user(id);
-        activated?;
+        if !confirmed? {
+            return Err(Error::new(ErrorKind::RevokedTokenError)
+                .with_message("the registration is no longer pending"));
+        }
         self.identify(id)
             .await?
             .ok_or_else(|| Error::new(ErrorKind::MissingUserError))
+    }
+
+    /// Deletes the unconfirmed registrations older than the unconfirmed lifespan; returns
+    /// how many. Expired registrations already free their name and address for new
+    /// registrations; this removes their rows. Call it now and then (the quickstart does
+    /// every ten minutes).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// assert_eq!(auth.purge_unconfirmed_registrations().await?, 0);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn purge_unconfirmed_registrations(&self) -> Result<u64> {
+        let core = &self.core;
+        let cutoff = core
+            .clock()
+            .ms()
+            .saturating_sub(core.settings().unconfirmed_lifespan_ms());
+        core.bounded(self.users.purge_unconfirmed(cutoff)).await
     }
 
     /// Spends a reset token, sets the new password and revokes every token the user held.
@@ -729,7 +1084,11 @@ impl<U: AuthUser> Centurion<U> {
             .identify(claims.subject())
             .await?
             .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
-        let hash = core.hasher().hash(new_password).await?;
+        // The holder of a reset token is not authenticated: anonymous work.
+        let hash = core
+            .hasher()
+            .hash_for(new_password, Work::Anonymous)
+            .await?;
         if !core.mark_spent(&claims).await? {
             return Err(
                 Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
@@ -977,8 +1336,7 @@ impl<U: AuthUser> Centurion<U> {
     /// use centurion::{Centurion, CookieConfig, ErrorKind, NewUser, UserStore};
     /// use centurion::{memory::MemoryUserStore, testing::TestUser};
     /// let users = MemoryUserStore::<TestUser>::new();
-    /// let user = users.create(NewUser { username: "ada".into(), email: None,
-    ///     password_hash: String::new(), roles: vec![], active: true }).await?;
+    /// let user = users.create(NewUser::new("ada", "")).await?;
     /// let auth = Centurion::<TestUser>::builder()
     ///     .secret("an-example-secret-of-at-least-32-bytes!!")
     ///     .user_store(users)

@@ -24,13 +24,10 @@ use crate::user::AuthUser;
 ///
 /// ```
 /// # async fn demo() -> Result<(), centurion::Error> {
-/// use centurion::{Centurion, NewUser, UserStore, memory::MemoryUserStore, testing::TestUser};
-/// # let users = std::sync::Arc::new(MemoryUserStore::<TestUser>::new());
+/// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
 /// # let auth = Centurion::<TestUser>::builder()
-/// #     .secret("an-example-secret-of-at-least-32-bytes!!").user_store(users.clone()).build()?;
-/// # let hash = auth.hasher().hash("correct horse battery").await?;
-/// # users.create(NewUser { username: "ada".into(), email: None, password_hash: hash,
-/// #     roles: vec![], active: true }).await?;
+/// #     .secret("an-example-secret-of-at-least-32-bytes!!").user_store(MemoryUserStore::new()).build()?;
+/// # auth.create_user("ada", None, "correct horse battery", &[]).await?;
 /// let ada = auth.authenticate("ada", "correct horse battery").await?;
 /// assert_eq!(ada.username, "ada"); // the user, through Deref
 /// let pair = auth.issue_pair(&ada).await?;

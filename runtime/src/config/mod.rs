@@ -27,12 +27,16 @@ use serde::Deserialize;
 
 mod cookies;
 mod duration;
+mod identity;
 mod legacy;
 mod password;
 mod secret;
 
 pub use self::cookies::{CookieConfig, SameSite, TokenLocation};
 pub use self::duration::parse_duration;
+pub use self::identity::{
+    DEFAULT_PROVIDER_ALGORITHMS, IdentityProviderConfig, MAX_PROVIDER_LEEWAY,
+};
 pub use self::legacy::LegacyConfig;
 pub use self::password::PasswordConfig;
 pub use self::secret::Secret;
@@ -92,6 +96,14 @@ pub struct Config {
     /// Lifetime of password-reset tokens. Default `15m`.
     #[serde(deserialize_with = "de_duration")]
     pub reset_lifespan: Duration,
+    /// How long an unconfirmed registration holds its username and e-mail address. Past
+    /// it, the registration can no longer be confirmed, a new registration may take the
+    /// name and address over, and [`Centurion::purge_unconfirmed_registrations`] deletes it.
+    /// Default `24h`.
+    ///
+    /// [`Centurion::purge_unconfirmed_registrations`]: crate::Centurion::purge_unconfirmed_registrations
+    #[serde(deserialize_with = "de_duration")]
+    pub unconfirmed_lifespan: Duration,
     /// Default lifetime of service tokens. Default `365d`.
     #[serde(deserialize_with = "de_duration")]
     pub service_lifespan: Duration,
@@ -152,6 +164,10 @@ pub struct Config {
     /// How the session cookies are made, and CSRF protection; used when `cookies` is a
     /// token location.
     pub cookies: CookieConfig,
+    /// Identity providers whose access tokens are accepted beside the instance's own
+    /// (feature `oidc`). With providers and no signing key (`secret`, `private_key_pem`),
+    /// the instance accepts only their tokens and issues none.
+    pub identity_providers: Vec<IdentityProviderConfig>,
     /// Flask services whose tokens are accepted during a migration (feature `legacy`).
     /// Default: none.
     pub legacy: LegacyConfig,
@@ -171,6 +187,7 @@ impl Default for Config {
             refresh_lifespan: Duration::from_secs(30 * 24 * 3600),
             registration_lifespan: Duration::from_secs(15 * 60),
             reset_lifespan: Duration::from_secs(15 * 60),
+            unconfirmed_lifespan: Duration::from_secs(24 * 3600),
             service_lifespan: Duration::from_secs(365 * 24 * 3600),
             refresh_grace: Duration::from_secs(5),
             session_idle_timeout: None,
@@ -188,6 +205,7 @@ impl Default for Config {
             token_locations: vec![TokenLocation::Header],
             query_parameter: "access_token".to_owned(),
             cookies: CookieConfig::default(),
+            identity_providers: Vec::new(),
             legacy: LegacyConfig::default(),
         }
     }
@@ -200,6 +218,7 @@ pub(crate) struct Settings {
     refresh_lifespan: u64,
     registration_lifespan: u64,
     reset_lifespan: u64,
+    unconfirmed_lifespan_ms: u64,
     service_lifespan: u64,
     refresh_grace_ms: u64,
     session_idle_timeout: Option<u64>,
@@ -233,6 +252,11 @@ impl Settings {
     /// Lifetime of reset tokens, in seconds.
     pub(crate) fn reset_lifespan(&self) -> u64 {
         self.reset_lifespan
+    }
+
+    /// How long an unconfirmed registration holds its name and address, in milliseconds.
+    pub(crate) fn unconfirmed_lifespan_ms(&self) -> u64 {
+        self.unconfirmed_lifespan_ms
     }
 
     /// Default lifetime of service tokens, in seconds.
@@ -390,6 +414,11 @@ impl Config {
                 self.registration_lifespan,
             )?,
             reset_lifespan: whole_seconds("reset_lifespan", self.reset_lifespan)?,
+            unconfirmed_lifespan_ms: whole_seconds(
+                "unconfirmed_lifespan",
+                self.unconfirmed_lifespan,
+            )?
+            .saturating_mul(1000),
             service_lifespan: whole_seconds("service_lifespan", self.service_lifespan)?,
             refresh_grace_ms: u64::try_from(self.refresh_grace.as_millis()).unwrap_or(u64::MAX),
             session_idle_timeout,

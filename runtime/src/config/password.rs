@@ -21,6 +21,13 @@ pub struct PasswordConfig {
     pub pool_size: Option<usize>,
     /// Hash requests allowed to wait for the pool; past that the answer is 503.
     pub queue_length: usize,
+    /// The share, in percent, of the pool's places (`pool_size + queue_length`) that
+    /// anonymous work may hold: registrations, password resets, logins of unknown users
+    /// (see [`crate::password`]). At least one place, and never all of them. Default 50.
+    pub anonymous_share: u8,
+    /// The most memory (KiB) a stored hash may ask for when verified; `None`: four times
+    /// `memory_kib`, at least 64 MiB. A hash asking for more is refused without running.
+    pub max_verify_memory_kib: Option<u32>,
 }
 
 impl Default for PasswordConfig {
@@ -33,6 +40,8 @@ impl Default for PasswordConfig {
             max_length: 1024,
             pool_size: None,
             queue_length: 64,
+            anonymous_share: 50,
+            max_verify_memory_kib: None,
         }
     }
 }

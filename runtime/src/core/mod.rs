@@ -16,8 +16,13 @@ use axum::response::Response;
 use crate::clock::SharedClock;
 use crate::config::{Config, Settings};
 use crate::error::{Error, ErrorKind, Result};
-use crate::jwt::{self, Claims, Draft, ExpectKind, KeySet, TokenKind, VerifiedTokens};
+use crate::jwt::{
+    self, Claims, Compact, Draft, ExpectKind, KeySet, ProviderOrigin, TokenKind, VerifiedTokens,
+};
+#[cfg(feature = "oidc")]
+use crate::oidc::{ProviderStatus, Providers};
 use crate::password::PasswordHasher;
+use crate::roles::RoleTable;
 use crate::session::{Rotation, RotationOutcome, SessionRecord};
 use crate::store::{DynRevocationStore, TokenRef};
 use crate::transport::Transport;
@@ -59,6 +64,30 @@ impl Hooks {
     }
 }
 
+/// Where a token goes to be verified, decided by its `iss` before any key is chosen.
+enum Source {
+    /// This instance's keys.
+    Own,
+    /// The identity provider at this position.
+    #[cfg(feature = "oidc")]
+    Provider(usize),
+}
+
+fn invalid(message: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidTokenError).with_message(message)
+}
+
+/// Whether `config` configures no signing key at all but identity providers: an instance
+/// that accepts their tokens and issues none.
+fn issues_nothing(config: &Config) -> bool {
+    config.secret.is_none()
+        && config.private_key_pem.is_none()
+        && config.public_key_pem.is_none()
+        && config.kid.is_none()
+        && config.verification_keys.is_empty()
+        && !config.identity_providers.is_empty()
+}
+
 /// How long (seconds) a revocation outlives the last moment its token could be accepted
 /// (`exp` + leeway): it covers clocks that differ between the instances of a fleet and the
 /// store (Redis expires keys on its own clock). Instances whose clocks differ by more than
@@ -74,7 +103,12 @@ pub(crate) struct Core {
     /// verification is bound to.
     id: u64,
     settings: Settings,
-    keys: KeySet,
+    /// The signing and verification keys; `None` for an instance that only accepts
+    /// identity providers' tokens.
+    keys: Option<KeySet>,
+    /// The identity providers whose tokens are accepted.
+    #[cfg(feature = "oidc")]
+    providers: Option<Providers>,
     revocations: Arc<dyn DynRevocationStore>,
     hasher: PasswordHasher,
     hooks: Hooks,
@@ -82,6 +116,8 @@ pub(crate) struct Core {
     transport: Transport,
     /// Access tokens that passed verification; `None` when turned off.
     verified: Option<VerifiedTokens>,
+    /// The hierarchy and grants every verified token's roles are resolved with.
+    roles: Option<&'static RoleTable>,
     clock: SharedClock,
     /// The smallest revocation stamp (`iat_ms`) this instance may give a flow: one past the
     /// last per-user not-before it recorded, so that a flow begun after
@@ -97,20 +133,41 @@ impl Core {
         revocations: Arc<dyn DynRevocationStore>,
         hooks: Hooks,
         clock: SharedClock,
+        roles: Option<&'static RoleTable>,
     ) -> Result<Self> {
         let settings = config.settings()?;
-        let keys = KeySet::from_config(config)?;
+        let keys = if issues_nothing(config) {
+            None
+        } else {
+            Some(KeySet::from_config(config)?)
+        };
+        #[cfg(feature = "oidc")]
+        let providers =
+            Providers::from_configs(&config.identity_providers, settings.issuer(), &clock)?;
+        #[cfg(not(feature = "oidc"))]
+        if !config.identity_providers.is_empty() {
+            return Err(Error::config(
+                "identity providers need centurion's `oidc` feature: features = [\"oidc\"]",
+            ));
+        }
         let hasher = PasswordHasher::new(&config.password)?;
         let transport = Transport::from_config(config)?;
+        #[cfg(feature = "oidc")]
+        if let Some(providers) = &providers {
+            providers.start();
+        }
         Ok(Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             settings,
             keys,
+            #[cfg(feature = "oidc")]
+            providers,
             revocations,
             hasher,
             hooks,
             transport,
             verified: VerifiedTokens::new(config.verified_cache_bytes),
+            roles,
             clock,
             issue_floor_ms: AtomicU64::new(0),
         })
@@ -126,9 +183,22 @@ impl Core {
         &self.settings
     }
 
-    /// The signing and verification keys.
-    pub(crate) fn keys(&self) -> &KeySet {
-        &self.keys
+    /// The signing and verification keys; an error for an instance that issues no tokens.
+    pub(crate) fn keys(&self) -> Result<&KeySet> {
+        self.keys.as_ref().ok_or_else(|| {
+            Error::config(
+                "this instance has no signing key (only identity providers' tokens are accepted), \
+                 so it issues no tokens; set `secret` or a key pair to issue them",
+            )
+        })
+    }
+
+    /// How each identity provider's keys are doing (empty without providers).
+    #[cfg(feature = "oidc")]
+    pub(crate) fn provider_status(&self) -> Vec<ProviderStatus> {
+        self.providers
+            .as_ref()
+            .map_or_else(Vec::new, Providers::status)
     }
 
     /// The password hasher.
@@ -174,9 +244,93 @@ impl Core {
         }
     }
 
-    /// Signature and claim checks, then the application's validators.
+    /// Where `token` goes: by its `iss`, before any key is chosen. Without identity
+    /// providers every token is the instance's to verify (as it always was). With them: the
+    /// instance's own issuer, or no `iss` at all, goes to the instance's keys (which refuse a
+    /// token without the `iss` they require); a provider's issuer, compared byte for byte,
+    /// to that provider; any other issuer is refused here, with no key chosen and nothing
+    /// fetched. A Flask token (feature `legacy`) has no `iss` (or the instance's own), so it
+    /// goes to the instance's keys, where `verify_own` recognises it by its shape once the
+    /// secret verified it; a provider's token never reaches that recognition.
+    fn source_of(&self, token: &Compact<'_>) -> Result<Source> {
+        #[cfg(feature = "oidc")]
+        if let Some(providers) = &self.providers
+            && let Some(issuer) = token.routing_issuer()?
+            && self.settings.issuer() != Some(issuer.as_str())
+        {
+            return providers
+                .position(&issuer)
+                .map(Source::Provider)
+                .ok_or_else(|| invalid("the token's issuer is not accepted"));
+        }
+        #[cfg(not(feature = "oidc"))]
+        let _ = token;
+        Ok(Source::Own)
+    }
+
+    /// The instance's own keys, for a token routed to them.
+    fn own_keys(&self) -> Result<&KeySet> {
+        self.keys
+            .as_ref()
+            .ok_or_else(|| invalid("this server accepts only its identity providers' tokens"))
+    }
+
+    /// Signature and claim checks of a token of this instance of the expected kind, the
+    /// roles and permissions it holds (resolved here once, and remembered with it by the
+    /// cache), then the application's validators. An identity provider's token is refused: it is never a
+    /// refresh, registration or reset token.
     pub(crate) fn verify_claims(&self, token: &str, kind: ExpectKind) -> Result<Claims> {
-        let claims = jwt::verify(token, &self.keys, &self.settings, kind, self.clock.secs())?;
+        let compact = Compact::parse(token, self.settings.max_token_bytes())?;
+        match self.source_of(&compact)? {
+            Source::Own => {}
+            #[cfg(feature = "oidc")]
+            Source::Provider(_) => {
+                return Err(match kind {
+                    ExpectKind::Exactly(TokenKind::Refresh) => {
+                        Error::new(ErrorKind::MisusedAccessToken)
+                    }
+                    _ => invalid("an identity provider's token cannot be used here"),
+                });
+            }
+        }
+        // This instance's tokens carry no scopes; a provider's tokens pass theirs below.
+        let claims = jwt::verify_own(
+            &compact,
+            self.own_keys()?,
+            &self.settings,
+            kind,
+            self.clock.secs(),
+        )?
+        .with_access(self.roles, &[]);
+        self.run_validators(&claims)?;
+        Ok(claims)
+    }
+
+    /// Full verification of a token that authenticates a request, from whichever source
+    /// its `iss` names, then the application's validators. A provider's token whose key
+    /// is not in the provider's key set may wait for a fetch of it.
+    async fn verify_authenticating(&self, token: &str) -> Result<Claims> {
+        let compact = Compact::parse(token, self.settings.max_token_bytes())?;
+        let now = self.clock.secs();
+        let claims = match self.source_of(&compact)? {
+            Source::Own => jwt::verify_own(
+                &compact,
+                self.own_keys()?,
+                &self.settings,
+                ExpectKind::Authenticating,
+                now,
+            )?,
+            #[cfg(feature = "oidc")]
+            Source::Provider(position) => match &self.providers {
+                Some(providers) => providers.verify(position, &compact, now).await?,
+                None => return Err(Error::new(ErrorKind::InternalError)),
+            },
+        };
+        // The roles and permissions it holds, resolved once (the cache remembers them): a
+        // provider's scopes grant the declared permissions of the same name; this
+        // instance's tokens carry none.
+        let scopes = claims.scopes().to_vec();
+        let claims = claims.with_access(self.roles, &scopes);
         self.run_validators(&claims)?;
         Ok(claims)
     }
@@ -188,12 +342,15 @@ impl Core {
             .try_for_each(|validate| validate(claims))
     }
 
-    /// Refuses a revoked token (by its `jti`, its family or its user's not-before).
+    /// Refuses a revoked token (by its `jti`, its family or its user's not-before). A
+    /// provider's token is looked up under `{issuer}#{jti}` and `{issuer}#{sub}`.
     pub(crate) async fn check_revoked(&self, claims: &Claims) -> Result<()> {
+        let jti = claims.revocation_jti();
+        let subject = claims.revocation_subject();
         let token = TokenRef {
-            jti: claims.jti(),
+            jti: &jti,
             family: claims.family(),
-            subject: claims.subject(),
+            subject: &subject,
             issued_at_ms: claims.issued_at_ms(),
         };
         if self.bounded(self.revocations.is_revoked(&token)).await? {
@@ -208,23 +365,37 @@ impl Core {
     /// the validators and the revocation check are, every time.
     pub(crate) async fn verify_request_token(&self, token: &str) -> Result<Claims> {
         let claims = match &self.verified {
-            Some(cache) => self.verify_remembering(cache, token)?,
-            None => self.verify_claims(token, ExpectKind::Authenticating)?,
+            Some(cache) => self.verify_remembering(cache, token).await?,
+            None => self.verify_authenticating(token).await?,
         };
         self.check_revoked(&claims).await?;
         Ok(claims)
     }
 
-    fn verify_remembering(&self, cache: &VerifiedTokens, token: &str) -> Result<Claims> {
+    async fn verify_remembering(&self, cache: &VerifiedTokens, token: &str) -> Result<Claims> {
         let Some(claims) = cache.get(token) else {
-            let claims = self.verify_claims(token, ExpectKind::Authenticating)?;
+            let claims = self.verify_authenticating(token).await?;
             cache.insert(token, &claims);
             return Ok(claims);
         };
-        if let Err(e) = jwt::check_times(&claims, self.settings.leeway(), self.clock.secs()) {
+        if let Err(e) = jwt::check_times(&claims, self.leeway_for(&claims), self.clock.secs()) {
             // Expired (or the clock went back): verify it in full should it come again.
             cache.remove(token);
             return Err(e);
+        }
+        #[cfg(feature = "oidc")]
+        if let Some(origin) = claims.origin()
+            && !self
+                .providers
+                .as_ref()
+                .is_some_and(|p| p.still_holds(origin))
+        {
+            // Its key left the provider's key set (or the set is too old): verify it again,
+            // which refuses it unless the key is found.
+            cache.remove(token);
+            let claims = self.verify_authenticating(token).await?;
+            cache.insert(token, &claims);
+            return Ok(claims);
         }
         self.run_validators(&claims)?;
         Ok(claims)
@@ -267,7 +438,7 @@ impl Core {
 
     /// Signs a draft, tells the listeners, and returns the claims too.
     pub(crate) fn issue_with_claims(&self, draft: Draft) -> Result<(String, Claims)> {
-        let (token, claims) = draft.sign(&self.keys)?;
+        let (token, claims) = draft.sign(self.keys()?)?;
         self.emit(TokenEvent::Issued {
             kind: claims.kind(),
             subject: claims.subject().to_owned(),
@@ -277,6 +448,13 @@ impl Core {
         Ok((token, claims))
     }
 
+    /// The leeway `claims` are judged with: its provider's, else the instance's.
+    fn leeway_for(&self, claims: &Claims) -> u64 {
+        claims
+            .origin()
+            .map_or(self.settings.leeway(), ProviderOrigin::leeway)
+    }
+
     /// Until when a revocation of a token expiring at `exp` must be kept: past the last
     /// moment any instance could accept it.
     fn keep_until(&self, exp: u64) -> u64 {
@@ -284,19 +462,33 @@ impl Core {
             .saturating_add(SKEW_MARGIN_SECS)
     }
 
+    /// Until when a record about the token of `claims` (spent, revoked) must be kept: `exp`
+    /// plus the leeway it is judged with (its provider's for a provider's token) plus the
+    /// margin for clocks, or it is accepted again within the leeway.
+    fn keep_claims_until(&self, claims: &Claims) -> u64 {
+        claims
+            .expires_at()
+            .saturating_add(self.leeway_for(claims))
+            .saturating_add(SKEW_MARGIN_SECS)
+    }
+
     /// Marks a single-use token spent: `false` when it already was. The mark is kept until
     /// the token can no longer be accepted anywhere.
     pub(crate) async fn mark_spent(&self, claims: &Claims) -> Result<bool> {
-        let until = self.keep_until(claims.expires_at());
+        let until = self.keep_claims_until(claims);
         self.bounded(self.revocations.mark_spent(claims.jti(), until))
             .await
     }
 
-    /// Revokes one token until it can no longer be accepted anywhere.
+    /// Revokes one token until it can no longer be accepted anywhere (a provider's under
+    /// `{issuer}#{jti}`).
     pub(crate) async fn revoke_token(&self, claims: &Claims) -> Result<()> {
-        let until = self.keep_until(claims.expires_at());
-        self.bounded(self.revocations.revoke_token(claims.jti(), until))
-            .await?;
+        let until = self.keep_claims_until(claims);
+        self.bounded(
+            self.revocations
+                .revoke_token(&claims.revocation_jti(), until),
+        )
+        .await?;
         self.emit(TokenEvent::TokenRevoked {
             jti: claims.jti().to_owned(),
         });
@@ -398,9 +590,42 @@ impl Core {
         Ok(())
     }
 
+    /// Revokes every token the identity provider `issuer` issued to `subject` until now,
+    /// recorded under `{issuer}#{subject}`. A provider's `iat` comes from its clock and
+    /// whole seconds: the not-before is the next second plus the provider's leeway, so a
+    /// token it issued before the call is caught even when its clock runs ahead by up to the
+    /// leeway (and tokens it issues in that margin after the call are refused too).
+    pub(crate) async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {
+        #[cfg(feature = "oidc")]
+        let leeway = self
+            .providers
+            .as_ref()
+            .and_then(|p| p.leeway_of(issuer))
+            .unwrap_or(0);
+        #[cfg(not(feature = "oidc"))]
+        let leeway = 0;
+        let key = jwt::external_key(issuer, subject);
+        let now = self.clock.secs();
+        let until = now
+            .saturating_add(self.settings.longest_lifespan())
+            .saturating_add(leeway)
+            .saturating_add(SKEW_MARGIN_SECS);
+        let not_before = now
+            .saturating_add(1)
+            .saturating_add(leeway)
+            .saturating_mul(1000);
+        self.bounded(self.revocations.revoke_user(&key, not_before, until))
+            .await?;
+        self.emit(TokenEvent::UserRevoked { subject: key });
+        Ok(())
+    }
+
     /// The JWKS document of the public verification keys (empty `keys` for HMAC).
     pub(crate) fn jwks(&self) -> serde_json::Value {
-        serde_json::to_value(self.keys.jwks()).unwrap_or_else(|_| serde_json::json!({"keys": []}))
+        self.keys
+            .as_ref()
+            .and_then(|keys| serde_json::to_value(keys.jwks()).ok())
+            .unwrap_or_else(|| serde_json::json!({"keys": []}))
     }
 }
 
@@ -433,6 +658,7 @@ mod tests {
             Arc::new(MemoryRevocationStore::new()),
             Hooks::default(),
             SharedClock::system(),
+            None,
         )
         .unwrap()
     }

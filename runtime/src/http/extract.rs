@@ -94,7 +94,11 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
 ///
 /// It dereferences to `U`. A token whose user no longer exists is refused with
 /// [`ErrorKind::MissingUserError`] (401), an invalid user with
-/// [`ErrorKind::InvalidUserError`] (403).
+/// [`ErrorKind::InvalidUserError`] (403). An identity provider's token is looked up by its
+/// issuer and subject ([`UserStore::identify_external`](crate::UserStore::identify_external),
+/// then the hook of
+/// [`CenturionBuilder::provision_external_users`](crate::CenturionBuilder::provision_external_users)),
+/// never by the instance's user ids.
 ///
 /// ```
 /// use axum::{Json, routing::get, Router};
@@ -159,7 +163,7 @@ async fn load_user<U: AuthUser>(parts: &mut Parts, claims: &Claims) -> Result<Cu
         Error::new(ErrorKind::InternalError).with_message("authentication is not configured")
     })?;
     let user = auth
-        .current_user(claims.subject())
+        .current_user_of(claims)
         .await?
         .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
     if !user.is_valid() {

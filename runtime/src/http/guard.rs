@@ -1,35 +1,98 @@
 //! What `#[secured]` checks: the requirement the macro compiles, the guard extractor that
-//! enforces it before any other extractor, and the plain checks [`check_roles`] and
-//! [`check_fresh`].
+//! enforces it before any other extractor, and the plain checks [`check_roles`],
+//! [`check_permissions`] and [`check_fresh`].
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
 use super::extract::verified_claims;
 use crate::error::{Error, ErrorKind, Result};
-use crate::jwt::Claims;
+use crate::jwt::{Claims, missing_permission, missing_role};
+use crate::roles::RoleTable;
 
-/// Requires every role of `all_of` and at least one of `any_of` (when not empty).
+/// `` `a`, `b` ``, for messages.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Requires every role of `all_of` and at least one of `any_of` (when not empty), through
+/// the hierarchy: a token holding `owner`, which includes `admin`, satisfies `admin`.
 ///
-/// This is the check `#[secured(roles = …, any_of = …)]` runs.
+/// This is the check `#[secured(roles = …, any_of = …)]` runs; a refusal is the 403
+/// [`ErrorKind::MissingRoleError`] naming the role.
 ///
 /// ```
-/// use centurion::{check_roles, ErrorKind};
-/// let held = ["editor".to_string()];
-/// assert!(check_roles(&held, &[], &["editor", "author"]).is_ok());
-/// assert_eq!(check_roles(&held, &["admin"], &[]).unwrap_err().kind(), ErrorKind::MissingRoleError);
+/// # async fn demo() -> Result<(), centurion::Error> {
+/// use centurion::{Centurion, ErrorKind, check_roles, memory::MemoryUserStore, testing::TestUser};
+/// # let auth = Centurion::<TestUser>::builder()
+/// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+/// #     .user_store(MemoryUserStore::new()).build()?;
+/// let pair = auth.issue_pair(&TestUser::new(1, "ada", &["editor"])).await?;
+/// let claims = auth.verify_access(&pair.access_token).await?;
+/// assert!(check_roles(&claims, &[], &["editor", "author"]).is_ok());
+/// let refused = check_roles(&claims, &["admin"], &[]).unwrap_err();
+/// assert_eq!(refused.kind(), ErrorKind::MissingRoleError);
+/// assert_eq!(refused.message(), "this action requires the role `admin`");
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
-pub fn check_roles(held: &[String], all_of: &[&str], any_of: &[&str]) -> Result<()> {
-    let has = |role: &str| held.iter().any(|h| h == role);
-    if let Some(missing) = all_of.iter().find(|r| !has(r)) {
-        return Err(Error::new(ErrorKind::MissingRoleError)
-            .with_message(format!("this action requires the role `{missing}`")));
+pub fn check_roles(claims: &Claims, all_of: &[&str], any_of: &[&str]) -> Result<()> {
+    if let Some(missing) = all_of.iter().find(|role| !claims.has_role(role)) {
+        return Err(missing_role(missing));
     }
-    if !any_of.is_empty() && !any_of.iter().any(|r| has(r)) {
+    if !any_of.is_empty() && !any_of.iter().any(|role| claims.has_role(role)) {
         return Err(
             Error::new(ErrorKind::MissingRoleError).with_message(format!(
                 "this action requires one of the roles {}",
-                any_of.join(", ")
+                quoted(any_of)
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// Requires every permission of `all_of` and at least one of `any_of` (when not empty).
+///
+/// This is the check `#[secured(permissions = …, any_permission = …)]` runs; a refusal is
+/// the 403 [`ErrorKind::MissingPermissionError`] naming the permission. In handlers,
+/// prefer [`Claims::require_permission`], which takes the permission enum (a typo does not
+/// compile).
+///
+/// ```
+/// # async fn demo() -> Result<(), centurion::Error> {
+/// use centurion::{Centurion, ErrorKind, Permission, Role, check_permissions, memory::MemoryUserStore, testing::TestUser};
+///
+/// #[derive(Permission)]
+/// enum Perm { #[permission(rename = "reports:read")] ReportsRead, #[permission(rename = "reports:write")] ReportsWrite }
+///
+/// #[derive(Role)]
+/// #[role(permissions = Perm)]
+/// enum AppRole { #[role(grants = "reports:read")] Auditor }
+///
+/// # let auth = Centurion::<TestUser>::builder()
+/// #     .secret("an-example-secret-of-at-least-32-bytes!!")
+/// #     .user_store(MemoryUserStore::new()).roles::<AppRole>().build()?;
+/// let pair = auth.issue_pair(&TestUser::new(1, "ada", &["auditor"])).await?;
+/// let claims = auth.verify_access(&pair.access_token).await?;
+/// assert!(check_permissions(&claims, &["reports:read"], &[]).is_ok());
+/// let refused = check_permissions(&claims, &[], &["reports:write"]).unwrap_err();
+/// assert_eq!(refused.kind(), ErrorKind::MissingPermissionError);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub fn check_permissions(claims: &Claims, all_of: &[&str], any_of: &[&str]) -> Result<()> {
+    if let Some(missing) = all_of.iter().find(|p| !claims.holds_permission(p)) {
+        return Err(missing_permission(missing));
+    }
+    if !any_of.is_empty() && !any_of.iter().any(|p| claims.holds_permission(p)) {
+        return Err(
+            Error::new(ErrorKind::MissingPermissionError).with_message(format!(
+                "this action requires one of the permissions {}",
+                quoted(any_of)
             )),
         );
     }
@@ -66,10 +129,17 @@ pub struct Requirement {
     pub all_of: &'static [&'static str],
     /// Roles of which one must be held (ignored when empty).
     pub any_of: &'static [&'static str],
+    /// Permissions that must all be held.
+    pub all_permissions: &'static [&'static str],
+    /// Permissions of which one must be held (ignored when empty).
+    pub any_permission: &'static [&'static str],
     /// Whether the access token must be fresh.
     pub fresh: bool,
     /// Whether a request without any token passes anonymously.
     pub optional: bool,
+    /// The table of the role type the names were checked against at compile time, when
+    /// it has a hierarchy or permissions: the instance must resolve tokens with it.
+    pub table: Option<&'static RoleTable>,
 }
 
 /// Implemented by the zero-sized type `#[secured]` generates for each handler.
@@ -89,6 +159,19 @@ impl<R> std::fmt::Debug for Guard<R> {
     }
 }
 
+/// The handler's names were checked against a role type with a hierarchy or permissions,
+/// but the instance resolves tokens without that table: every such check would fail
+/// closed for a reason nobody sees, so say it.
+fn table_mismatch(claims: &Claims, declared: &'static RoleTable) -> Option<Error> {
+    let held = claims.role_table();
+    if held.is_some_and(|held| std::ptr::eq(held, declared) || *held == *declared) {
+        return None;
+    }
+    let fix = "the `#[secured]` role type has a hierarchy or permissions, but this Centurion instance checks tokens without its role table: build it with `.roles::<YourRoleEnum>()`, or hold the role enum in the user type's `#[auth_user(roles)]` field";
+    tracing::error!("{fix}");
+    Some(Error::config(fix))
+}
+
 /// Runs a requirement against the request: the whole of what `#[secured]` checks.
 async fn enforce(parts: &mut Parts, req: &Requirement) -> Result<()> {
     let claims = match verified_claims(parts).await? {
@@ -96,7 +179,13 @@ async fn enforce(parts: &mut Parts, req: &Requirement) -> Result<()> {
         None if req.optional => return Ok(()),
         None => return Err(Error::new(ErrorKind::MissingToken)),
     };
-    check_roles(claims.roles(), req.all_of, req.any_of)?;
+    if let Some(declared) = req.table
+        && let Some(error) = table_mismatch(&claims, declared)
+    {
+        return Err(error);
+    }
+    check_roles(&claims, req.all_of, req.any_of)?;
+    check_permissions(&claims, req.all_permissions, req.any_permission)?;
     if req.fresh {
         check_fresh(&claims)?;
     }

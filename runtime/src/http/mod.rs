@@ -24,7 +24,7 @@
 //! | file | what |
 //! | --- | --- |
 //! | `extract.rs` | [`Claims`](crate::Claims), [`CurrentUser`], `Centurion<U>`: the request's token verified once |
-//! | `guard.rs` | what `#[secured]` checks: [`check_roles`], [`check_fresh`] |
+//! | `guard.rs` | what `#[secured]` checks: [`check_roles`], [`check_permissions`], [`check_fresh`] |
 //! | `json_body.rs` | [`JsonBody`] |
 //! | `client_addr.rs` | [`ClientAddr`] behind [`TrustedProxies`] |
 //! | `client_info.rs` | [`ClientInfo`](crate::ClientInfo) (user agent and address) as an extractor, for sessions |
@@ -37,7 +37,7 @@ mod json_body;
 
 pub use self::client_addr::{ClientAddr, TrustedProxies};
 pub use self::extract::CurrentUser;
-pub use self::guard::{check_fresh, check_roles};
+pub use self::guard::{check_fresh, check_permissions, check_roles};
 pub use self::json_body::JsonBody;
 pub use crate::centurion::{CenturionLayer, CenturionService, ResponseFuture};
 

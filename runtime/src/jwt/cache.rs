@@ -13,7 +13,7 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use super::claims::{Claims, ClaimsData};
+use super::claims::{Claims, ClaimsData, ProviderOrigin};
 
 /// Bytes charged per entry for the map's own bookkeeping and the `Arc`.
 const ENTRY_OVERHEAD: u64 = 128;
@@ -108,7 +108,12 @@ impl VerifiedTokens {
 
     /// Remembers a token that has just passed every check.
     pub(crate) fn insert(&self, token: &str, claims: &Claims) {
-        let weight = token.len() as u64 + claims_bytes(claims.data()) + ENTRY_OVERHEAD;
+        let origin = claims.origin().map_or(0, ProviderOrigin::heap_bytes);
+        let weight = token.len() as u64
+            + claims_bytes(claims.data())
+            + claims.access_bytes()
+            + origin
+            + ENTRY_OVERHEAD;
         self.cache.insert(
             token.into(),
             Remembered {

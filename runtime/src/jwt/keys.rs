@@ -21,13 +21,43 @@ const KNOWN: &[(&str, Algorithm)] = &[
     ("EdDSA", Algorithm::EdDSA),
 ];
 
-/// Parses an algorithm name exactly as it appears in a JWT header (`HS256`, `EdDSA`, …).
-pub(super) fn algorithm_from_name(name: &str) -> Option<Algorithm> {
+/// Every algorithm a token's header may name: [`KNOWN`] and those only identity providers'
+/// tokens use (RSASSA-PSS, ES384). `none` is not among them.
+const IN_HEADERS: &[(&str, Algorithm)] = &[
+    ("HS256", Algorithm::HS256),
+    ("HS384", Algorithm::HS384),
+    ("HS512", Algorithm::HS512),
+    ("RS256", Algorithm::RS256),
+    ("RS384", Algorithm::RS384),
+    ("RS512", Algorithm::RS512),
+    ("PS256", Algorithm::PS256),
+    ("PS384", Algorithm::PS384),
+    ("PS512", Algorithm::PS512),
+    ("ES256", Algorithm::ES256),
+    ("ES384", Algorithm::ES384),
+    ("EdDSA", Algorithm::EdDSA),
+];
+
+/// Parses an algorithm name exactly as it appears in a JWT header (`HS256`, `EdDSA`, …),
+/// among those centurion's own keys use.
+fn algorithm_from_name(name: &str) -> Option<Algorithm> {
     KNOWN.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
 }
 
-fn algorithm_name(alg: Algorithm) -> &'static str {
-    KNOWN
+/// Parses the `alg` of a token header, exactly as written; `None` for `none` and for
+/// names no source accepts.
+pub(super) fn algorithm_in_header(name: &str) -> Option<Algorithm> {
+    IN_HEADERS.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+}
+
+/// Whether centurion's own keys can be configured with `alg`.
+pub(super) fn is_own_algorithm(alg: Algorithm) -> bool {
+    KNOWN.iter().any(|(_, a)| *a == alg)
+}
+
+/// The name of an algorithm as headers write it.
+pub(super) fn algorithm_name(alg: Algorithm) -> &'static str {
+    IN_HEADERS
         .iter()
         .find(|(_, a)| *a == alg)
         .map_or("unknown", |(n, _)| n)

@@ -18,16 +18,27 @@
 //! not yet valid (`nbf`), or issued in the future (`iat`); missing the configured `iss`
 //! or `aud`.
 //!
+//! With identity providers configured (feature `oidc`), the steps up to the header rules
+//! are shared by every token; then the token's `iss`, read from the unverified payload only
+//! to choose, sends it to the instance's keys or to one provider's before any key is
+//! chosen, and an issuer that is neither is refused. A provider's token then meets that
+//! provider's rules (`external.rs`): its `typ` list, asymmetric algorithms only, a strictly
+//! decoded payload with `iss`, `sub`, `aud`, `exp` (and `nbf`, `iat`) checked with the
+//! provider's leeway, before its key is looked up.
+//!
 //! | file | what |
 //! | --- | --- |
 //! | `claims.rs` | [`Claims`], [`TokenKind`], the payload as signed and its strict decoding |
 //! | `keys.rs` | the signing key and the verification keys (by `kid`), the JWKS document |
-//! | `verify.rs` | verification, in the order above |
+//! | `verify.rs` | the compact form and the header rules every source shares; verification of the instance's own tokens, in the order above |
+//! | `external.rs` | tokens of identity providers (feature `oidc`): a provider's rules, checked before any key is chosen, and the claims they map to |
 //! | `sign.rs` | issuing: a draft of the claims, signed |
 //! | `cache.rs` | the tokens that passed verification, by their exact bytes |
 
 mod cache;
 mod claims;
+#[cfg(feature = "oidc")]
+mod external;
 mod keys;
 #[cfg(feature = "legacy")]
 mod legacy;
@@ -38,10 +49,13 @@ pub use self::claims::{Claims, RESERVED_CLAIMS, TokenKind};
 pub use self::keys::install_crypto_provider;
 
 pub(crate) use self::cache::VerifiedTokens;
+pub(crate) use self::claims::{ProviderOrigin, external_key, missing_permission, missing_role};
+#[cfg(feature = "oidc")]
+pub(crate) use self::external::{Checked, ProviderRules};
 pub(crate) use self::keys::KeySet;
 #[cfg(feature = "legacy")]
 pub(crate) use self::legacy::{exchange_family, looks_legacy};
 pub(crate) use self::sign::{
     Draft, custom_map, pair_from_json, pair_to_json, random_id, sign_json, sign_raw,
 };
-pub(crate) use self::verify::{ExpectKind, check_times, verify};
+pub(crate) use self::verify::{Compact, ExpectKind, check_times, verify_own};

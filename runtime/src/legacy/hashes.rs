@@ -37,9 +37,9 @@ pub(crate) const SCRYPT_MAX_MEMORY: u64 = 64 << 20;
 pub(crate) const SCRYPT_MAX_WORK: u64 = 1 << 20;
 /// argon2 memory in KiB (argon2-cffi before 21.2 wrote m=102400).
 pub(crate) const ARGON2_MAX_M_KIB: u32 = 128 * 1024;
-pub(crate) const ARGON2_MAX_T: u32 = 10;
 pub(crate) const ARGON2_MAX_P: u32 = 16;
-/// argon2 work grows with m·t (KiB·passes).
+/// argon2 work grows with m·t (KiB·passes); it bounds the passes too (a stored t=10000 at
+/// the default memory is far above it).
 pub(crate) const ARGON2_MAX_MT: u64 = 768 * 1024;
 const MAX_SALT: usize = 1024;
 
@@ -288,27 +288,15 @@ fn parse_argon2(hash: &str) -> Result<Parsed, HashError> {
     Ok(Parsed::Argon2)
 }
 
-/// Whether an argon2 hash's costs are within the legacy caps (the pool's worker asks when
-/// a stored hash needs more memory than its own ceiling).
+/// Whether an argon2 hash's costs are within the legacy caps: memory, work (memory ×
+/// passes, which bounds passes too) and lanes. The hashing pool's ceiling is raised to
+/// these same caps under feature `legacy` (`password::argon::ceiling`), and
+/// [`PasswordHasher::check_stored_hash`](crate::password::PasswordHasher::check_stored_hash)
+/// checks argon2 hashes against that ceiling, so login and import apply one rule.
 pub(crate) fn argon2_within_caps(m_kib: u32, t: u32, p: u32) -> bool {
     m_kib <= ARGON2_MAX_M_KIB
-        && t <= ARGON2_MAX_T
         && p <= ARGON2_MAX_P
         && u64::from(m_kib) * u64::from(t) <= ARGON2_MAX_MT
-}
-
-/// The pool worker's check of a stored argon2 hash `(m, t, p)` against its own
-/// parameters `own` and memory ceiling: within the legacy caps (or the instance's own
-/// costs, when they are higher), and within the ceiling or the legacy memory cap.
-pub(crate) fn argon2_within_caps_of(
-    (m, t, p): (u32, u32, u32),
-    (own_m, own_t, own_p): (u32, u32, u32),
-    own_ceiling: u32,
-) -> bool {
-    m <= own_ceiling.max(ARGON2_MAX_M_KIB)
-        && t <= own_t.max(ARGON2_MAX_T)
-        && p <= own_p.max(ARGON2_MAX_P)
-        && u64::from(m) * u64::from(t) <= (u64::from(own_m) * u64::from(own_t)).max(ARGON2_MAX_MT)
 }
 
 /// werkzeug: `pbkdf2:<digest>:<iterations>$<salt text>$<hex>` or

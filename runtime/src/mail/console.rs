@@ -22,10 +22,10 @@ use crate::error::Result;
 ///
 /// let out = CaptureBuffer::new();
 /// let mailer = ConsoleMailer::new(out.clone());
-/// mailer.send(&Mail::new("ada@example.com", "Confirm", "Open https://x.example/c?token=t")).await?;
+/// mailer.send(&Mail::new("ada@example.com", "Confirm", "Open https://x.example/c#token=t")).await?;
 /// let printed = out.contents();
 /// assert!(printed.contains("To: ada@example.com"));
-/// assert!(printed.contains("https://x.example/c?token=t"));
+/// assert!(printed.contains("https://x.example/c#token=t"));
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
 /// ```

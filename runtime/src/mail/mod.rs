@@ -1,13 +1,21 @@
 //! E-mail for the registration and password-reset flows (flask-praetorian's
 //! `send_registration_email` and `send_reset_email`).
 //!
+//! - [`AccountMail`]: the account mails themselves, addressed to the address **stored**
+//!   for the account, never to one a client typed: the confirmation after a registration,
+//!   "someone tried to register with your address" when the address was taken, and the
+//!   whole "forgot password" flow with at most one reset mail per account per few minutes
+//!   (`account.rs`).
+//! - [`MailQueue`]: a bounded queue with a fixed number of sender tasks and a timeout per
+//!   mail; when it is full, mail is dropped with a rate-limited warning (`queue.rs`).
 //! - [`Mail`]: one message (recipient, subject, text body, optional HTML body).
 //! - [`Mailer`]: what sends it. [`ConsoleMailer`] prints mail for development (`console.rs`);
 //!   `SmtpMailer` (feature `smtp`) sends it over SMTP through lettre, plain, STARTTLS or
 //!   TLS, with optional authentication and a send timeout (`smtp.rs`). [`SharedMailer`] holds either
 //!   behind one type, chosen at start-up.
-//! - [`MailTemplates`]: the text and HTML bodies of the two mails, replaceable by the
-//!   application; [`confirmation_mail`] and [`reset_mail`] fill them in (`templates.rs`).
+//! - [`MailTemplates`]: the text and HTML bodies of the mails, replaceable by the
+//!   application; [`confirmation_mail`], [`reset_mail`] and [`address_taken_mail`] fill
+//!   them in; [`link_with_token`] puts a token in a link's fragment (`templates.rs`).
 //!
 //! ```
 //! # async fn demo() -> centurion::Result<()> {
@@ -18,28 +26,32 @@
 //! let templates = MailTemplates::default();
 //! let link = link_with_token("https://app.example.com/confirm", "eyJ0eXAi.eyJzdWIi.c2ln");
 //! mailer.send(&confirmation_mail(&templates, "ada@example.com", "ada", &link)).await?;
-//! assert!(out.contents().contains("https://app.example.com/confirm?token=eyJ0eXAi.eyJzdWIi.c2ln"));
+//! assert!(out.contents().contains("https://app.example.com/confirm#token=eyJ0eXAi.eyJzdWIi.c2ln"));
 //! # Ok(()) }
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 //! ```
 //!
 //! ## Links and logs
 //!
-//! A mail's link holds a single-use token that grants an account action, so centurion
-//! never logs a mail body or a link at `info` level or above: [`Mail`]'s `Debug` output
-//! redacts both bodies, and `SmtpMailer` logs only the recipient and the outcome. The
-//! exception is [`ConsoleMailer`], whose whole job is to print the mail, link included:
-//! use it in development only.
+//! A mail's link holds a single-use token that grants an account action. It travels in
+//! the URL **fragment** (`/reset#token=…`), which browsers never send to the server nor
+//! in `Referer` headers, so it reaches no access log; the page reads it from
+//! `location.hash` and removes it from the address bar. Centurion never logs a mail body
+//! or a link at `info` level or above: [`Mail`]'s `Debug` output redacts both bodies, and
+//! `SmtpMailer` logs only the recipient and the outcome. The exception is
+//! [`ConsoleMailer`], whose whole job is to print the mail, link included: use it in
+//! development only.
 //!
 //! ## Failures and time
 //!
 //! A failed send is returned as an [`Error`] of kind [`ErrorKind::StoreUnavailable`] (503,
 //! "retry later") and logged at `warn`; it is never swallowed. `SmtpMailer` bounds every
 //! send by its timeout (10 seconds by default), so a slow or dead mail server never holds
-//! a request longer than that. Where the response must not reveal whether a mail was
-//! sent (the "forgot password" route answers the same for known and unknown addresses,
-//! in the same time), hand the mail to [`SharedMailer::send_in_background`], which sends
-//! it on a task of its own and logs a failure.
+//! a request longer than that. Where the response must not wait for the mail, or reveal
+//! whether one was sent (registration, "forgot password"), the mail goes through a
+//! [`MailQueue`]: a fixed number of senders, a bounded queue, a timeout per mail, so a
+//! hanging mail server or a flood of requests holds a bounded number of connections and
+//! tasks.
 
 use std::fmt;
 use std::future::Future;
@@ -48,10 +60,15 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod account;
 mod console;
+mod queue;
 #[cfg(feature = "smtp")]
 mod smtp;
 mod templates;
+
+pub use self::account::AccountMail;
+pub use self::queue::{MailQueue, MailQueueBuilder};
 
 #[cfg(any(test, feature = "test-util"))]
 pub use self::console::CaptureBuffer;
@@ -60,7 +77,7 @@ pub use self::console::ConsoleMailer;
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use self::smtp::{SmtpMailer, SmtpMailerBuilder, SmtpTls};
 pub use self::templates::{
-    MailTemplate, MailTemplates, confirmation_mail, link_with_token, reset_mail,
+    MailTemplate, MailTemplates, address_taken_mail, confirmation_mail, link_with_token, reset_mail,
 };
 
 /// One e-mail message.
@@ -70,7 +87,7 @@ pub use self::templates::{
 ///
 /// ```
 /// use centurion::mail::Mail;
-/// let mail = Mail::new("ada@example.com", "Hello", "Open https://x.example/?token=secret");
+/// let mail = Mail::new("ada@example.com", "Hello", "Open https://x.example/#token=secret");
 /// assert!(!format!("{mail:?}").contains("secret"));
 /// assert_eq!(mail.html, None);
 /// ```
@@ -185,11 +202,7 @@ impl<M: Mailer> DynMailer for M {
 /// let out = CaptureBuffer::new();
 /// let mailer = SharedMailer::new(ConsoleMailer::new(out.clone()));
 /// mailer.send(&Mail::new("ada@example.com", "Hi", "Hello")).await?;
-/// mailer
-///     .send_in_background(Mail::new("bob@example.com", "Hi", "Hello"))
-///     .await
-///     .unwrap()?;
-/// assert!(out.contents().contains("bob@example.com"));
+/// assert!(out.contents().contains("ada@example.com"));
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
 /// ```
@@ -200,23 +213,6 @@ impl SharedMailer {
     /// Wraps a mailer.
     pub fn new(mailer: impl Mailer) -> Self {
         Self(Arc::new(mailer))
-    }
-
-    /// Sends `mail` on a task of its own and returns at once, so the caller's response
-    /// time says nothing about the mail (use it where the answer must be the same whether
-    /// or not a mail goes out). A failure is logged at `warn` by the mailer and also
-    /// returned through the handle, which callers may await or drop.
-    ///
-    /// Needs a Tokio runtime.
-    pub fn send_in_background(&self, mail: Mail) -> tokio::task::JoinHandle<Result<()>> {
-        let mailer = Arc::clone(&self.0);
-        tokio::spawn(async move {
-            let result = mailer.send_dyn(&mail).await;
-            if let Err(e) = &result {
-                tracing::warn!(to = %mail.to, error = %e, "a mail sent in the background failed");
-            }
-            result
-        })
     }
 }
 

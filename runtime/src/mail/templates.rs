@@ -16,12 +16,12 @@ use super::Mail;
 /// use centurion::mail::MailTemplate;
 /// let template = MailTemplate::new("Welcome, {{username}}", "Confirm: {{link}}")
 ///     .with_html("<a href=\"{{link}}\">confirm</a> {{username}}");
-/// let mail = template.render("Centurion", "x@example.com", "<ada>", "https://a.example/c?token=t&x=1");
+/// let mail = template.render("Centurion", "x@example.com", "<ada>", "https://a.example/c#token=t&x=1");
 /// assert_eq!(mail.subject, "Welcome, <ada>");
-/// assert_eq!(mail.text, "Confirm: https://a.example/c?token=t&x=1");
+/// assert_eq!(mail.text, "Confirm: https://a.example/c#token=t&x=1");
 /// assert_eq!(
 ///     mail.html.as_deref(),
-///     Some("<a href=\"https://a.example/c?token=t&amp;x=1\">confirm</a> &lt;ada&gt;")
+///     Some("<a href=\"https://a.example/c#token=t&amp;x=1\">confirm</a> &lt;ada&gt;")
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,8 @@ impl MailTemplate {
     }
 }
 
-/// The templates of the confirmation and reset mails, with the application's name.
+/// The templates of the account mails (confirmation, reset, "someone tried to register
+/// with your address"), with the application's name.
 ///
 /// Replace any field to change the wording; the defaults are short English texts with an
 /// HTML alternative.
@@ -80,9 +81,9 @@ impl MailTemplate {
 ///
 /// let mut templates = MailTemplates::new("Quickstart");
 /// templates.reset = MailTemplate::new("{{app_name}}: new password", "Hi {{username}}, go to {{link}}");
-/// let mail = reset_mail(&templates, "ada@example.com", "ada", "https://q.example/reset?token=t");
+/// let mail = reset_mail(&templates, "ada@example.com", "ada", "https://q.example/reset#token=t");
 /// assert_eq!(mail.subject, "Quickstart: new password");
-/// assert_eq!(mail.text, "Hi ada, go to https://q.example/reset?token=t");
+/// assert_eq!(mail.text, "Hi ada, go to https://q.example/reset#token=t");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailTemplates {
@@ -92,6 +93,9 @@ pub struct MailTemplates {
     pub confirmation: MailTemplate,
     /// The password-reset mail.
     pub reset: MailTemplate,
+    /// The mail to the owner of an address someone tried to register again
+    /// (`{{link}}`: the application's home page; no token).
+    pub address_taken: MailTemplate,
 }
 
 impl MailTemplates {
@@ -129,6 +133,26 @@ impl MailTemplates {
                  your password stays as it is.</p>\n\
                  </body></html>\n",
             ),
+            address_taken: MailTemplate::new(
+                "Someone tried to register at {{app_name}} with your address",
+                "Hello {{username}},\n\n\
+                 someone just tried to register a new account at {{app_name}} with this e-mail \
+                 address, which already belongs to your account. Nothing was created and your \
+                 account is unchanged.\n\n\
+                 If it was you: log in, or reset your password if you forgot it, at\n\n\
+                 {{link}}\n\n\
+                 If it was not you, you can ignore this mail.\n",
+            )
+            .with_html(
+                "<!DOCTYPE html>\n<html><body>\n<p>Hello {{username}},</p>\n\
+                 <p>someone just tried to register a new account at {{app_name}} with this e-mail \
+                 address, which already belongs to your account. Nothing was created and your \
+                 account is unchanged.</p>\n\
+                 <p>If it was you: log in, or reset your password if you forgot it, at \
+                 <a href=\"{{link}}\">{{link}}</a></p>\n\
+                 <p>If it was not you, you can ignore this mail.</p>\n\
+                 </body></html>\n",
+            ),
         }
     }
 }
@@ -144,9 +168,9 @@ impl Default for MailTemplates {
 ///
 /// ```
 /// use centurion::mail::{MailTemplates, confirmation_mail};
-/// let mail = confirmation_mail(&MailTemplates::default(), "ada@example.com", "ada", "https://a.example/c?token=t");
-/// assert!(mail.text.contains("https://a.example/c?token=t"));
-/// assert!(mail.html.unwrap().contains("href=\"https://a.example/c?token=t\""));
+/// let mail = confirmation_mail(&MailTemplates::default(), "ada@example.com", "ada", "https://a.example/c#token=t");
+/// assert!(mail.text.contains("https://a.example/c#token=t"));
+/// assert!(mail.html.unwrap().contains("href=\"https://a.example/c#token=t\""));
 /// ```
 pub fn confirmation_mail(templates: &MailTemplates, to: &str, username: &str, link: &str) -> Mail {
     templates
@@ -158,9 +182,9 @@ pub fn confirmation_mail(templates: &MailTemplates, to: &str, username: &str, li
 ///
 /// ```
 /// use centurion::mail::{MailTemplates, reset_mail};
-/// let mail = reset_mail(&MailTemplates::default(), "ada@example.com", "ada", "https://a.example/r?token=t");
+/// let mail = reset_mail(&MailTemplates::default(), "ada@example.com", "ada", "https://a.example/r#token=t");
 /// assert!(mail.subject.starts_with("Reset your password"));
-/// assert!(mail.text.contains("https://a.example/r?token=t"));
+/// assert!(mail.text.contains("https://a.example/r#token=t"));
 /// ```
 pub fn reset_mail(templates: &MailTemplates, to: &str, username: &str, link: &str) -> Mail {
     templates
@@ -168,32 +192,47 @@ pub fn reset_mail(templates: &MailTemplates, to: &str, username: &str, link: &st
         .render(&templates.app_name, to, username, link)
 }
 
-/// The link to mail: `base` with `token` appended as the `token` query parameter.
+/// The mail to `username` at `to` saying someone tried to register with the address;
+/// `link` is the application's home page (no token).
 ///
-/// A `base` ending in `=` (such as `https://app.example.com/#/confirm?token=`) gets the
-/// token appended as it is; otherwise `?token=` or, when `base` already has a query,
-/// `&token=` is added. Characters outside the URL-safe set are percent-encoded (JWTs
-/// have none).
+/// ```
+/// use centurion::mail::{MailTemplates, address_taken_mail};
+/// let mail = address_taken_mail(&MailTemplates::default(), "ada@example.com", "ada", "https://a.example/");
+/// assert!(mail.subject.starts_with("Someone tried to register"));
+/// assert!(mail.text.contains("https://a.example/") && !mail.text.contains("token"));
+/// ```
+pub fn address_taken_mail(templates: &MailTemplates, to: &str, username: &str, link: &str) -> Mail {
+    templates
+        .address_taken
+        .render(&templates.app_name, to, username, link)
+}
+
+/// The link to mail: `base` with `token` in its **fragment**, `#token=…`.
+///
+/// A browser never sends the fragment to the server, nor in a `Referer` header to the
+/// sites the page links to, so the single-use token stays out of access logs, proxies and
+/// third parties; the page reads it from `location.hash` and should remove it from the
+/// address bar (`history.replaceState`) once read.
+///
+/// A `base` that already has a fragment keeps it: the token is added as `&token=…` (or
+/// appended as it is when the fragment ends in `=`, as in `https://app.example.com/#/confirm?token=`).
+/// Characters outside the URL-safe set are percent-encoded (JWTs have none).
 ///
 /// ```
 /// use centurion::mail::link_with_token;
-/// assert_eq!(link_with_token("https://a.example/confirm", "x.y.z"), "https://a.example/confirm?token=x.y.z");
-/// assert_eq!(link_with_token("https://a.example/c?lang=en", "t"), "https://a.example/c?lang=en&token=t");
+/// assert_eq!(link_with_token("https://a.example/confirm", "x.y.z"), "https://a.example/confirm#token=x.y.z");
+/// assert_eq!(link_with_token("https://a.example/c?lang=en", "t"), "https://a.example/c?lang=en#token=t");
+/// assert_eq!(link_with_token("https://a.example/#/c", "t"), "https://a.example/#/c&token=t");
 /// assert_eq!(link_with_token("https://a.example/#/c?t=", "a b"), "https://a.example/#/c?t=a%20b");
 /// ```
 pub fn link_with_token(base: &str, token: &str) -> String {
     let mut link = String::with_capacity(base.len() + token.len() + 8);
     link.push_str(base);
-    if !base.ends_with('=') {
-        link.push_str(if base.contains('?') {
-            if base.ends_with('?') || base.ends_with('&') {
-                "token="
-            } else {
-                "&token="
-            }
-        } else {
-            "?token="
-        });
+    match base.find('#') {
+        None => link.push_str("#token="),
+        Some(_) if base.ends_with('=') => {}
+        Some(at) if at + 1 == base.len() || base.ends_with('&') => link.push_str("token="),
+        Some(_) => link.push_str("&token="),
     }
     for byte in token.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -7,28 +7,57 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::poisoned;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{ImportedUser, NewUser, UserStore};
+use crate::store::{ImportedUser, NewUser, Registered, UserStore};
 use crate::user::{UserParts, UserRecord};
+
+/// One stored user: its fields and its keys.
+struct Row {
+    parts: UserParts,
+    username_key: String,
+    email_key: Option<String>,
+    pending_since_ms: Option<u64>,
+}
 
 #[derive(Default)]
 struct Users {
-    by_id: HashMap<i64, UserParts>,
+    by_id: HashMap<i64, Row>,
     by_username: HashMap<String, i64>,
     by_email: HashMap<String, i64>,
 }
 
-/// Users in process memory, for development and tests. Usernames and e-mail addresses are
-/// unique (e-mail compared case-insensitively).
+impl Users {
+    fn remove(&mut self, id: i64) {
+        if let Some(row) = self.by_id.remove(&id) {
+            self.by_username.remove(&row.username_key);
+            if let Some(key) = &row.email_key {
+                self.by_email.remove(key);
+            }
+        }
+    }
+
+    /// Deletes the unconfirmed registration holding `id` if it expired before `cutoff`.
+    fn drop_if_expired(&mut self, id: Option<i64>, cutoff: u64) {
+        if let Some(id) = id
+            && self
+                .by_id
+                .get(&id)
+                .and_then(|r| r.pending_since_ms)
+                .is_some_and(|since| since < cutoff)
+        {
+            self.remove(id);
+        }
+    }
+}
+
+/// Users in process memory, for development and tests. Username keys and e-mail keys
+/// ([`crate::identity`]) are unique.
 ///
 /// ```
 /// # async fn demo() -> centurion::Result<()> {
-/// use centurion::{NewUser, UserStore, memory::MemoryUserStore, testing::TestUser};
+/// use centurion::{NewUser, UserStore, identity::identity_key, memory::MemoryUserStore, testing::TestUser};
 /// let store = MemoryUserStore::<TestUser>::new();
-/// let user = store.create(NewUser {
-///     username: "ada".into(), email: None, password_hash: "$argon2id$…".into(),
-///     roles: vec!["admin".into()], active: true,
-/// }).await?;
-/// assert_eq!(store.lookup("ada").await?.map(|u| u.id), Some(user.id));
+/// let user = store.create(NewUser::new("Ada", "$argon2id$…").with_roles(["admin"])).await?;
+/// assert_eq!(store.lookup(&identity_key("ADA")).await?.map(|u| u.id), Some(user.id));
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
 /// ```
@@ -76,48 +105,23 @@ impl<U: UserRecord> MemoryUserStore<U> {
         let users = self.users.read().map_err(|_| poisoned())?;
         Ok(f(&users)
             .and_then(|id| users.by_id.get(&id))
-            .cloned()
+            .map(|row| row.parts.clone())
             .and_then(U::from_parts))
     }
 
-    fn modify(&self, id: &str, f: impl FnOnce(&mut UserParts)) -> Result<()> {
+    fn modify(&self, id: &str, f: impl FnOnce(&mut Row)) -> Result<()> {
         let Ok(id) = id.parse::<i64>() else {
             return Ok(());
         };
         let mut users = self.users.write().map_err(|_| poisoned())?;
-        if let Some(parts) = users.by_id.get_mut(&id) {
-            f(parts);
+        if let Some(row) = users.by_id.get_mut(&id) {
+            f(row);
         }
         Ok(())
     }
-}
 
-impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
-    async fn lookup(&self, username: &str) -> Result<Option<U>> {
-        self.find(|u| u.by_username.get(username).copied())
-    }
-
-    async fn identify(&self, id: &str) -> Result<Option<U>> {
-        let Ok(id) = id.parse::<i64>() else {
-            return Ok(None);
-        };
-        self.find(|_| Some(id))
-    }
-
-    async fn update_password_hash(&self, id: &str, hash: &str) -> Result<()> {
-        self.modify(id, |p| p.password_hash = hash.to_owned())
-    }
-
-    async fn create(&self, new: NewUser) -> Result<U> {
-        let mut users = self.users.write().map_err(|_| poisoned())?;
-        let email_key = new.email.as_deref().map(str::to_lowercase);
-        if users.by_username.contains_key(&new.username)
-            || email_key
-                .as_ref()
-                .is_some_and(|e| users.by_email.contains_key(e))
-        {
-            return Err(Error::new(ErrorKind::UserExists));
-        }
+    /// Inserts `new` under the write lock; the caller checked the keys are free.
+    fn insert(&self, users: &mut Users, new: NewUser) -> Result<U> {
         let id = i64::try_from(self.next_id.fetch_add(1, Ordering::Relaxed))
             .map_err(|_| Error::new(ErrorKind::InternalError).with_message("user ids exhausted"))?;
         let parts = UserParts {
@@ -131,21 +135,125 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
         let user = U::from_parts(parts.clone()).ok_or_else(|| {
             Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
         })?;
-        users.by_username.insert(parts.username.clone(), id);
-        if let Some(e) = email_key {
-            users.by_email.insert(e, id);
+        users.by_username.insert(new.username_key.clone(), id);
+        if let Some(key) = &new.email_key {
+            users.by_email.insert(key.clone(), id);
         }
-        users.by_id.insert(id, parts);
+        users.by_id.insert(
+            id,
+            Row {
+                parts,
+                username_key: new.username_key,
+                email_key: new.email_key,
+                pending_since_ms: new.pending_since_ms,
+            },
+        );
         Ok(user)
     }
 
-    async fn activate(&self, id: &str) -> Result<()> {
-        self.modify(id, |p| p.active = true)
+    fn owner(users: &Users, id: i64) -> Result<U> {
+        users
+            .by_id
+            .get(&id)
+            .and_then(|row| U::from_parts(row.parts.clone()))
+            .ok_or_else(|| {
+                Error::new(ErrorKind::InternalError)
+                    .with_message("the user type cannot hold the address's owner")
+            })
+    }
+}
+
+impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
+    async fn lookup(&self, username_key: &str) -> Result<Option<U>> {
+        self.find(|u| u.by_username.get(username_key).copied())
     }
 
-    async fn lookup_by_email(&self, email: &str) -> Result<Option<U>> {
-        let key = email.to_lowercase();
-        self.find(|u| u.by_email.get(&key).copied())
+    async fn identify(&self, id: &str) -> Result<Option<U>> {
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(None);
+        };
+        self.find(|_| Some(id))
+    }
+
+    async fn update_password_hash(&self, id: &str, hash: &str) -> Result<()> {
+        self.modify(id, |row| row.parts.password_hash = hash.to_owned())
+    }
+
+    async fn create(&self, new: NewUser) -> Result<U> {
+        let mut users = self.users.write().map_err(|_| poisoned())?;
+        if users.by_username.contains_key(&new.username_key)
+            || new
+                .email_key
+                .as_ref()
+                .is_some_and(|e| users.by_email.contains_key(e))
+        {
+            return Err(Error::new(ErrorKind::UserExists));
+        }
+        self.insert(&mut users, new)
+    }
+
+    async fn register(&self, new: NewUser, expired_before_ms: u64) -> Result<Registered<U>> {
+        let mut users = self.users.write().map_err(|_| poisoned())?;
+        let by_name = users.by_username.get(&new.username_key).copied();
+        users.drop_if_expired(by_name, expired_before_ms);
+        if let Some(key) = &new.email_key {
+            let by_email = users.by_email.get(key).copied();
+            users.drop_if_expired(by_email, expired_before_ms);
+        }
+        if users.by_username.contains_key(&new.username_key) {
+            return Err(Error::new(ErrorKind::UserExists));
+        }
+        if let Some(owner) = new
+            .email_key
+            .as_ref()
+            .and_then(|key| users.by_email.get(key).copied())
+        {
+            return Ok(Registered::AddressTaken(Self::owner(&users, owner)?));
+        }
+        self.insert(&mut users, new).map(Registered::Created)
+    }
+
+    async fn confirm(&self, id: &str, registered_after_ms: u64) -> Result<bool> {
+        let mut confirmed = false;
+        self.modify(id, |row| {
+            if row
+                .pending_since_ms
+                .is_some_and(|since| since >= registered_after_ms)
+            {
+                row.pending_since_ms = None;
+                row.parts.active = true;
+                confirmed = true;
+            }
+        })?;
+        Ok(confirmed)
+    }
+
+    async fn activate(&self, id: &str) -> Result<()> {
+        self.modify(id, |row| {
+            row.parts.active = true;
+            row.pending_since_ms = None;
+        })
+    }
+
+    async fn purge_unconfirmed(&self, expired_before_ms: u64) -> Result<u64> {
+        let mut users = self.users.write().map_err(|_| poisoned())?;
+        let expired: Vec<i64> = users
+            .by_id
+            .iter()
+            .filter(|(_, row)| {
+                row.pending_since_ms
+                    .is_some_and(|since| since < expired_before_ms)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &expired {
+            users.remove(*id);
+        }
+        Ok(expired.len() as u64)
+    }
+
+    async fn lookup_by_email(&self, email_key: &str) -> Result<Option<U>> {
+        self.find(|u| u.by_email.get(email_key).copied())
     }
 
     async fn upsert(&self, new: ImportedUser) -> Result<U> {
@@ -159,10 +267,12 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
                     .with_message("this store's user ids are positive integers")
             })?;
         let mut users = self.users.write().map_err(|_| poisoned())?;
-        let email_key = new.email.as_deref().map(str::to_lowercase);
+        // The keys, as `create` compares them: a name or address held by another id
+        // (whatever its case or Unicode form) is refused.
         let taken_by_other = |held: Option<&i64>| held.is_some_and(|holder| *holder != id);
-        if taken_by_other(users.by_username.get(&new.username))
-            || email_key
+        if taken_by_other(users.by_username.get(&new.username_key))
+            || new
+                .email_key
                 .as_ref()
                 .is_some_and(|e| taken_by_other(users.by_email.get(e)))
         {
@@ -179,17 +289,21 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
         let user = U::from_parts(parts.clone()).ok_or_else(|| {
             Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
         })?;
-        if let Some(old) = users.by_id.remove(&id) {
-            users.by_username.remove(&old.username);
-            if let Some(e) = old.email.as_deref() {
-                users.by_email.remove(&e.to_lowercase());
-            }
+        // Replaces the row with that id (its old keys freed), an ordinary user now.
+        users.remove(id);
+        users.by_username.insert(new.username_key.clone(), id);
+        if let Some(key) = &new.email_key {
+            users.by_email.insert(key.clone(), id);
         }
-        users.by_username.insert(parts.username.clone(), id);
-        if let Some(e) = email_key {
-            users.by_email.insert(e, id);
-        }
-        users.by_id.insert(id, parts);
+        users.by_id.insert(
+            id,
+            Row {
+                parts,
+                username_key: new.username_key,
+                email_key: new.email_key,
+                pending_since_ms: None,
+            },
+        );
         // Ids handed out later stay above every imported one.
         self.next_id
             .fetch_max(id.unsigned_abs().saturating_add(1), Ordering::Relaxed);

@@ -31,9 +31,14 @@
 //! recorded in their own table `_centurion_migrations` so they never mix with the
 //! application's own sqlx migrations. They create two tables:
 //!
-//! - `centurion_users`: `id` (an integer never reused), `username` (unique),
-//!   `email` (nullable, unique case-insensitively), `password_hash` (PHC string),
-//!   `roles` (a JSON array of role names), `active`, `created_at`.
+//! - `centurion_users`: `id` (an integer never reused), `username` and `username_key`
+//!   (its [key](crate::identity::identity_key), unique), `email` and `email_key`
+//!   (nullable; the [key](crate::identity::email_key) unique), `password_hash` (PHC
+//!   string), `roles` (a JSON array of role names), `active`, `pending_since_ms` (set while
+//!   a registration is unconfirmed), `created_at`. The keys are computed by centurion, never
+//!   by the database, so no comparison depends on its locale; rows from before the keys
+//!   existed are back-filled at connect time (see [`SqlUserStore`]).
+//! - `centurion_meta`: which definition the keys were computed with.
 //! - `centurion_revocations`: `kind`, `name`, `not_before_ms`, `expires_at`; expired rows
 //!   are purged on writes (at most once a minute) and by
 //!   [`SqlRevocationStore::purge_expired`].
@@ -69,4 +74,4 @@ mod users;
 
 pub use self::pool::{MIGRATIONS_TABLE, SqlOptions, SqlPool};
 pub use self::revocations::SqlRevocationStore;
-pub use self::users::SqlUserStore;
+pub use self::users::{IdentityConflict, SqlUserStore};

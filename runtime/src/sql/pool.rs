@@ -24,6 +24,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "centurion sessions",
         include_str!("../../migrations/sqlite/0002_centurion_sessions.sql"),
     ),
+    (
+        3,
+        "identity keys",
+        include_str!("../../migrations/sqlite/0003_identity_keys.sql"),
+    ),
 ];
 
 #[cfg(feature = "postgres")]
@@ -37,6 +42,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "centurion sessions",
         include_str!("../../migrations/postgres/0002_centurion_sessions.sql"),
+    ),
+    (
+        3,
+        "identity keys",
+        include_str!("../../migrations/postgres/0003_identity_keys.sql"),
     ),
 ];
 
@@ -209,6 +219,7 @@ pub struct SqlOptions {
     acquire_timeout: Duration,
     connect_timeout: Duration,
     busy_timeout: Duration,
+    refuse_identity_conflicts: bool,
 }
 
 impl Default for SqlOptions {
@@ -218,6 +229,7 @@ impl Default for SqlOptions {
             acquire_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(5),
+            refuse_identity_conflicts: false,
         }
     }
 }
@@ -277,6 +289,25 @@ impl SqlOptions {
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
+    }
+
+    /// Whether [`SqlUserStore::connect_with`](super::SqlUserStore::connect_with) refuses to
+    /// start when users share a username or e-mail key (default `false`: the older user
+    /// keeps the key, the newer one is left without, logged at `error`; see
+    /// [`SqlUserStore`](super::SqlUserStore)). With `true`, connecting fails with the list,
+    /// for operators who fix the data first.
+    ///
+    /// ```
+    /// let options = centurion::sql::SqlOptions::default().refuse_identity_conflicts(true);
+    /// # let _ = options;
+    /// ```
+    pub fn refuse_identity_conflicts(mut self, refuse: bool) -> Self {
+        self.refuse_identity_conflicts = refuse;
+        self
+    }
+
+    pub(super) fn refuses_identity_conflicts(&self) -> bool {
+        self.refuse_identity_conflicts
     }
 }
 

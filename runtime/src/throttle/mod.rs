@@ -57,7 +57,24 @@
 //!   together while a password is being verified.
 //! - IPv6 clients are counted per /64 network by default
 //!   ([`ThrottleConfig::ipv6_prefix`]), since one host usually holds a whole /64.
-//! - Usernames are counted case-insensitively and trimmed, truncated to 256 bytes.
+//! - Usernames are counted under their [`identity_key`], the normal form the user stores
+//!   look them up by: `Alice`, `ALICE` and `ａｌｉｃｅ` are one counter, as they are one
+//!   account. A key over 256 bytes is counted under its SHA-256, never truncated (two long
+//!   names sharing a prefix are two counters).
+//! - **A success clears only the account that logged in**: the counter reset is the one
+//!   of the username *stored* for the user the store returned, not of the name as typed,
+//!   so a success through a store that matches loosely cannot reset someone else's count.
+//! - **A password over the length limit creates nothing**: it is refused before the
+//!   throttle is asked (it costs the server nothing either), so it cannot fill the store.
+//! - **Anonymous requests are limited per client address**: [`Throttle::registration`]
+//!   and [`Throttle::reset_request`] allow [`ThrottleConfig::registrations`] and
+//!   [`ThrottleConfig::reset_requests`] per window and answer 429 with `Retry-After`
+//!   past them; [`Throttle::reset_mail`] allows one reset mail per account per
+//!   [`ThrottleConfig::reset_mails`] window however many addresses ask.
+//! - **Memory pressure never frees a lock.** A store that is full evicts only counters
+//!   still within their free allowance, oldest first; when it is full of locks it refuses
+//!   attempts under new keys (503) rather than forget one (see [`MemoryThrottleStore`] and
+//!   `RedisThrottleStore`).
 //!
 //! ## Stores
 //!
@@ -90,8 +107,11 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
+
 use crate::centurion::{Authenticated, Centurion, TokenPair};
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::identity_key;
 use crate::user::AuthUser;
 
 mod memory;
@@ -101,7 +121,7 @@ mod redis;
 mod store;
 
 pub use self::memory::MemoryThrottleStore;
-pub use self::policy::{Backoff, ThrottleConfig};
+pub use self::policy::{Backoff, RateLimit, ThrottleConfig};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisThrottleStore;
@@ -170,18 +190,30 @@ fn store_slots<'a>(slots: &'a [Slot<'a>]) -> Vec<ThrottleSlot<'a>> {
         .collect()
 }
 
+/// The answer when a store is full of held keys and cannot count a new one: fail closed.
+fn full() -> Error {
+    Error::new(ErrorKind::Overloaded)
+        .with_message("the login throttle is full; retry later")
+        .with_retry_after(std::time::Duration::from_secs(1))
+}
+
 const MAX_ACCOUNT_KEY: usize = 256;
 
+/// The counter of a username: its [`identity_key`], or `#` and the SHA-256 of the key in
+/// hex when the key is longer than 256 bytes (never truncated: two long names with one
+/// prefix are two accounts).
 fn account_key(username: &str) -> String {
-    let mut name = username.trim().to_lowercase();
-    if name.len() > MAX_ACCOUNT_KEY {
-        let mut end = MAX_ACCOUNT_KEY;
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        name.truncate(end);
+    let key = identity_key(username);
+    if key.len() <= MAX_ACCOUNT_KEY {
+        return key;
     }
-    name
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = String::with_capacity(65);
+    out.push('#');
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
 }
 
 fn address_key(address: IpAddr, ipv6_prefix: u8) -> String {
@@ -396,9 +428,12 @@ impl Throttle {
 
     /// [`Centurion::authenticate`] under the throttle: refused while the account or the
     /// address is locked (even with the right password), a wrong password or unknown
-    /// username counted as a failure, a success recorded. Other outcomes (the right
-    /// password of an inactive user, a store or hashing-pool error) are not counted; a
-    /// hold taken by [`check`](Self::check) then ends by itself within one back-off step.
+    /// username counted as a failure, a success recorded for the account that logged in
+    /// (the username stored for the user, not the name as typed). A password over the
+    /// length limit is refused first and counted nowhere: it costs nothing, and must not
+    /// fill the store. Other outcomes (the right password of an inactive user, a store or
+    /// hashing-pool error) are not counted; a hold taken by [`check`](Self::check) then ends
+    /// by itself within one back-off step.
     ///
     /// ```
     /// # async fn demo() -> centurion::Result<()> {
@@ -423,17 +458,158 @@ impl Throttle {
         username: &str,
         password: &str,
     ) -> Result<Authenticated<U>> {
+        if auth.hasher().is_too_long(password) {
+            return Err(Error::new(ErrorKind::AuthenticationError));
+        }
         let keys = ThrottleKeys::login(username, client);
         self.check(&keys).await?;
         match auth.authenticate(username, password).await {
-            Ok(user) => {
-                self.record_success(&keys).await?;
-                Ok(user)
+            Ok(authenticated) => {
+                let own = ThrottleKeys::login(authenticated.user().username(), client);
+                if own != keys {
+                    // A store that matched loosely: the typed name's hold ends by itself.
+                    tracing::debug!("a login succeeded under another username key than typed");
+                }
+                self.record_success(&own).await?;
+                Ok(authenticated)
             }
             Err(e) if e.kind() == ErrorKind::AuthenticationError => {
                 self.record_failure(&keys).await?;
                 Err(e)
             }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the password of a user who is already authenticated (the old password of a
+    /// password change) under the throttle: refused while the account or the address is
+    /// locked; a wrong password counted as a failure of both and answered
+    /// [`ErrorKind::AuthenticationError`] ("the password is wrong"); a right one recorded
+    /// as a success. Read `user` from the store ([`Centurion::identify`]), not from a
+    /// cached copy. A password over the length limit is refused and counted nowhere.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    ///
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let ada = auth.create_user("ada", None, "correct horse battery", &[]).await?;
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let client = Some("192.0.2.1".parse().unwrap());
+    /// throttle.check_password(&auth, client, &ada, "correct horse battery").await?;
+    /// let err = throttle.check_password(&auth, client, &ada, "wrong").await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::AuthenticationError);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn check_password<U: AuthUser>(
+        &self,
+        auth: &Centurion<U>,
+        client: Option<IpAddr>,
+        user: &U,
+        password: &str,
+    ) -> Result<()> {
+        let wrong =
+            || Error::new(ErrorKind::AuthenticationError).with_message("the password is wrong");
+        if auth.hasher().is_too_long(password) {
+            return Err(wrong());
+        }
+        let keys = ThrottleKeys::login(user.username(), client);
+        self.check(&keys).await?;
+        if auth.hasher().verify(password, user.password_hash()).await? {
+            self.record_success(&keys).await
+        } else {
+            self.record_failure(&keys).await?;
+            Err(wrong())
+        }
+    }
+
+    /// Counts one `action` by `subject` under `limit`: [`ErrorKind::TooManyRequests`] with
+    /// `Retry-After` (the end of the window) past it. The building block of
+    /// [`registration`](Self::registration), [`reset_request`](Self::reset_request) and
+    /// [`reset_mail`](Self::reset_mail); `action` names the counter (`r:<action>:<subject>`
+    /// in the store).
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use std::time::Duration;
+    /// use centurion::throttle::{RateLimit, Throttle, ThrottleConfig};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let limit = RateLimit::new(2, Duration::from_secs(60));
+    /// throttle.limit("invite", "ada", &limit).await?;
+    /// throttle.limit("invite", "ada", &limit).await?;
+    /// let err = throttle.limit("invite", "ada", &limit).await.unwrap_err();
+    /// assert_eq!(err.status().as_u16(), 429);
+    /// assert!(err.retry_after().unwrap() <= Duration::from_secs(60));
+    /// throttle.limit("invite", "bob", &limit).await?; // another subject, another count
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn limit(&self, action: &str, subject: &str, limit: &RateLimit) -> Result<()> {
+        let key = format!("r:{action}:{subject}");
+        let wait = self.inner.store.hit(&key, limit.max, limit.per).await?;
+        if wait.is_zero() {
+            return Ok(());
+        }
+        tracing::debug!(action, retry_after = ?wait, "request refused by a rate limit");
+        Err(Error::new(ErrorKind::TooManyRequests).with_retry_after(wait))
+    }
+
+    /// Counts a registration from `client` under [`ThrottleConfig::registrations`] (429
+    /// past it). No address, no count.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// let client = Some("198.51.100.7".parse().unwrap());
+    /// for _ in 0..30 {
+    ///     throttle.registration(client).await?;
+    /// }
+    /// assert!(throttle.registration(client).await.is_err());
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn registration(&self, client: Option<IpAddr>) -> Result<()> {
+        let Some(ip) = client else { return Ok(()) };
+        let subject = address_key(ip, self.inner.config.ipv6_prefix);
+        self.limit("register", &subject, &self.inner.config.registrations)
+            .await
+    }
+
+    /// Counts a password-reset request from `client` under
+    /// [`ThrottleConfig::reset_requests`] (429 past it). No address, no count.
+    pub async fn reset_request(&self, client: Option<IpAddr>) -> Result<()> {
+        let Some(ip) = client else { return Ok(()) };
+        let subject = address_key(ip, self.inner.config.ipv6_prefix);
+        self.limit("forgot", &subject, &self.inner.config.reset_requests)
+            .await
+    }
+
+    /// Counts a reset mail to user `user_id` under [`ThrottleConfig::reset_mails`]:
+    /// `Ok(true)` when it may be sent, `Ok(false)` when one was sent within the window
+    /// (however many addresses asked).
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// assert!(throttle.reset_mail("42").await?);
+    /// assert!(!throttle.reset_mail("42").await?);
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn reset_mail(&self, user_id: &str) -> Result<bool> {
+        match self
+            .limit("reset-mail", user_id, &self.inner.config.reset_mails)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::TooManyRequests => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -450,12 +626,11 @@ impl Throttle {
     ///     .secret("an-example-secret-of-at-least-32-bytes!!")
     ///     .user_store(MemoryUserStore::new())
     ///     .build()?;
-    /// let (user, token) = auth.register("ada", None, "correct horse battery", &[]).await?;
-    /// auth.confirm_registration(&token).await?;
+    /// auth.create_user("ada", None, "correct horse battery", &[]).await?;
     /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
     /// let pair = throttle.login(&auth, None, "ada", "correct horse battery").await?;
     /// assert_eq!(pair.token_type, "Bearer");
-    /// # let _ = user; Ok(()) }
+    /// # Ok(()) }
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn login<U: AuthUser>(
@@ -476,8 +651,13 @@ mod tests {
 
     #[test]
     fn keys_are_normalized() {
-        assert_eq!(account_key("  Ada "), "ada");
-        assert_eq!(account_key(&"é".repeat(200)).len(), 256);
+        assert_eq!(account_key("Ada"), "ada");
+        assert_eq!(account_key("ＡＤＡ"), "ada");
+        assert_eq!(account_key(" ada"), " ada", "login does not trim either");
+        let long = "é".repeat(200);
+        assert_eq!(account_key(&long).len(), 65);
+        assert!(account_key(&long).starts_with('#'));
+        assert_ne!(account_key(&long), account_key(&format!("{long}x")));
         assert_eq!(
             address_key("2001:db8:1:2:3:4:5:6".parse().unwrap(), 64),
             "2001:db8:1:2::/64"

@@ -104,13 +104,46 @@ pub(super) fn ms_duration(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
+/// At most `max` events per `per`, in fixed windows that start with the first event.
+///
+/// ```
+/// use std::time::Duration;
+/// use centurion::throttle::RateLimit;
+/// let limit = RateLimit::new(30, Duration::from_secs(60));
+/// assert_eq!(limit.max, 30);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Events allowed per window.
+    pub max: u32,
+    /// The window.
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// `max` events per `per`.
+    pub const fn new(max: u32, per: Duration) -> Self {
+        Self { max, per }
+    }
+
+    fn validate(&self, what: &str) -> Result<()> {
+        if self.max == 0 || self.per < Duration::from_millis(1) {
+            return Err(Error::config(format!(
+                "throttle: {what} must allow at least one event in a positive window"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Settings of a [`Throttle`](super::Throttle).
 ///
 /// Defaults: per account 5 free failures, then 1 s doubling up to 15 minutes, counts
 /// forgotten after a day; per address 20 free failures, then 1 s doubling up to
-/// 15 minutes, counts forgotten after an hour; IPv6 counted per /64. How the counters are
-/// kept (how many in memory, how long to wait for Redis) is the
-/// [store](super::ThrottleStore)'s business.
+/// 15 minutes, counts forgotten after an hour; IPv6 counted per /64. Anonymous requests
+/// per client address: 30 registrations a minute, 10 password-reset requests a minute;
+/// one reset mail per account every 5 minutes. How the counters are kept (how many in
+/// memory, how long to wait for Redis) is the [store](super::ThrottleStore)'s business.
 ///
 /// ```
 /// use std::time::Duration;
@@ -131,6 +164,15 @@ pub struct ThrottleConfig {
     /// IPv6 addresses are counted per network of this prefix length (default 64; 128 to
     /// count each address).
     pub ipv6_prefix: u8,
+    /// Registrations per client address ([`Throttle::registration`](super::Throttle::registration)):
+    /// default 30 a minute.
+    pub registrations: RateLimit,
+    /// Password-reset requests per client address
+    /// ([`Throttle::reset_request`](super::Throttle::reset_request)): default 10 a minute.
+    pub reset_requests: RateLimit,
+    /// Reset mails per account, however many addresses ask
+    /// ([`Throttle::reset_mail`](super::Throttle::reset_mail)): default 1 every 5 minutes.
+    pub reset_mails: RateLimit,
 }
 
 impl Default for ThrottleConfig {
@@ -140,6 +182,9 @@ impl Default for ThrottleConfig {
             address: Backoff::new(20, Duration::from_secs(1), Duration::from_secs(15 * 60))
                 .forget_after(Duration::from_secs(3600)),
             ipv6_prefix: 64,
+            registrations: RateLimit::new(30, Duration::from_secs(60)),
+            reset_requests: RateLimit::new(10, Duration::from_secs(60)),
+            reset_mails: RateLimit::new(1, Duration::from_secs(5 * 60)),
         }
     }
 }
@@ -151,6 +196,9 @@ impl ThrottleConfig {
         if self.ipv6_prefix > 128 {
             return Err(Error::config("throttle: ipv6_prefix must be at most 128"));
         }
+        self.registrations.validate("registrations")?;
+        self.reset_requests.validate("reset_requests")?;
+        self.reset_mails.validate("reset_mails")?;
         Ok(())
     }
 }

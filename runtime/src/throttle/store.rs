@@ -72,6 +72,18 @@ pub trait ThrottleStore: Send + Sync + 'static {
     /// A success: account slots are reset, address slots only released from their hold.
     fn record_success(&self, slots: &[ThrottleSlot<'_>])
     -> impl Future<Output = Result<()>> + Send;
+
+    /// Counts one event under `key` (`r:<action>:<subject>`) in a fixed window of `window`
+    /// that starts with the first event. Returns zero while at most `max` events fell in
+    /// the window, and otherwise the time until the window ends (an event past `max` is
+    /// refused and not counted). A key at its limit is held like a lock: never evicted to
+    /// make room.
+    fn hit(
+        &self,
+        key: &str,
+        max: u32,
+        window: Duration,
+    ) -> impl Future<Output = Result<Duration>> + Send;
 }
 
 /// A shared store is a store.
@@ -91,6 +103,14 @@ impl<S: ThrottleStore> ThrottleStore for Arc<S> {
     ) -> impl Future<Output = Result<()>> + Send {
         S::record_success(self, slots)
     }
+    fn hit(
+        &self,
+        key: &str,
+        max: u32,
+        window: Duration,
+    ) -> impl Future<Output = Result<Duration>> + Send {
+        S::hit(self, key, max, window)
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -103,6 +123,12 @@ pub(super) trait DynThrottleStore: Send + Sync {
         slots: &'a [ThrottleSlot<'a>],
     ) -> BoxFuture<'a, Result<Vec<Duration>>>;
     fn record_success<'a>(&'a self, slots: &'a [ThrottleSlot<'a>]) -> BoxFuture<'a, Result<()>>;
+    fn hit<'a>(
+        &'a self,
+        key: &'a str,
+        max: u32,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Duration>>;
     fn describe(&self) -> &'static str;
 }
 
@@ -118,6 +144,14 @@ impl<S: ThrottleStore> DynThrottleStore for S {
     }
     fn record_success<'a>(&'a self, slots: &'a [ThrottleSlot<'a>]) -> BoxFuture<'a, Result<()>> {
         Box::pin(ThrottleStore::record_success(self, slots))
+    }
+    fn hit<'a>(
+        &'a self,
+        key: &'a str,
+        max: u32,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Duration>> {
+        Box::pin(ThrottleStore::hit(self, key, max, window))
     }
     fn describe(&self) -> &'static str {
         std::any::type_name::<S>()

@@ -1,5 +1,5 @@
-//! Documented limit: each `#[derive(Role)]` leaves the same hidden macro in its module,
-//! so two role enums need two modules.
+//! Documented limit: each `#[derive(Role)]` leaves the same hidden constant in its module
+//! (how `#[secured]` finds a role enum), so two role enums need two modules.
 use centurion::Role;
 
 #[derive(Role)]

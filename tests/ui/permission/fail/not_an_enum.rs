@@ -1,0 +1,8 @@
+use centurion::Permission;
+
+#[derive(Permission)]
+struct Perm {
+    read: bool,
+}
+
+fn main() {}

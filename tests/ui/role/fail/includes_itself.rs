@@ -1,0 +1,9 @@
+use centurion::Role;
+
+#[derive(Role)]
+enum AppRole {
+    #[role(includes = "admin")]
+    Admin,
+}
+
+fn main() {}

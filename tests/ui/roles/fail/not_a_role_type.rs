@@ -1,0 +1,5 @@
+struct NotRoles;
+
+centurion::roles!(NotRoles);
+
+fn main() {}

@@ -1,0 +1,3 @@
+centurion::roles!("auth::Role");
+
+fn main() {}

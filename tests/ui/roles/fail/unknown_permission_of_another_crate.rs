@@ -1,0 +1,6 @@
+centurion::roles!(centurion_testkit::roles::OrgRole);
+
+#[centurion::secured(permissions = "reports:delete")]
+async fn purge() {}
+
+fn main() {}

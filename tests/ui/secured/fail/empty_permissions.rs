@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(any_permission = " ")]
+async fn reports() {}
+
+fn main() {}

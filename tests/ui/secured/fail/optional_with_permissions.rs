@@ -1,0 +1,6 @@
+use centurion::secured;
+
+#[secured(optional, permissions = "reports:read")]
+async fn home() {}
+
+fn main() {}
