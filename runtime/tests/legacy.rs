@@ -360,6 +360,49 @@ async fn praetorian_access_tokens_are_accepted_with_their_roles() {
     assert_eq!((claims.subject(), claims.roles().len()), ("2", 0));
 }
 
+/// A Flask token's roles go through the instance's role table like ours (`with_access`
+/// after verification, in `Core`): `owner` includes `admin` and `editor` and grants
+/// `reports:export`, with the cache of verified tokens off and on (a second verification
+/// is a hit), for praetorian's `rls` and jwt-extended's roles claim alike.
+#[tokio::test]
+async fn flask_tokens_get_the_role_hierarchy_and_its_permissions() {
+    use centurion_testkit::roles::{OrgRole, Perm};
+    for cache in [0, 1 << 20] {
+        let clock = ManualClock::new();
+        let auth = Centurion::<TestUser>::builder()
+            .secret(TEST_SECRET)
+            .password(cheap_passwords())
+            .user_store(store_with(&[(1, "alice", &["owner"])]).await)
+            .clock(clock.clone())
+            .legacy_tokens(legacy_both())
+            .roles::<OrgRole>()
+            .verified_cache_bytes(cache)
+            .build()
+            .unwrap();
+        let now = secs_on(&clock);
+        let mut praetorian = praetorian_payload(now);
+        praetorian["rls"] = json!("owner");
+        let mut extended = jwt_extended_payload(now, "access");
+        extended["roles"] = json!(["owner"]);
+        for token in [sign(&auth, &praetorian), sign(&auth, &extended)] {
+            for _ in 0..2 {
+                let claims = auth.verify_access(&token).await.unwrap();
+                assert!(
+                    claims.has_role("owner")
+                        && claims.has_role("admin")
+                        && claims.has_role("editor"),
+                    "cache {cache}: {:?}",
+                    claims.roles()
+                );
+                assert!(!claims.has_role("auditor"));
+                assert!(claims.has_permission(Perm::ReportsExport), "cache {cache}");
+                assert!(claims.has_permission(Perm::ReportsRead), "cache {cache}");
+                assert!(!claims.has_permission(Perm::BillingRead));
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn praetorian_tokens_pass_the_same_strict_checks_as_ours() {
     let (auth, clock) = legacy_auth(legacy_both()).await;
