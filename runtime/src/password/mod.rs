@@ -44,6 +44,12 @@
 //! from unknown names by time. Such a verification (and one of a malformed hash, or of one
 //! refused by the ceiling) is padded to the recent verification time at the current
 //! parameters; the next successful login replaces the hash anyway.
+//!
+//! With feature `legacy`, hashes imported from Flask apps (passlib, werkzeug, bcrypt) are
+//! verified as known-user jobs on the same pool, refused before they are queued when
+//! their format's cost caps refuse them (`legacy::hashes`), and padded in the same way;
+//! the argon2 ceiling is raised to the legacy argon2 caps (128 MiB, 768 MiB × passes, 16
+//! lanes) so argon2-cffi's hashes verify.
 
 use std::sync::Arc;
 #[cfg(any(test, feature = "test-util"))]
