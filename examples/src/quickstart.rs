@@ -386,7 +386,7 @@ async fn revoke_session(
     claims: Claims,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, Error> {
-    if auth.revoke_session(claims.subject(), &id).await? {
+    if auth.revoke_own_session(&claims, &id).await? {
         Ok(Json(json!({"message": "session ended"})).into_response())
     } else {
         let body = json!({"error": "NotFound", "message": "no such session", "status_code": 404});

@@ -305,6 +305,67 @@ async fn provider_tokens_get_the_role_hierarchy_and_scopes_grant_declared_permis
     }
 }
 
+/// A provider's `sub` is never taken for one of this application's user ids: a provider's
+/// token whose `sub` equals a local user's id lists none of that user's sessions, ends none
+/// of them, and does not vouch for that user's refresh token at logout.
+#[tokio::test]
+async fn a_provider_token_never_reaches_the_sessions_of_a_local_user_named_by_its_sub() {
+    use centurion::clock::Clock;
+    use centurion::memory::MemoryRevocationStore;
+    use centurion::{ClientInfo, RevocationStore, SessionLimits, SessionRecord};
+    let Some(provider) = provider(&[]) else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let store = Arc::new(MemoryRevocationStore::new().with_clock(clock.clone()));
+    let (auth, _server) = serve(config_for(&provider), &clock, |b| {
+        b.revocation_store(store.clone())
+    })
+    .await;
+    let token = provider.token(&[]);
+    let claims = auth.verify_access(&token).await.expect("provider token");
+    // A local user whose id is the provider's subject, logged in on one device.
+    let local = claims.subject().to_owned();
+    let now_ms = u64::try_from(
+        clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let record = SessionRecord::new(
+        "local-session",
+        "local-family",
+        &local,
+        now_ms,
+        now_ms / 1000 + 3600,
+        ClientInfo::new(Some("the victim's browser"), None),
+    );
+    store
+        .create_session(&record, &SessionLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(auth.sessions_of(&local).await.unwrap().len(), 1);
+
+    assert!(
+        auth.sessions(&claims).await.unwrap().is_empty(),
+        "listed a local user's sessions"
+    );
+    assert!(
+        !auth
+            .revoke_own_session(&claims, "local-session")
+            .await
+            .unwrap()
+    );
+    assert_eq!(auth.revoke_other_sessions(&claims).await.unwrap(), 0);
+    assert_eq!(
+        auth.sessions_of(&local).await.unwrap().len(),
+        1,
+        "the local session lives"
+    );
+}
+
 #[tokio::test]
 async fn roles_are_read_from_the_configured_path_renamed_and_unprefixed() {
     // The provider writes the roles where Keycloak, Cognito and groups-based IdPs do.

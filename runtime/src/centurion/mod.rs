@@ -1144,8 +1144,12 @@ impl<U: AuthUser> Centurion<U> {
     }
 
     /// The live sessions of the user of `claims`, newest first; the one `claims` belongs to
-    /// is marked [`current`](Session::current).
+    /// is marked [`current`](Session::current). An identity provider's token has none here
+    /// (its `sub` is the provider's, never one of this application's user ids).
     pub async fn sessions(&self, claims: &Claims) -> Result<Vec<Session>> {
+        if claims.external_issuer().is_some() {
+            return Ok(Vec::new());
+        }
         let records = self.core.sessions(claims.subject()).await?;
         Ok(records
             .into_iter()
@@ -1176,10 +1180,24 @@ impl<U: AuthUser> Centurion<U> {
         Ok(ended)
     }
 
+    /// Ends the session with the public id `session` of the user of `claims` (a user ending
+    /// one of their own devices): `false` when that user has no such live session, and
+    /// always for an identity provider's token, which has no sessions here.
+    pub async fn revoke_own_session(&self, claims: &Claims, session: &str) -> Result<bool> {
+        if claims.external_issuer().is_some() {
+            return Ok(false);
+        }
+        self.revoke_session(claims.subject(), session).await
+    }
+
     /// Ends every session of the user of `claims` except the one `claims` belongs to
     /// ("log out my other devices"), also those of logins still in flight; returns how
-    /// many live sessions ended.
+    /// many live sessions ended (none for an identity provider's token, which has no
+    /// sessions here).
     pub async fn revoke_other_sessions(&self, claims: &Claims) -> Result<u64> {
+        if claims.external_issuer().is_some() {
+            return Ok(0);
+        }
         self.core
             .end_sessions_of(claims.subject(), claims.family())
             .await
@@ -1204,7 +1222,9 @@ impl<U: AuthUser> Centurion<U> {
             let refresh = self
                 .core
                 .verify_claims(token, ExpectKind::Exactly(TokenKind::Refresh))?;
-            if refresh.subject() != access.subject() {
+            // A provider's `sub` is not one of our user ids: its access token never
+            // vouches for one of our refresh tokens.
+            if refresh.subject() != access.subject() || access.external_issuer().is_some() {
                 return Err(Error::new(ErrorKind::InvalidTokenError)
                     .with_message("the refresh token belongs to another user"));
             }
