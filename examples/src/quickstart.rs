@@ -1,6 +1,6 @@
 //! The quickstart server: the tour of centurion, and what the README's first command runs.
 //!
-//! Its HTTP contract is fixed in `shared/QUICKSTART-API.md`. With no environment set it
+//! Its HTTP contract is fixed in `docs/QUICKSTART-API.md`. With no environment set it
 //! uses an SQLite file in the working directory, in-memory revocations and throttling,
 //! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
 //! PostgreSQL, Redis and SMTP. It serves through `centurion::serve` with deadlines on every

@@ -1,5 +1,5 @@
 //! End-to-end tests of the quickstart's identity rules and anonymous limits
-//! (`QUICKSTART-API.md`, "Identity rules" and "Limits"; issues 12 and 20): the real
+//! (`docs/QUICKSTART-API.md`, "Identity rules" and "Limits"; issues 12 and 20): the real
 //! binary, over HTTP, on SQLite and on PostgreSQL (in a database with a Turkish
 //! collation).
 //!

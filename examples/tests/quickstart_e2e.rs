@@ -1,6 +1,6 @@
 //! End-to-end tests of the quickstart server: the real `quickstart` binary, started on a
 //! free 127.0.0.1 port in a temporary working directory, driven over HTTP through every
-//! route and every failure status of `shared/QUICKSTART-API.md`.
+//! route and every failure status of `docs/QUICKSTART-API.md`.
 //!
 //! Each test starts its own server (its own SQLite file, in-memory revocations and login
 //! throttle), so the tests run in parallel without sharing state; mail is read from the
@@ -1195,7 +1195,7 @@ fn roles_guard_the_api() {
     }
 }
 
-/// The second round's roles (QUICKSTART-API.md, "More roles"): `owner` includes `admin`
+/// The second round's roles (docs/QUICKSTART-API.md, "More roles"): `owner` includes `admin`
 /// and `editor`; `auditor` is plain; `reports:read` is granted to `admin` (so `owner`) and
 /// `auditor`, and guards `GET /api/reports`.
 #[test]

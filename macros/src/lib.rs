@@ -15,8 +15,8 @@ use proc_macro::TokenStream;
 /// permissions and freshness the arguments ask for) before any other extractor runs.
 ///
 /// ```
-/// use axum::{Json, Router, routing::{get, post}};
-/// use centurion::{Claims, Role, secured};
+/// use axum::{Router, routing::{get, post}};
+/// use centurion::{Claims, JsonBody, Role, secured};
 ///
 /// #[derive(Role)]
 /// enum AppRole { Admin, Editor, Author }
@@ -28,7 +28,7 @@ use proc_macro::TokenStream;
 /// async fn stats() -> &'static str { "…" }
 ///
 /// #[secured(any_of = "editor, author")]               // `editor` or `author`
-/// async fn publish(Json(post): Json<serde_json::Value>) {}
+/// async fn publish(JsonBody(post): JsonBody<serde_json::Value>) {}
 ///
 /// #[secured(roles = "admin", any_of = "editor, author", fresh)]
 /// async fn purge() {}                                 // all of it, from a fresh login

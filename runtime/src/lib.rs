@@ -114,6 +114,7 @@ mod error;
 mod expansion;
 pub mod identity;
 mod log_limit;
+mod notice;
 mod roles;
 mod session;
 mod store;

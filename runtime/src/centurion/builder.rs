@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::identity::UsernamePolicy;
 use crate::jwt::Claims;
 use crate::memory::MemoryRevocationStore;
+use crate::notice;
 use crate::roles::{Role, RoleTable};
 use crate::store::{DynRevocationStore, DynUserStore, RevocationStore, UserStore};
 use crate::user::AuthUser;
@@ -591,7 +592,15 @@ impl<U: AuthUser> CenturionBuilder<U> {
     }
 
     /// Checks the configuration and builds the instance.
+    ///
+    /// In a debug build (this crate compiled with `debug_assertions`), the first call in a
+    /// process prints one warning on stderr (and through `tracing`): argon2 unoptimized
+    /// takes 0.5–1 s per hash unless the application's `Cargo.toml` raises its opt-level
+    /// (`[profile.dev.package.argon2] opt-level = 3`, the same for `blake2`; the README's
+    /// install section). With the override in place, `CENTURION_NO_DEBUG_WARNING=1`
+    /// silences it.
     pub fn build(self) -> Result<Centurion<U>> {
+        notice::warn_if_debug_build();
         let roles = match (self.roles, U::role_table()) {
             (Some((named, name)), Some(of_user)) if named != of_user => {
                 return Err(Error::config(format!(

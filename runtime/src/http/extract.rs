@@ -11,12 +11,33 @@ use crate::centurion::Centurion;
 use crate::core::Core;
 use crate::error::{Error, ErrorKind, Result};
 use crate::jwt::Claims;
+use crate::notice;
 use crate::transport::TokenSource;
 use crate::user::AuthUser;
 
+/// What a route reached without the `Centurion` layer answers: a 500 whose message names the
+/// fix, logged through `tracing` and, once per process, on stderr (an application without a
+/// subscriber would otherwise see nothing).
 fn missing_layer() -> Error {
-    tracing::error!("centurion's layer is missing: add `.layer(auth.layer())` to the router");
-    Error::new(ErrorKind::InternalError).with_message("authentication is not configured")
+    const FIX: &str = "centurion's layer is missing: add `.layer(auth.layer())` to the router, \
+                       after the routes it must cover";
+    tracing::error!("{FIX}");
+    notice::MISSING_LAYER.print(format_args!("{FIX} (a secured route answered 500)"));
+    Error::new(ErrorKind::InternalError)
+        .with_message(format!("authentication is not configured: {FIX}"))
+}
+
+/// The layer is there, but for another user type than the handler's `U`.
+fn other_user_type<U>() -> Error {
+    const FIX: &str = "add `.layer(auth.layer())` with a `Centurion<U>` of the handler's user type";
+    let user_type = std::any::type_name::<U>();
+    tracing::error!(user_type, "no Centurion for this user type: {FIX}");
+    notice::OTHER_USER_TYPE.print(format_args!(
+        "no Centurion<{user_type}> in the request: {FIX} (a route answered 500)"
+    ));
+    Error::new(ErrorKind::InternalError).with_message(format!(
+        "authentication is not configured: no centurion layer for this handler's user type: {FIX}"
+    ))
 }
 
 fn core(parts: &Parts) -> Result<&Arc<Core>> {
@@ -155,13 +176,11 @@ async fn load_user<U: AuthUser>(parts: &mut Parts, claims: &Claims) -> Result<Cu
     {
         return Ok(CurrentUser(Arc::clone(&loaded.user)));
     }
-    let auth = parts.extensions.get::<Centurion<U>>().cloned().ok_or_else(|| {
-        tracing::error!(
-            user_type = std::any::type_name::<U>(),
-            "no Centurion for this user type: add `.layer(auth.layer())` with a Centurion<U> of the same U"
-        );
-        Error::new(ErrorKind::InternalError).with_message("authentication is not configured")
-    })?;
+    let auth = parts
+        .extensions
+        .get::<Centurion<U>>()
+        .cloned()
+        .ok_or_else(other_user_type::<U>)?;
     let user = auth
         .current_user_of(claims)
         .await?
@@ -204,6 +223,9 @@ impl<S: Send + Sync, U: AuthUser> FromRequestParts<S> for Centurion<U> {
             .extensions
             .get::<Centurion<U>>()
             .cloned()
-            .ok_or_else(missing_layer)
+            .ok_or_else(|| match parts.extensions.get::<Arc<Core>>() {
+                Some(_) => other_user_type::<U>(),
+                None => missing_layer(),
+            })
     }
 }

@@ -74,15 +74,15 @@
 //! # Example
 //!
 //! ```
-//! use axum::{Json, Router, http::HeaderMap, routing::{get, post}};
-//! use centurion::{Centurion, Claims, CookieConfig, Error, SessionCookies, ClearSessionCookies};
+//! use axum::{Router, http::HeaderMap, routing::{get, post}};
+//! use centurion::{Centurion, Claims, CookieConfig, Error, JsonBody, SessionCookies, ClearSessionCookies};
 //! use centurion::{memory::MemoryUserStore, testing::TestUser};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Login { username: String, password: String }
 //!
 //! /// 200 `{"csrf_token": "…"}` and the three cookies.
-//! async fn login(auth: Centurion<TestUser>, Json(body): Json<Login>) -> Result<SessionCookies, Error> {
+//! async fn login(auth: Centurion<TestUser>, JsonBody(body): JsonBody<Login>) -> Result<SessionCookies, Error> {
 //!     let pair = auth.login(&body.username, &body.password).await?;
 //!     auth.session_cookies(&pair)
 //! }
