@@ -101,6 +101,74 @@ async fn fetch_string(pool: &SqlPool, sql: String) -> Option<String> {
     }
 }
 
+/// Whether `table` exists in the pool's database (its current schema on PostgreSQL).
+async fn table_exists(pool: &SqlPool, table: &str) -> bool {
+    let sql = match pool.backend() {
+        "sqlite" => format!(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+        ),
+        _ => format!(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '{table}'"
+        ),
+    };
+    let sql = sqlx::AssertSqlSafe(sql);
+    let n: i64 = match pool {
+        #[cfg(feature = "sqlite")]
+        SqlPool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        #[cfg(feature = "postgres")]
+        SqlPool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
+    };
+    n > 0
+}
+
+/// `SqlRevocationStore::from_pool` on a fresh database creates its own tables and no
+/// `centurion_users` (an application with users of its own gets none); a user store opened
+/// later on the same database adds the users and works beside it.
+async fn revocation_store_alone(pool: SqlPool, tag: &str) {
+    assert!(!table_exists(&pool, "centurion_revocations").await, "{tag}: fresh");
+    let revocations = SqlRevocationStore::from_pool(pool.clone()).await.unwrap();
+    assert!(table_exists(&pool, "centurion_revocations").await, "{tag}");
+    assert!(table_exists(&pool, "centurion_sessions").await, "{tag}");
+    assert!(
+        !table_exists(&pool, "centurion_users").await,
+        "{tag}: the revocation store created a users table"
+    );
+    assert!(!table_exists(&pool, "centurion_meta").await, "{tag}");
+    // Opening it again is a no-op.
+    SqlRevocationStore::from_pool(pool.clone()).await.unwrap();
+    assert!(!table_exists(&pool, "centurion_users").await, "{tag}");
+    let token = TokenRef {
+        jti: "jti-alone",
+        family: None,
+        subject: "someone",
+        issued_at_ms: 1,
+    };
+    revocations
+        .revoke_token("jti-alone", 4_000_000_000)
+        .await
+        .unwrap();
+    assert!(revocations.is_revoked(&token).await.unwrap());
+
+    // The user store, later, on the same database: its tables join the revocation store's.
+    let users = SqlUserStore::<TestUser>::from_pool(pool.clone())
+        .await
+        .unwrap();
+    assert!(table_exists(&pool, "centurion_users").await, "{tag}");
+    let ada = users
+        .create(centurion::NewUser::new("ada", "$argon2id$…"))
+        .await
+        .unwrap();
+    assert_eq!(
+        users.identify(&ada.id.to_string()).await.unwrap().map(|u| u.id),
+        Some(ada.id)
+    );
+    assert!(revocations.is_revoked(&token).await.unwrap());
+    assert!(users.revocation_store().is_revoked(&token).await.unwrap());
+}
+
 /// Brings a database to the schema of release 0.1's first migration only, as a database
 /// written by an older centurion: users without keys, e-mail unique by `lower()`.
 async fn legacy_schema(pool: &SqlPool) {
@@ -335,6 +403,15 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_revocation_store_alone_creates_no_users_table() {
+        let dir = TempDir::new("sqlite");
+        let pool = SqlPool::connect(&file_url(&dir), &SqlOptions::default())
+            .await
+            .unwrap();
+        revocation_store_alone(pool, "sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_identity_rules_and_registrations() {
         let dir = TempDir::new("sqlite");
         let store = SqlUserStore::<TestUser>::connect(&file_url(&dir))
@@ -518,6 +595,16 @@ mod postgres {
         };
         let store = SqlUserStore::<TestUser>::connect(&pg.url()).await.unwrap();
         centurion_testkit::contracts::user_store_semantics(&store, "pg").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_revocation_store_alone_creates_no_users_table() {
+        let Some(pg) = centurion_testkit::shared_postgres(GROUP) else {
+            return;
+        };
+        let url = pg.create_database("");
+        let pool = SqlPool::connect(&url, &SqlOptions::default()).await.unwrap();
+        revocation_store_alone(pool, "pg").await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

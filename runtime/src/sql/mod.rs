@@ -28,8 +28,10 @@
 //! ## Schema
 //!
 //! Connecting applies centurion's migrations (shipped in the crate, under `migrations/`),
-//! recorded in their own table `_centurion_migrations` so they never mix with the
-//! application's own sqlx migrations. They create two tables:
+//! recorded in tables of their own so they never mix with the application's own sqlx
+//! migrations: [`SqlUserStore`] applies every one (`_centurion_migrations`, then
+//! `_centurion_revocation_migrations`), [`SqlRevocationStore`] only the second set, which
+//! creates its tables and no `centurion_users`. The tables:
 //!
 //! - `centurion_users`: `id` (an integer never reused), `username` and `username_key`
 //!   (its [key](crate::identity::identity_key), unique), `email` and `email_key`
@@ -37,11 +39,14 @@
 //!   string), `roles` (a JSON array of role names), `active`, `pending_since_ms` (set while
 //!   a registration is unconfirmed), `created_at`. The keys are computed by centurion, never
 //!   by the database, so no comparison depends on its locale; rows from before the keys
-//!   existed are back-filled at connect time (see [`SqlUserStore`]).
+//!   existed are back-filled at connect time (see [`SqlUserStore`]). `uid` holds the id of
+//!   user types whose ids are UUIDs or strings ([`UserRecord::id_kind`](crate::UserRecord::id_kind)),
+//!   NULL for integer ids.
 //! - `centurion_meta`: which definition the keys were computed with.
 //! - `centurion_revocations`: `kind`, `name`, `not_before_ms`, `expires_at`; expired rows
 //!   are purged on writes (at most once a minute) and by
 //!   [`SqlRevocationStore::purge_expired`].
+//! - `centurion_sessions`: one row per session, rewritten by every refresh.
 //!
 //! Applications with a schema of their own implement [`UserStore`](crate::UserStore) for it instead (see its
 //! documentation); they can still use [`SqlRevocationStore`].
@@ -72,6 +77,6 @@ mod pool;
 mod revocations;
 mod users;
 
-pub use self::pool::{MIGRATIONS_TABLE, SqlOptions, SqlPool};
+pub use self::pool::{MIGRATIONS_TABLE, REVOCATION_MIGRATIONS_TABLE, SqlOptions, SqlPool};
 pub use self::revocations::SqlRevocationStore;
 pub use self::users::{IdentityConflict, SqlUserStore};

@@ -29,6 +29,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity keys",
         include_str!("../../migrations/sqlite/0003_identity_keys.sql"),
     ),
+    (
+        4,
+        "text ids",
+        include_str!("../../migrations/sqlite/0004_text_ids.sql"),
+    ),
 ];
 
 #[cfg(feature = "postgres")]
@@ -48,7 +53,32 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity keys",
         include_str!("../../migrations/postgres/0003_identity_keys.sql"),
     ),
+    (
+        4,
+        "text ids",
+        include_str!("../../migrations/postgres/0004_text_ids.sql"),
+    ),
 ];
+
+/// The table where centurion records which of the revocation store's own migrations ran.
+pub const REVOCATION_MIGRATIONS_TABLE: &str = "_centurion_revocation_migrations";
+
+/// The revocation store's tables alone, for [`SqlRevocationStore`](super::SqlRevocationStore)
+/// in a database without centurion's users (their own bookkeeping table). The user store's
+/// set creates the same tables, and applies this set after its own.
+#[cfg(feature = "sqlite")]
+const SQLITE_REVOCATION_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "revocations and sessions",
+    include_str!("../../migrations/sqlite/revocations/0001_revocations_and_sessions.sql"),
+)];
+
+#[cfg(feature = "postgres")]
+const POSTGRES_REVOCATION_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "revocations and sessions",
+    include_str!("../../migrations/postgres/revocations/0001_revocations_and_sessions.sql"),
+)];
 
 /// A connection pool of one of the supported databases.
 ///
@@ -137,7 +167,8 @@ impl SqlPool {
         }
     }
 
-    /// Applies centurion's migrations (idempotent; the stores' constructors call it).
+    /// Applies centurion's migrations, the user store's and the revocation store's
+    /// (idempotent; [`SqlUserStore`](super::SqlUserStore)'s constructors call it).
     ///
     /// ```
     /// # async fn demo() -> centurion::Result<()> {
@@ -153,14 +184,44 @@ impl SqlPool {
     pub async fn migrate(&self) -> Result<()> {
         match self {
             #[cfg(feature = "sqlite")]
-            SqlPool::Sqlite(p) => migrator(SQLITE_MIGRATIONS).run(p).await,
+            SqlPool::Sqlite(p) => migrator(SQLITE_MIGRATIONS, MIGRATIONS_TABLE).run(p).await,
             #[cfg(feature = "postgres")]
-            SqlPool::Postgres(p) => migrator(POSTGRES_MIGRATIONS).run(p).await,
+            SqlPool::Postgres(p) => migrator(POSTGRES_MIGRATIONS, MIGRATIONS_TABLE).run(p).await,
         }
-        .map_err(|e| {
-            tracing::error!(error = %e, "centurion could not apply its SQL migrations");
-            Error::store(e).with_message("the SQL store could not apply its migrations")
-        })
+        .map_err(migration_error)?;
+        self.migrate_revocations().await
+    }
+
+    /// Applies the revocation store's migrations only: its tables, and no
+    /// `centurion_users` (idempotent; [`SqlRevocationStore`](super::SqlRevocationStore)'s
+    /// constructors call it).
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// # #[cfg(feature = "sqlite")] {
+    /// use centurion::sql::{SqlOptions, SqlPool};
+    /// let pool = SqlPool::connect("sqlite::memory:", &SqlOptions::default()).await?;
+    /// pool.migrate_revocations().await?;
+    /// # }
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn migrate_revocations(&self) -> Result<()> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            SqlPool::Sqlite(p) => {
+                migrator(SQLITE_REVOCATION_MIGRATIONS, REVOCATION_MIGRATIONS_TABLE)
+                    .run(p)
+                    .await
+            }
+            #[cfg(feature = "postgres")]
+            SqlPool::Postgres(p) => {
+                migrator(POSTGRES_REVOCATION_MIGRATIONS, REVOCATION_MIGRATIONS_TABLE)
+                    .run(p)
+                    .await
+            }
+        }
+        .map_err(migration_error)
     }
 
     /// Closes every connection of the pool.
@@ -180,7 +241,15 @@ impl SqlPool {
     }
 }
 
-fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+fn migration_error(e: sqlx::migrate::MigrateError) -> Error {
+    tracing::error!(error = %e, "centurion could not apply its SQL migrations");
+    Error::store(e).with_message("the SQL store could not apply its migrations")
+}
+
+fn migrator(
+    migrations: &'static [(i64, &'static str, &'static str)],
+    table: &'static str,
+) -> Migrator {
     use sqlx::SqlSafeStr;
     let mut migrator = Migrator::with_migrations(
         migrations
@@ -196,7 +265,7 @@ fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrato
             })
             .collect(),
     );
-    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator.dangerous_set_table_name(table);
     // An instance of an older release must still start next to a newer one that already
     // migrated the database (rolling deploys): unknown newer migrations are tolerated.
     migrator.set_ignore_missing(true);

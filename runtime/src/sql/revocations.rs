@@ -164,7 +164,8 @@ impl std::fmt::Debug for SqlRevocationStore {
 }
 
 impl SqlRevocationStore {
-    /// Connects to `url` with default [`SqlOptions`] and applies the migrations.
+    /// Connects to `url` with default [`SqlOptions`] and applies the revocation store's
+    /// migrations (its tables only: no `centurion_users`).
     ///
     /// ```no_run
     /// # async fn demo() -> centurion::Result<()> {
@@ -177,7 +178,7 @@ impl SqlRevocationStore {
         Self::connect_with(url, SqlOptions::default()).await
     }
 
-    /// Connects to `url` with `options` and applies the migrations.
+    /// Connects to `url` with `options` and applies the revocation store's migrations.
     ///
     /// ```
     /// # async fn demo() -> centurion::Result<()> {
@@ -193,7 +194,9 @@ impl SqlRevocationStore {
         Self::from_pool(SqlPool::connect(url, &options).await?).await
     }
 
-    /// Uses an existing pool and applies the migrations.
+    /// Uses an existing pool and applies the revocation store's migrations: its tables
+    /// (`centurion_revocations`, `centurion_sessions`) and nothing of the user store's, so an
+    /// application with users of its own gets no `centurion_users` table.
     ///
     /// ```
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -207,7 +210,7 @@ impl SqlRevocationStore {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn from_pool(pool: SqlPool) -> Result<Self> {
-        pool.migrate().await?;
+        pool.migrate_revocations().await?;
         Ok(Self::with_migrated_pool(pool))
     }
 
