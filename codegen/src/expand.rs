@@ -583,6 +583,22 @@ fn user_record(user: &UserStruct<'_>) -> TokenStream {
         };
         quote! { #member: #value }
     });
+    // Which ids the stores give new users: the id field's type says.
+    let id_kind = user
+        .fields
+        .iter()
+        .find(|field| field.keys.iter().any(|(k, _)| *k == UserKey::Id))
+        .map(|field| {
+            let ty = field.ty;
+            let span = ty.span();
+            let helper = field_trait("StoredId", span);
+            let private = private_path(span);
+            quote_spanned! {span=>
+                fn id_kind() -> #private::IdKind {
+                    <#ty as #helper>::KIND
+                }
+            }
+        });
     quote! {
         #[automatically_derived]
         impl #impl_generics #private::UserRecord for #ident #ty_generics #where_clause {
@@ -591,6 +607,7 @@ fn user_record(user: &UserStruct<'_>) -> TokenStream {
                     #(#inits,)*
                 })
             }
+            #id_kind
         }
     }
 }

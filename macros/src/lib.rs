@@ -626,11 +626,15 @@ pub fn derive_permission(input: TokenStream) -> TokenStream {
 ///
 /// # `UserRecord`
 ///
-/// `UserRecord::from_parts` builds the struct from a store's `UserParts`: the id through
-/// `TryFrom<i64>` (`None`, "no such user", when it does not fit), username, password hash
+/// `UserRecord::from_parts` builds the struct from a store's `UserParts`: the id from its
+/// text (an integer type parses it, `None`, "no such user", when it does not fit; `String`
+/// takes it; `uuid::Uuid`, with centurion's feature `uuid`, parses it), username, password hash
 /// and e-mail through `From<String>`, roles by name (names the role enum does not declare
 /// are dropped), validity from `active`, and every field without an attribute from
-/// `Default::default()`.
+/// `Default::default()`. `UserRecord::id_kind` tells the shipped stores which ids to give
+/// new users: numbers for an integer id field, random UUIDs for `String` and `uuid::Uuid`
+/// (the SQL store keeps them in the column `uid`). Another id type is a compile error on
+/// the field; add `#[auth_user(no_user_record)]` and implement `UserRecord` by hand for it.
 ///
 /// # Expansion
 ///
@@ -692,6 +696,10 @@ pub fn derive_permission(input: TokenStream) -> TokenStream {
 ///             ),
 ///             display_name: <String as ::centurion::__private::DefaultField>::default_value(),
 ///         })
+///     }
+///     // Which ids the shipped stores give new users (integers here).
+///     fn id_kind() -> ::centurion::__private::IdKind {
+///         <i64 as ::centurion::__private::StoredId>::KIND
 ///     }
 /// }
 /// #[automatically_derived]

@@ -10,6 +10,7 @@
 //! through the `*RecordField` traits, which also build the field from stored parts.
 
 use crate::roles::{Role, RoleTable};
+use crate::user::IdKind;
 
 /// A role name, from a role enum or a string.
 #[diagnostic::on_unimplemented(
@@ -222,20 +223,45 @@ impl EmailField for Option<String> {
 // type is reported once: each `*RecordField` trait reads the field like its read-only
 // twin above and also builds it from the stored parts.
 
-/// An `#[auth_user(id)]` field built from the `i64` ids the shipped stores assign.
+/// An `#[auth_user(id)]` field of a type with `UserRecord`: which ids the shipped stores
+/// give its users, and the field built from the stored id.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot hold the `i64` ids that the shipped user stores assign",
+    message = "`{Self}` cannot hold the ids that the shipped user stores assign",
     label = "the `#[auth_user(id)]` field",
-    note = "use an integer type such as `i64`, or add `#[auth_user(no_user_record)]` to the struct and implement `UserRecord` by hand"
+    note = "the shipped stores number users with integers (`i64`, `u32`, …) or give them UUIDs (`uuid::Uuid` with centurion's feature `uuid`, or `String`); for another type, add `#[auth_user(no_user_record)]` to the struct and implement `UserRecord` by hand"
 )]
 pub trait StoredId: Sized {
-    /// `None` when the id does not fit.
-    fn from_stored(id: i64) -> Option<Self>;
+    /// Which ids the stores generate for this type.
+    const KIND: IdKind;
+    /// `None` when the stored id does not fit.
+    fn from_stored(id: String) -> Option<Self>;
 }
 
-impl<T: TryFrom<i64>> StoredId for T {
-    fn from_stored(id: i64) -> Option<Self> {
-        T::try_from(id).ok()
+macro_rules! integer_ids {
+    ($($int:ty),*) => {$(
+        impl StoredId for $int {
+            const KIND: IdKind = IdKind::Integer;
+            fn from_stored(id: String) -> Option<Self> {
+                <$int>::try_from(id.parse::<i64>().ok()?).ok()
+            }
+        }
+    )*};
+}
+
+integer_ids!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl StoredId for String {
+    const KIND: IdKind = IdKind::Uuid;
+    fn from_stored(id: String) -> Option<Self> {
+        (!id.is_empty()).then_some(id)
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl StoredId for uuid::Uuid {
+    const KIND: IdKind = IdKind::Uuid;
+    fn from_stored(id: String) -> Option<Self> {
+        uuid::Uuid::try_parse(&id).ok()
     }
 }
 

@@ -169,7 +169,7 @@ pub use crate::roles::{Permission, Role, RoleTable};
 pub use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
 pub use crate::store::{ImportedUser, NewUser, Registered, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};
-pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
+pub use crate::user::{AuthUser, HasEmail, IdKind, UserParts, UserRecord};
 
 pub use centurion_macros::{AuthUser, Permission, Role, roles, secured};
 
@@ -182,7 +182,7 @@ pub mod __private {
         Declared, ERRONEOUS, Lookup, Message, Permission, Role, RoleEntry, RoleTable,
         at_crate_root, undeclared, unknown_grant,
     };
-    pub use crate::user::{AuthUser, HasEmail, UserParts, UserRecord};
+    pub use crate::user::{AuthUser, HasEmail, IdKind, UserParts, UserRecord};
     pub use axum;
     pub use http;
 }

@@ -282,6 +282,26 @@ pub enum Registered<U> {
     AddressTaken(U),
 }
 
+/// A random (version 4) UUID in its hyphenated lower-case form: the id a shipped store
+/// gives a new user of [`IdKind::Uuid`](crate::IdKind::Uuid) ids.
+pub(crate) fn random_uuid() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| {
+        Error::new(ErrorKind::InternalError).with_message("the system random source failed")
+    })?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
+}
+
 fn unsupported(what: &'static str) -> Error {
     Error::new(ErrorKind::InternalError).with_message(what)
 }
@@ -863,5 +883,23 @@ impl<S: RevocationStore> DynRevocationStore for S {
             not_before_ms,
             expires_at,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_uuids_are_version_4_in_canonical_form() {
+        let a = super::random_uuid().unwrap();
+        let b = super::random_uuid().unwrap();
+        assert_ne!(a, b);
+        for id in [a, b] {
+            assert_eq!(id.len(), 36, "{id}");
+            let groups: Vec<&str> = id.split('-').collect();
+            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+            assert!(id.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)));
+            assert!(groups[2].starts_with('4'), "{id}");
+            assert!(matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "{id}");
+        }
     }
 }

@@ -74,7 +74,7 @@ impl AuthUser for TestUser {
 impl UserRecord for TestUser {
     fn from_parts(parts: UserParts) -> Option<Self> {
         Some(Self {
-            id: parts.id,
+            id: parts.id.parse().ok()?,
             username: parts.username,
             email: parts.email,
             password_hash: parts.password_hash,

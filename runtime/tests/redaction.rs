@@ -166,7 +166,7 @@ fn instance_and_builder_debug_hide_the_secret() {
 #[test]
 fn user_debug_hides_the_password_hash() {
     let parts = UserParts {
-        id: 7,
+        id: "7".into(),
         username: "ada".into(),
         email: Some("ada@example.com".into()),
         password_hash: HASH.into(),

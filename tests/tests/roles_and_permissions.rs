@@ -127,7 +127,7 @@ async fn export_by_hand(claims: Claims) -> Result<&'static str, centurion::Error
 
 fn parts(id: i64, roles: &[&str]) -> UserParts {
     UserParts {
-        id,
+        id: id.to_string(),
         username: format!("user{id}"),
         email: None,
         password_hash: String::new(),

@@ -82,7 +82,7 @@ impl UserStore<User> for CountingStore {
 
 fn parts(id: i64, name: &str, roles: &[&str]) -> UserParts {
     UserParts {
-        id,
+        id: id.to_string(),
         username: name.to_owned(),
         email: None,
         password_hash: String::new(),

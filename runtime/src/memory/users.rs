@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::poisoned;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{ImportedUser, NewUser, Registered, UserStore};
-use crate::user::{UserParts, UserRecord};
+use crate::store::{ImportedUser, NewUser, Registered, UserStore, random_uuid};
+use crate::user::{IdKind, UserParts, UserRecord};
 
 /// One stored user: its fields and its keys.
 struct Row {
@@ -18,16 +18,17 @@ struct Row {
     pending_since_ms: Option<u64>,
 }
 
+/// Rows by id (the id's text, as tokens carry it), and the keys that lead to them.
 #[derive(Default)]
 struct Users {
-    by_id: HashMap<i64, Row>,
-    by_username: HashMap<String, i64>,
-    by_email: HashMap<String, i64>,
+    by_id: HashMap<String, Row>,
+    by_username: HashMap<String, String>,
+    by_email: HashMap<String, String>,
 }
 
 impl Users {
-    fn remove(&mut self, id: i64) {
-        if let Some(row) = self.by_id.remove(&id) {
+    fn remove(&mut self, id: &str) {
+        if let Some(row) = self.by_id.remove(id) {
             self.by_username.remove(&row.username_key);
             if let Some(key) = &row.email_key {
                 self.by_email.remove(key);
@@ -36,7 +37,7 @@ impl Users {
     }
 
     /// Deletes the unconfirmed registration holding `id` if it expired before `cutoff`.
-    fn drop_if_expired(&mut self, id: Option<i64>, cutoff: u64) {
+    fn drop_if_expired(&mut self, id: Option<String>, cutoff: u64) {
         if let Some(id) = id
             && self
                 .by_id
@@ -44,7 +45,7 @@ impl Users {
                 .and_then(|r| r.pending_since_ms)
                 .is_some_and(|since| since < cutoff)
         {
-            self.remove(id);
+            self.remove(&id);
         }
     }
 }
@@ -100,7 +101,7 @@ impl<U: UserRecord> MemoryUserStore<U> {
         self.lookups.load(Ordering::Relaxed)
     }
 
-    fn find(&self, f: impl FnOnce(&Users) -> Option<i64>) -> Result<Option<U>> {
+    fn find(&self, f: impl FnOnce(&Users) -> Option<String>) -> Result<Option<U>> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let users = self.users.read().map_err(|_| poisoned())?;
         Ok(f(&users)
@@ -109,8 +110,17 @@ impl<U: UserRecord> MemoryUserStore<U> {
             .and_then(U::from_parts))
     }
 
+    /// The key a token's `sub` names a row by: integer ids in their canonical form
+    /// (`+7` and `07` are `7`), others as they are; `None` for one that cannot be an id.
+    fn key_of(id: &str) -> Option<String> {
+        match U::id_kind() {
+            IdKind::Integer => id.parse::<i64>().ok().map(|n| n.to_string()),
+            _ => (!id.is_empty()).then(|| id.to_owned()),
+        }
+    }
+
     fn modify(&self, id: &str, f: impl FnOnce(&mut Row)) -> Result<()> {
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = Self::key_of(id) else {
             return Ok(());
         };
         let mut users = self.users.write().map_err(|_| poisoned())?;
@@ -120,12 +130,28 @@ impl<U: UserRecord> MemoryUserStore<U> {
         Ok(())
     }
 
+    /// A new user's id: the next number, or a random UUID not yet held.
+    fn new_id(&self, users: &Users) -> Result<String> {
+        match U::id_kind() {
+            IdKind::Integer => i64::try_from(self.next_id.fetch_add(1, Ordering::Relaxed))
+                .map(|id| id.to_string())
+                .map_err(|_| {
+                    Error::new(ErrorKind::InternalError).with_message("user ids exhausted")
+                }),
+            _ => loop {
+                let id = random_uuid()?;
+                if !users.by_id.contains_key(&id) {
+                    return Ok(id);
+                }
+            },
+        }
+    }
+
     /// Inserts `new` under the write lock; the caller checked the keys are free.
     fn insert(&self, users: &mut Users, new: NewUser) -> Result<U> {
-        let id = i64::try_from(self.next_id.fetch_add(1, Ordering::Relaxed))
-            .map_err(|_| Error::new(ErrorKind::InternalError).with_message("user ids exhausted"))?;
+        let id = self.new_id(users)?;
         let parts = UserParts {
-            id,
+            id: id.clone(),
             username: new.username,
             email: new.email,
             password_hash: new.password_hash,
@@ -135,9 +161,9 @@ impl<U: UserRecord> MemoryUserStore<U> {
         let user = U::from_parts(parts.clone()).ok_or_else(|| {
             Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
         })?;
-        users.by_username.insert(new.username_key.clone(), id);
+        users.by_username.insert(new.username_key.clone(), id.clone());
         if let Some(key) = &new.email_key {
-            users.by_email.insert(key.clone(), id);
+            users.by_email.insert(key.clone(), id.clone());
         }
         users.by_id.insert(
             id,
@@ -151,10 +177,10 @@ impl<U: UserRecord> MemoryUserStore<U> {
         Ok(user)
     }
 
-    fn owner(users: &Users, id: i64) -> Result<U> {
+    fn owner(users: &Users, id: &str) -> Result<U> {
         users
             .by_id
-            .get(&id)
+            .get(id)
             .and_then(|row| U::from_parts(row.parts.clone()))
             .ok_or_else(|| {
                 Error::new(ErrorKind::InternalError)
@@ -165,11 +191,11 @@ impl<U: UserRecord> MemoryUserStore<U> {
 
 impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
     async fn lookup(&self, username_key: &str) -> Result<Option<U>> {
-        self.find(|u| u.by_username.get(username_key).copied())
+        self.find(|u| u.by_username.get(username_key).cloned())
     }
 
     async fn identify(&self, id: &str) -> Result<Option<U>> {
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = Self::key_of(id) else {
             return Ok(None);
         };
         self.find(|_| Some(id))
@@ -194,10 +220,10 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
 
     async fn register(&self, new: NewUser, expired_before_ms: u64) -> Result<Registered<U>> {
         let mut users = self.users.write().map_err(|_| poisoned())?;
-        let by_name = users.by_username.get(&new.username_key).copied();
+        let by_name = users.by_username.get(&new.username_key).cloned();
         users.drop_if_expired(by_name, expired_before_ms);
         if let Some(key) = &new.email_key {
-            let by_email = users.by_email.get(key).copied();
+            let by_email = users.by_email.get(key).cloned();
             users.drop_if_expired(by_email, expired_before_ms);
         }
         if users.by_username.contains_key(&new.username_key) {
@@ -206,9 +232,9 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
         if let Some(owner) = new
             .email_key
             .as_ref()
-            .and_then(|key| users.by_email.get(key).copied())
+            .and_then(|key| users.by_email.get(key).cloned())
         {
-            return Ok(Registered::AddressTaken(Self::owner(&users, owner)?));
+            return Ok(Registered::AddressTaken(Self::owner(&users, &owner)?));
         }
         self.insert(&mut users, new).map(Registered::Created)
     }
@@ -237,39 +263,49 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
 
     async fn purge_unconfirmed(&self, expired_before_ms: u64) -> Result<u64> {
         let mut users = self.users.write().map_err(|_| poisoned())?;
-        let expired: Vec<i64> = users
+        let expired: Vec<String> = users
             .by_id
             .iter()
             .filter(|(_, row)| {
                 row.pending_since_ms
                     .is_some_and(|since| since < expired_before_ms)
             })
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id.clone())
             .collect();
         for id in &expired {
-            users.remove(*id);
+            users.remove(id);
         }
         Ok(expired.len() as u64)
     }
 
     async fn lookup_by_email(&self, email_key: &str) -> Result<Option<U>> {
-        self.find(|u| u.by_email.get(email_key).copied())
+        self.find(|u| u.by_email.get(email_key).cloned())
     }
 
     async fn upsert(&self, new: ImportedUser) -> Result<U> {
-        let id = new
-            .id
-            .parse::<i64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| {
-                Error::new(ErrorKind::InvalidRequest)
-                    .with_message("this store's user ids are positive integers")
-            })?;
+        let (id, number) = match U::id_kind() {
+            IdKind::Integer => {
+                let number = new
+                    .id
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| {
+                        Error::new(ErrorKind::InvalidRequest)
+                            .with_message("this store's user ids are positive integers")
+                    })?;
+                (number.to_string(), Some(number))
+            }
+            _ if new.id.is_empty() => {
+                return Err(Error::new(ErrorKind::InvalidRequest)
+                    .with_message("an imported user needs an id"));
+            }
+            _ => (new.id.clone(), None),
+        };
         let mut users = self.users.write().map_err(|_| poisoned())?;
         // The keys, as `create` compares them: a name or address held by another id
         // (whatever its case or Unicode form) is refused.
-        let taken_by_other = |held: Option<&i64>| held.is_some_and(|holder| *holder != id);
+        let taken_by_other = |held: Option<&String>| held.is_some_and(|holder| *holder != id);
         if taken_by_other(users.by_username.get(&new.username_key))
             || new
                 .email_key
@@ -279,7 +315,7 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
             return Err(Error::new(ErrorKind::UserExists));
         }
         let parts = UserParts {
-            id,
+            id: id.clone(),
             username: new.username,
             email: new.email,
             password_hash: new.password_hash,
@@ -287,13 +323,13 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
             active: new.active,
         };
         let user = U::from_parts(parts.clone()).ok_or_else(|| {
-            Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
+            Error::new(ErrorKind::InvalidRequest).with_message("the user type cannot hold this id")
         })?;
         // Replaces the row with that id (its old keys freed), an ordinary user now.
-        users.remove(id);
-        users.by_username.insert(new.username_key.clone(), id);
+        users.remove(&id);
+        users.by_username.insert(new.username_key.clone(), id.clone());
         if let Some(key) = &new.email_key {
-            users.by_email.insert(key.clone(), id);
+            users.by_email.insert(key.clone(), id.clone());
         }
         users.by_id.insert(
             id,
@@ -305,8 +341,10 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
             },
         );
         // Ids handed out later stay above every imported one.
-        self.next_id
-            .fetch_max(id.unsigned_abs().saturating_add(1), Ordering::Relaxed);
+        if let Some(number) = number {
+            self.next_id
+                .fetch_max(number.unsigned_abs().saturating_add(1), Ordering::Relaxed);
+        }
         Ok(user)
     }
 }

@@ -8,8 +8,8 @@ use sqlx::Row;
 use super::{SqlOptions, SqlPool, SqlRevocationStore};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{email_key, identity_key};
-use crate::store::{ImportedUser, NewUser, Registered, UserStore};
-use crate::user::{UserParts, UserRecord};
+use crate::store::{ImportedUser, NewUser, Registered, UserStore, random_uuid};
+use crate::user::{IdKind, UserParts, UserRecord};
 
 /// Clamps a `u64` into a `BIGINT`.
 fn big(n: u64) -> i64 {
@@ -71,7 +71,45 @@ fn decode_roles(text: &str) -> Result<Vec<String>> {
     }
 }
 
-fn parts_from_row<R: Row>(row: &R) -> Result<UserParts>
+/// How a user's id names its row: integer ids are the column `id`, the others `uid`.
+enum RowId {
+    Id(i64),
+    Uid(String),
+}
+
+impl RowId {
+    /// The row a token's `sub` names for a user type of `kind` ids; `None` for a `sub` that
+    /// cannot be one.
+    fn of(kind: IdKind, sub: &str) -> Option<Self> {
+        match kind {
+            IdKind::Integer => sub.parse().ok().map(RowId::Id),
+            _ => (!sub.is_empty()).then(|| RowId::Uid(sub.to_owned())),
+        }
+    }
+
+    /// The statement for this kind of id: `by_id` (`… WHERE id = $n`) or `by_uid`.
+    fn pick(&self, by_id: &'static str, by_uid: &'static str) -> &'static str {
+        match self {
+            RowId::Id(_) => by_id,
+            RowId::Uid(_) => by_uid,
+        }
+    }
+}
+
+/// Binds a [`RowId`] as the next parameter of a query.
+macro_rules! bind_row_id {
+    ($query:expr, $id:expr) => {
+        match $id {
+            RowId::Id(n) => $query.bind(*n),
+            RowId::Uid(text) => $query.bind(text.as_str()),
+        }
+    };
+}
+
+/// The columns every user query selects.
+/// A row's fields, its id taken from `id` or `uid` as `kind` says; `None` for a row
+/// without one of that kind (a row of integer ids seen by a store of UUIDs).
+fn parts_from_row<R: Row>(row: &R, kind: IdKind) -> Result<Option<UserParts>>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -79,15 +117,22 @@ where
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> &'r str: sqlx::ColumnIndex<R>,
 {
+    let id = match kind {
+        IdKind::Integer => Some(row.try_get::<i64, _>("id").map_err(Error::store)?.to_string()),
+        _ => row.try_get::<Option<String>, _>("uid").map_err(Error::store)?,
+    };
+    let Some(id) = id else {
+        return Ok(None);
+    };
     let roles: String = row.try_get("roles").map_err(Error::store)?;
-    Ok(UserParts {
-        id: row.try_get("id").map_err(Error::store)?,
+    Ok(Some(UserParts {
+        id,
         username: row.try_get("username").map_err(Error::store)?,
         email: row.try_get("email").map_err(Error::store)?,
         password_hash: row.try_get("password_hash").map_err(Error::store)?,
         roles: decode_roles(&roles)?,
         active: row.try_get("active").map_err(Error::store)?,
-    })
+    }))
 }
 
 /// Users in a SQL database (table `centurion_users`), for any user type that implements
@@ -424,11 +469,11 @@ impl<U: UserRecord> SqlUserStore<U> {
     }
 
     fn build(parts: UserParts) -> Option<U> {
-        let id = parts.id;
+        let id = parts.id.clone();
         let user = U::from_parts(parts);
         if user.is_none() {
             tracing::warn!(
-                user.id = id,
+                user.id = %id,
                 "a stored user does not fit the user type; treated as absent"
             );
         }
@@ -438,11 +483,20 @@ impl<U: UserRecord> SqlUserStore<U> {
     async fn find(&self, sql: &'static str, key: &str) -> Result<Option<U>> {
         let parts = on_pool!(&self.pool, p => {
             match sqlx::query(sql).bind(key).fetch_optional(p).await.map_err(Error::store)? {
-                Some(row) => Some(parts_from_row(&row)?),
+                Some(row) => parts_from_row(&row, U::id_kind())?,
                 None => None,
             }
         });
         Ok(parts.and_then(Self::build))
+    }
+
+    /// A new user's `uid`: a random UUID for user types of UUID ids, none for integers
+    /// (the database numbers them).
+    fn new_uid() -> Result<Option<String>> {
+        match U::id_kind() {
+            IdKind::Integer => Ok(None),
+            _ => random_uuid().map(Some),
+        }
     }
 }
 
@@ -451,15 +505,15 @@ impl<U: UserRecord> SqlUserStore<U> {
     /// an expired registration.
     async fn live_holder(&self, by_name: bool, key: &str, cutoff: u64) -> Result<Option<U>> {
         let sql = if by_name {
-            "SELECT id, username, email, password_hash, roles, active FROM centurion_users \
+            "SELECT id, uid, username, email, password_hash, roles, active FROM centurion_users \
              WHERE username_key = $1 AND NOT (pending_since_ms IS NOT NULL AND pending_since_ms < $2)"
         } else {
-            "SELECT id, username, email, password_hash, roles, active FROM centurion_users \
+            "SELECT id, uid, username, email, password_hash, roles, active FROM centurion_users \
              WHERE email_key = $1 AND NOT (pending_since_ms IS NOT NULL AND pending_since_ms < $2)"
         };
         let parts = on_pool!(&self.pool, p => {
             match sqlx::query(sql).bind(key).bind(big(cutoff)).fetch_optional(p).await.map_err(Error::store)? {
-                Some(row) => Some(parts_from_row(&row)?),
+                Some(row) => parts_from_row(&row, U::id_kind())?,
                 None => None,
             }
         });
@@ -470,6 +524,7 @@ impl<U: UserRecord> SqlUserStore<U> {
     /// insert, in one transaction. `Ok(None)`: a key is taken.
     async fn try_register(&self, new: &NewUser, cutoff: u64) -> Result<Option<U>> {
         let roles = encode_roles(&new.roles);
+        let uid = Self::new_uid()?;
         on_pool!(&self.pool, p => {
             let mut tx = p.begin().await.map_err(Error::store)?;
             sqlx::query(
@@ -484,8 +539,8 @@ impl<U: UserRecord> SqlUserStore<U> {
             .map_err(Error::store)?;
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO centurion_users \
-                 (username, username_key, email, email_key, password_hash, roles, active, pending_since_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                 (username, username_key, email, email_key, password_hash, roles, active, pending_since_ms, uid) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(new.username.as_str())
             .bind(new.username_key.as_str())
@@ -495,6 +550,7 @@ impl<U: UserRecord> SqlUserStore<U> {
             .bind(roles.as_str())
             .bind(new.active)
             .bind(new.pending_since_ms.map(big))
+            .bind(uid.as_deref())
             .fetch_one(&mut *tx)
             .await;
             let id = match inserted {
@@ -504,7 +560,7 @@ impl<U: UserRecord> SqlUserStore<U> {
                 Err(e) => return Err(Error::store(e)),
             };
             let user = U::from_parts(UserParts {
-                id,
+                id: uid.clone().unwrap_or_else(|| id.to_string()),
                 username: new.username.clone(),
                 email: new.email.clone(),
                 password_hash: new.password_hash.clone(),
@@ -527,7 +583,7 @@ impl<U: UserRecord> SqlUserStore<U> {
 impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     async fn lookup(&self, username_key: &str) -> Result<Option<U>> {
         self.find(
-            "SELECT id, username, email, password_hash, roles, active \
+            "SELECT id, uid, username, email, password_hash, roles, active \
              FROM centurion_users WHERE username_key = $1",
             username_key,
         )
@@ -535,15 +591,18 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     }
 
     async fn identify(&self, id: &str) -> Result<Option<U>> {
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = RowId::of(U::id_kind(), id) else {
             return Ok(None);
         };
+        let sql = id.pick(
+            "SELECT id, uid, username, email, password_hash, roles, active \
+             FROM centurion_users WHERE id = $1",
+            "SELECT id, uid, username, email, password_hash, roles, active \
+             FROM centurion_users WHERE uid = $1",
+        );
         let parts = on_pool!(&self.pool, p => {
-            match sqlx::query(
-                "SELECT id, username, email, password_hash, roles, active \
-                 FROM centurion_users WHERE id = $1",
-            ).bind(id).fetch_optional(p).await.map_err(Error::store)? {
-                Some(row) => Some(parts_from_row(&row)?),
+            match bind_row_id!(sqlx::query(sql), &id).fetch_optional(p).await.map_err(Error::store)? {
+                Some(row) => parts_from_row(&row, U::id_kind())?,
                 None => None,
             }
         });
@@ -551,13 +610,15 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     }
 
     async fn update_password_hash(&self, id: &str, hash: &str) -> Result<()> {
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = RowId::of(U::id_kind(), id) else {
             return Ok(());
         };
+        let sql = id.pick(
+            "UPDATE centurion_users SET password_hash = $1 WHERE id = $2",
+            "UPDATE centurion_users SET password_hash = $1 WHERE uid = $2",
+        );
         on_pool!(&self.pool, p => {
-            sqlx::query("UPDATE centurion_users SET password_hash = $1 WHERE id = $2")
-                .bind(hash)
-                .bind(id)
+            bind_row_id!(sqlx::query(sql).bind(hash), &id)
                 .execute(p)
                 .await
                 .map_err(Error::store)?;
@@ -567,12 +628,13 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
 
     async fn create(&self, new: NewUser) -> Result<U> {
         let roles = encode_roles(&new.roles);
+        let uid = Self::new_uid()?;
         on_pool!(&self.pool, p => {
             let mut tx = p.begin().await.map_err(Error::store)?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO centurion_users \
-                 (username, username_key, email, email_key, password_hash, roles, active, pending_since_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                 (username, username_key, email, email_key, password_hash, roles, active, pending_since_ms, uid) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(new.username.as_str())
             .bind(new.username_key.as_str())
@@ -582,11 +644,12 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
             .bind(roles.as_str())
             .bind(new.active)
             .bind(new.pending_since_ms.map(big))
+            .bind(uid.as_deref())
             .fetch_one(&mut *tx)
             .await
             .map_err(create_error)?;
             let parts = UserParts {
-                id,
+                id: uid.clone().unwrap_or_else(|| id.to_string()),
                 username: new.username,
                 email: new.email,
                 password_hash: new.password_hash,
@@ -628,16 +691,17 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     }
 
     async fn confirm(&self, id: &str, registered_after_ms: u64) -> Result<bool> {
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = RowId::of(U::id_kind(), id) else {
             return Ok(false);
         };
+        let sql = id.pick(
+            "UPDATE centurion_users SET active = $1, pending_since_ms = NULL \
+             WHERE id = $2 AND pending_since_ms IS NOT NULL AND pending_since_ms >= $3",
+            "UPDATE centurion_users SET active = $1, pending_since_ms = NULL \
+             WHERE uid = $2 AND pending_since_ms IS NOT NULL AND pending_since_ms >= $3",
+        );
         let changed = on_pool!(&self.pool, p => {
-            sqlx::query(
-                "UPDATE centurion_users SET active = $1, pending_since_ms = NULL \
-                 WHERE id = $2 AND pending_since_ms IS NOT NULL AND pending_since_ms >= $3",
-            )
-            .bind(true)
-            .bind(id)
+            bind_row_id!(sqlx::query(sql).bind(true), &id)
             .bind(big(registered_after_ms))
             .execute(p)
             .await
@@ -648,13 +712,15 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     }
 
     async fn activate(&self, id: &str) -> Result<()> {
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = RowId::of(U::id_kind(), id) else {
             return Ok(());
         };
+        let sql = id.pick(
+            "UPDATE centurion_users SET active = $1, pending_since_ms = NULL WHERE id = $2",
+            "UPDATE centurion_users SET active = $1, pending_since_ms = NULL WHERE uid = $2",
+        );
         on_pool!(&self.pool, p => {
-            sqlx::query("UPDATE centurion_users SET active = $1, pending_since_ms = NULL WHERE id = $2")
-                .bind(true)
-                .bind(id)
+            bind_row_id!(sqlx::query(sql).bind(true), &id)
                 .execute(p)
                 .await
                 .map_err(Error::store)?;
@@ -687,7 +753,7 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
 
     async fn lookup_by_email(&self, email_key: &str) -> Result<Option<U>> {
         self.find(
-            "SELECT id, username, email, password_hash, roles, active \
+            "SELECT id, uid, username, email, password_hash, roles, active \
              FROM centurion_users WHERE email_key = $1",
             email_key,
         )
@@ -695,22 +761,26 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
     }
 
     async fn upsert(&self, new: ImportedUser) -> Result<U> {
-        let id = new
-            .id
-            .parse::<i64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| {
-                Error::new(ErrorKind::InvalidRequest)
-                    .with_message("the SQL store's user ids are positive integers")
-            })?;
+        let row_id = match U::id_kind() {
+            IdKind::Integer => new.id.parse::<i64>().ok().filter(|id| *id > 0).map(RowId::Id),
+            _ => RowId::of(IdKind::Uuid, &new.id),
+        }
+        .ok_or_else(|| {
+            Error::new(ErrorKind::InvalidRequest).with_message(match U::id_kind() {
+                IdKind::Integer => "the SQL store's user ids are positive integers",
+                _ => "an imported user needs an id",
+            })
+        })?;
         let roles = encode_roles(&new.roles);
         // The keys, as `create` stores them: a name or address whose key another id holds
         // is refused by the unique indexes of migration 0003 (UserExists); the same id's
         // row is replaced, keys included.
         let (name_key, address_key) = (new.username_key, new.email_key);
         let parts = UserParts {
-            id,
+            id: match &row_id {
+                RowId::Id(n) => n.to_string(),
+                RowId::Uid(text) => text.clone(),
+            },
             username: new.username,
             email: new.email,
             password_hash: new.password_hash,
@@ -718,8 +788,39 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
             active: new.active,
         };
         let user = U::from_parts(parts.clone()).ok_or_else(|| {
-            Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
+            Error::new(ErrorKind::InvalidRequest).with_message("the user type cannot hold this id")
         })?;
+        let id = match row_id {
+            RowId::Id(id) => id,
+            RowId::Uid(uid) => {
+                // Ids that are not integers: the row is found by `uid`; `id` stays the
+                // database's own number.
+                on_pool!(&self.pool, p => {
+                    sqlx::query(
+                        "INSERT INTO centurion_users \
+                         (uid, username, username_key, email, email_key, password_hash, roles, \
+                         active, pending_since_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
+                         ON CONFLICT (uid) DO UPDATE SET username = excluded.username, \
+                         username_key = excluded.username_key, email = excluded.email, \
+                         email_key = excluded.email_key, password_hash = excluded.password_hash, \
+                         roles = excluded.roles, active = excluded.active, pending_since_ms = NULL",
+                    )
+                    .bind(uid.as_str())
+                    .bind(parts.username.as_str())
+                    .bind(name_key.as_str())
+                    .bind(parts.email.as_deref())
+                    .bind(address_key.as_deref())
+                    .bind(parts.password_hash.as_str())
+                    .bind(roles.as_str())
+                    .bind(parts.active)
+                    .execute(p)
+                    .await
+                    .map_err(create_error)?;
+                });
+                return Ok(user);
+            }
+        };
         // One statement per backend: PostgreSQL's identity column takes a given id only with
         // OVERRIDING SYSTEM VALUE, and its sequence is moved past it; SQLite's AUTOINCREMENT
         // moves by itself.

@@ -1,6 +1,6 @@
 //! The field form: every key on a field, `username` and `email` sharing one, the roles
 //! as a role enum, and the redacting `Debug`.
-use centurion::{AuthUser, HasEmail, Role, UserParts, UserRecord};
+use centurion::{AuthUser, HasEmail, IdKind, Role, UserParts, UserRecord};
 
 #[derive(Role, Debug, Clone, Copy, PartialEq)]
 pub enum AppRole {
@@ -26,7 +26,7 @@ pub struct User {
 
 fn main() {
     let user = User::from_parts(UserParts {
-        id: 7,
+        id: "7".to_owned(),
         username: "ada@example.com".to_owned(),
         email: None,
         password_hash: "$argon2id$v=19$secret".to_owned(),
@@ -45,7 +45,7 @@ fn main() {
     assert!(debug.contains("password_hash: \"<redacted>\""), "{debug}");
 
     let negative = UserParts {
-        id: -1,
+        id: "-1".to_owned(),
         username: String::new(),
         email: None,
         password_hash: String::new(),
@@ -53,4 +53,5 @@ fn main() {
         active: true,
     };
     assert!(User::from_parts(negative).is_none(), "-1 does not fit in u32");
+    assert_eq!(User::id_kind(), IdKind::Integer, "the stores number users of integer ids");
 }

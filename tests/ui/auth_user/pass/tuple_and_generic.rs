@@ -25,7 +25,7 @@ struct WithExtra<T: Default + Send + Sync + 'static> {
 
 fn parts() -> UserParts {
     UserParts {
-        id: 3,
+        id: "3".to_owned(),
         username: "bob".to_owned(),
         email: Some("bob@example.com".to_owned()),
         password_hash: "h".to_owned(),

@@ -1,6 +1,7 @@
 use centurion::AuthUser;
 
-/// An id that prints (so `AuthUser::id` works) but cannot come from the stores' `i64`.
+/// An id that prints (so `AuthUser::id` works) but is none of the types the stores give
+/// ids to (integers, `String`, `uuid::Uuid`).
 struct AccountKey(String);
 
 impl std::fmt::Display for AccountKey {
@@ -9,8 +10,8 @@ impl std::fmt::Display for AccountKey {
     }
 }
 
-// The shipped stores number users with `i64`: an id they cannot convert is reported on
-// the field (add `#[auth_user(no_user_record)]` to opt out of `UserRecord`).
+// The shipped stores number users or give them UUIDs: an id of another type is reported
+// on the field (add `#[auth_user(no_user_record)]` to opt out of `UserRecord`).
 #[derive(AuthUser)]
 struct User {
     #[auth_user(id)]
