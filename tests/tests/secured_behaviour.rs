@@ -202,7 +202,7 @@ impl TestApp {
             parts(3, "linus", &["author"]),
             parts(4, "nobody", &[]),
         ] {
-            store.users.insert(user.id, user);
+            store.users.insert(user.id.parse().unwrap(), user);
         }
         let store = Arc::new(store);
         let auth = Centurion::<User>::builder()
