@@ -248,7 +248,9 @@ macro_rules! integer_ids {
     )*};
 }
 
-integer_ids!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+integer_ids!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl StoredId for String {
     const KIND: IdKind = IdKind::Uuid;

@@ -896,8 +896,14 @@ mod tests {
         for id in [a, b] {
             assert_eq!(id.len(), 36, "{id}");
             let groups: Vec<&str> = id.split('-').collect();
-            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
-            assert!(id.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)));
+            assert_eq!(
+                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12]
+            );
+            assert!(
+                id.chars()
+                    .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+            );
             assert!(groups[2].starts_with('4'), "{id}");
             assert!(matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "{id}");
         }

@@ -145,7 +145,10 @@ fn run_child(test: &str, configure: impl FnOnce(&mut Command)) -> String {
 }
 
 fn lines_starting(stderr: &str, prefix: &str) -> usize {
-    stderr.lines().filter(|line| line.starts_with(prefix)).count()
+    stderr
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .count()
 }
 
 #[tokio::test]

@@ -104,9 +104,9 @@ async fn fetch_string(pool: &SqlPool, sql: String) -> Option<String> {
 /// Whether `table` exists in the pool's database (its current schema on PostgreSQL).
 async fn table_exists(pool: &SqlPool, table: &str) -> bool {
     let sql = match pool.backend() {
-        "sqlite" => format!(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
-        ),
+        "sqlite" => {
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+        }
         _ => format!(
             "SELECT COUNT(*) FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = '{table}'"
@@ -128,7 +128,10 @@ async fn table_exists(pool: &SqlPool, table: &str) -> bool {
 /// `centurion_users` (an application with users of its own gets none); a user store opened
 /// later on the same database adds the users and works beside it.
 async fn revocation_store_alone(pool: SqlPool, tag: &str) {
-    assert!(!table_exists(&pool, "centurion_revocations").await, "{tag}: fresh");
+    assert!(
+        !table_exists(&pool, "centurion_revocations").await,
+        "{tag}: fresh"
+    );
     let revocations = SqlRevocationStore::from_pool(pool.clone()).await.unwrap();
     assert!(table_exists(&pool, "centurion_revocations").await, "{tag}");
     assert!(table_exists(&pool, "centurion_sessions").await, "{tag}");
@@ -162,7 +165,11 @@ async fn revocation_store_alone(pool: SqlPool, tag: &str) {
         .await
         .unwrap();
     assert_eq!(
-        users.identify(&ada.id.to_string()).await.unwrap().map(|u| u.id),
+        users
+            .identify(&ada.id.to_string())
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(ada.id)
     );
     assert!(revocations.is_revoked(&token).await.unwrap());
@@ -603,7 +610,9 @@ mod postgres {
             return;
         };
         let url = pg.create_database("");
-        let pool = SqlPool::connect(&url, &SqlOptions::default()).await.unwrap();
+        let pool = SqlPool::connect(&url, &SqlOptions::default())
+            .await
+            .unwrap();
         revocation_store_alone(pool, "pg").await;
     }
 

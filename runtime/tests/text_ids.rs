@@ -75,7 +75,12 @@ where
     // Created directly: a random v4 UUID each.
     let name = unique(&format!("ada-{tag}"));
     let ada = auth
-        .create_user(&name, Some(&format!("{name}@example.org")), PASSWORD, &["admin"])
+        .create_user(
+            &name,
+            Some(&format!("{name}@example.org")),
+            PASSWORD,
+            &["admin"],
+        )
         .await
         .unwrap();
     let id = ada.id();
@@ -86,7 +91,10 @@ where
     assert_ne!(bob.id(), id, "{tag}");
 
     // Found by id, name and address; nothing else answers to an id.
-    assert_eq!(auth.identify(&id).await.unwrap().map(|u| u.id()), Some(id.clone()));
+    assert_eq!(
+        auth.identify(&id).await.unwrap().map(|u| u.id()),
+        Some(id.clone())
+    );
     assert_eq!(
         auth.lookup_by_username(&name.to_uppercase())
             .await
@@ -102,7 +110,10 @@ where
         Some(Some(format!("{name}@example.org")))
     );
     for absent in ["1", "", "not-a-uuid", &uuid::Uuid::from_u128(7).to_string()] {
-        assert!(auth.identify(absent).await.unwrap().is_none(), "{tag}: {absent:?}");
+        assert!(
+            auth.identify(absent).await.unwrap().is_none(),
+            "{tag}: {absent:?}"
+        );
     }
 
     // Tokens carry the UUID; refresh and the current user find it again.
@@ -115,13 +126,18 @@ where
     assert_eq!(claims.subject(), id, "{tag}");
 
     // A password change reaches the row by its UUID (and revokes the old tokens).
-    auth.change_password(&ada, "another long password").await.unwrap();
+    auth.change_password(&ada, "another long password")
+        .await
+        .unwrap();
     assert_eq!(
         auth.login(&name, PASSWORD).await.unwrap_err().kind(),
         ErrorKind::AuthenticationError
     );
     auth.login(&name, "another long password").await.unwrap();
-    assert!(auth.verify_access(&pair.access_token).await.is_err(), "{tag}");
+    assert!(
+        auth.verify_access(&pair.access_token).await.is_err(),
+        "{tag}"
+    );
 
     // Registration and confirmation, by the UUID the registration token names.
     let carol = unique(&format!("carol-{tag}"));
@@ -143,15 +159,23 @@ where
     let given = uuid::Uuid::new_v4_like(tag);
     let dave = unique(&format!("dave-{tag}"));
     let imported = auth
-        .import_users(vec![ImportedUser::new(&given, &dave, ada_hash(&auth, &name).await)])
+        .import_users(vec![ImportedUser::new(
+            &given,
+            &dave,
+            ada_hash(&auth, &name).await,
+        )])
         .await
         .unwrap();
     assert_eq!(imported[0].id(), given, "{tag}");
     auth.login(&dave, "another long password").await.unwrap();
     let renamed = unique(&format!("dave2-{tag}"));
-    auth.import_users(vec![ImportedUser::new(&given, &renamed, ada_hash(&auth, &name).await)])
-        .await
-        .unwrap();
+    auth.import_users(vec![ImportedUser::new(
+        &given,
+        &renamed,
+        ada_hash(&auth, &name).await,
+    )])
+    .await
+    .unwrap();
     let found = auth.identify(&given).await.unwrap().expect("imported");
     assert_eq!(found.username(), renamed, "{tag}");
     assert!(
@@ -196,13 +220,24 @@ async fn string_ids_take_any_imported_id<S: UserStore<StringUser>>(store: S, tag
     let erin = auth.create_user(&name, None, PASSWORD, &[]).await.unwrap();
     let given = unique(&format!("legacy-{tag}"));
     let imported = auth
-        .import_users(vec![ImportedUser::new(&given, unique("frank"), erin.hash.clone())])
+        .import_users(vec![ImportedUser::new(
+            &given,
+            unique("frank"),
+            erin.hash.clone(),
+        )])
         .await
         .unwrap();
     assert_eq!(imported[0].id, given);
-    assert_eq!(auth.identify(&given).await.unwrap().map(|u| u.id), Some(given));
+    assert_eq!(
+        auth.identify(&given).await.unwrap().map(|u| u.id),
+        Some(given)
+    );
     let refused = auth
-        .import_users(vec![ImportedUser::new("", unique("gina"), erin.hash.clone())])
+        .import_users(vec![ImportedUser::new(
+            "",
+            unique("gina"),
+            erin.hash.clone(),
+        )])
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::InvalidRequest, "{tag}: no id");
@@ -239,7 +274,9 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_store_with_string_ids() {
         let dir = TempDir::new("string-ids");
-        let store = SqlUserStore::<StringUser>::connect(&url(&dir)).await.unwrap();
+        let store = SqlUserStore::<StringUser>::connect(&url(&dir))
+            .await
+            .unwrap();
         lifecycle(store.clone(), "sqlite-string").await;
         string_ids_take_any_imported_id(store, "sqlite").await;
     }

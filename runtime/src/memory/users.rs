@@ -161,7 +161,9 @@ impl<U: UserRecord> MemoryUserStore<U> {
         let user = U::from_parts(parts.clone()).ok_or_else(|| {
             Error::new(ErrorKind::InternalError).with_message("the user type cannot hold this user")
         })?;
-        users.by_username.insert(new.username_key.clone(), id.clone());
+        users
+            .by_username
+            .insert(new.username_key.clone(), id.clone());
         if let Some(key) = &new.email_key {
             users.by_email.insert(key.clone(), id.clone());
         }
@@ -327,7 +329,9 @@ impl<U: UserRecord> UserStore<U> for MemoryUserStore<U> {
         })?;
         // Replaces the row with that id (its old keys freed), an ordinary user now.
         users.remove(&id);
-        users.by_username.insert(new.username_key.clone(), id.clone());
+        users
+            .by_username
+            .insert(new.username_key.clone(), id.clone());
         if let Some(key) = &new.email_key {
             users.by_email.insert(key.clone(), id.clone());
         }

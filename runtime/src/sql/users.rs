@@ -118,8 +118,14 @@ where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
 {
     let id = match kind {
-        IdKind::Integer => Some(row.try_get::<i64, _>("id").map_err(Error::store)?.to_string()),
-        _ => row.try_get::<Option<String>, _>("uid").map_err(Error::store)?,
+        IdKind::Integer => Some(
+            row.try_get::<i64, _>("id")
+                .map_err(Error::store)?
+                .to_string(),
+        ),
+        _ => row
+            .try_get::<Option<String>, _>("uid")
+            .map_err(Error::store)?,
     };
     let Some(id) = id else {
         return Ok(None);
@@ -762,7 +768,12 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
 
     async fn upsert(&self, new: ImportedUser) -> Result<U> {
         let row_id = match U::id_kind() {
-            IdKind::Integer => new.id.parse::<i64>().ok().filter(|id| *id > 0).map(RowId::Id),
+            IdKind::Integer => new
+                .id
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map(RowId::Id),
             _ => RowId::of(IdKind::Uuid, &new.id),
         }
         .ok_or_else(|| {
