@@ -149,7 +149,8 @@ impl std::fmt::Debug for NewUser {
 #[non_exhaustive]
 pub struct ImportedUser {
     /// The user's id in the other system, kept so that its tokens name the same user
-    /// (the SQL and memory stores take integer ids).
+    /// (the SQL and memory stores take positive integers for integer ids, any non-empty
+    /// string for `uuid::Uuid` and `String` ids, see [`IdKind`](crate::IdKind)).
     pub id: String,
     /// Login name as stored and shown; unique.
     pub username: String,
