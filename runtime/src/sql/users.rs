@@ -29,11 +29,11 @@ const PURGE_BATCH: i64 = 500;
 
 /// Two users whose names (or addresses) have the same key, found by the back-fill of
 /// [`SqlUserStore`]: the older row (`kept_by`) keeps the key, this one has none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 ///
 /// `id` and `kept_by` are the rows' `id` column: the users' ids for integer ids, the
 /// database's own row numbers for user types of UUID or string ids (whose ids are in `uid`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IdentityConflict {
     /// The user left without a key: it cannot be found by name (or address) until an
     /// administrator renames it (or changes its address); its sessions keep working.
