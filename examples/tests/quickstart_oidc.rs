@@ -53,7 +53,8 @@ fn get(qs: &Quickstart, path: &str, token: &str) -> Response {
 fn forged(issuer: &str, kid: &str) -> String {
     let now = centurion_testkit::now();
     let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
-    let payload = json!({"iss": issuer, "sub": "mallory", "aud": AUDIENCE, "exp": now + 600});
+    let payload =
+        json!({"iss": issuer, "sub": "mallory", "aud": AUDIENCE, "iat": now, "exp": now + 600});
     format!(
         "{}.{}.{}",
         b64(header.to_string()),

@@ -86,7 +86,10 @@ pub enum ErrorKind {
     UserExists,
     /// A backing store (users, revocations, throttling) cannot be reached. 503.
     StoreUnavailable,
-    /// The password-hashing pool is saturated. 503.
+    /// A bounded resource is full, and the request is refused rather than queued without
+    /// end: the password-hashing pool (or its share for anonymous work), the global cap on
+    /// live sessions, or the throttle's table of tracked keys. 503 (with `Retry-After` where
+    /// a wait is known); nothing was stored.
     Overloaded,
     /// The request was not completed in time: its handler, reading the body included, ran
     /// past the request timeout of `centurion::serve::Server` (feature `serve`). 408.

@@ -621,6 +621,10 @@ async fn expired_and_early_tokens_are_refused_with_the_providers_leeway() {
         json!({"jti": 5}),
         json!({"scope": ["a"]}),
         json!({"scp": {"a": 1}}),
+        // No `iat`; or living longer than the instance remembers a revocation (its
+        // longest token lifetime: service tokens, 365 days by default).
+        json!({"iat": null}),
+        json!({"exp": now + 366 * 86_400}),
     ] {
         let token = provider.sign(None, &header, &provider.claims(now, &claims).to_string());
         let refused = call(&server, "/me", &token).await;
@@ -1117,9 +1121,12 @@ async fn revocation_applies_to_provider_tokens_apart_from_local_users() {
             .await
             .unwrap();
         assert_eq!(call(&server, "/me", &local.access_token).await.status, 200);
-        auth.revoke_external_user("https://other.example", "centurion-test")
+        // An issuer that is not configured revokes nothing and says so.
+        let typo = auth
+            .revoke_external_user("https://other.example", "centurion-test")
             .await
-            .unwrap();
+            .unwrap_err();
+        assert_eq!(typo.kind(), ErrorKind::ConfigurationError);
         assert_eq!(call(&server, "/me", &second).await.status, 200);
 
         // Revoking the provider's user refuses every token it has now (issued before the
@@ -1454,7 +1461,8 @@ async fn fetches_are_bounded_in_size_time_and_redirects() {
     let issuer = format!("http://127.0.0.1:{}", keys.addr.port());
     let clock = ManualClock::new();
     let mut claims = json!({
-        "iss": issuer, "sub": "svc", "aud": AUDIENCE, "exp": secs_on(&clock) + 600,
+        "iss": issuer, "sub": "svc", "aud": AUDIENCE,
+        "iat": secs_on(&clock), "exp": secs_on(&clock) + 600,
     });
     let token = centurion::dangerous::sign_payload(&signer, &claims).unwrap();
 

@@ -289,18 +289,32 @@ impl<U: AuthUser> Centurion<U> {
     /// judged by their `iat`: whole seconds on the provider's clock, so the cut-off is the
     /// next second plus the provider's leeway (a provider clock ahead by up to the leeway
     /// does not let an earlier token through; tokens it issues within that margin after the
-    /// call are refused too, and a token without `iat` while the revocation lasts). Recorded
+    /// call are refused too; a provider's token must carry `iat`). Recorded
     /// under `{issuer}#{subject}`, apart from the instance's own user ids, for the
-    /// instance's longest token lifetime.
+    /// instance's longest token lifetime (a provider's token that would outlive that is
+    /// refused at verification, so none outlives its revocation).
+    ///
+    /// `issuer` must be a configured provider's issuer exactly as configured (mind a
+    /// trailing `/`): any other value is a [`ConfigurationError`](crate::ErrorKind::ConfigurationError)
+    /// and revokes nothing, so a typo cannot look like a revocation that took effect.
     ///
     /// ```
     /// # async fn demo() -> Result<(), centurion::Error> {
-    /// # use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
-    /// # let auth = Centurion::<TestUser>::builder()
-    /// #     .secret("an-example-secret-of-at-least-32-bytes!!")
-    /// #     .user_store(MemoryUserStore::new()).build()?;
+    /// # use centurion::{Centurion, ErrorKind, IdentityProviderConfig, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .identity_provider(IdentityProviderConfig::discover(
+    ///         "https://idp.example.com",
+    ///         "https://api.example.com",
+    ///     ))
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
     /// auth.revoke_external_user("https://idp.example.com", "user-7").await?;
+    /// // Not the configured issuer (a trailing `/`): refused, nothing revoked.
+    /// let typo = auth.revoke_external_user("https://idp.example.com/", "user-7").await;
+    /// assert_eq!(typo.unwrap_err().kind(), ErrorKind::ConfigurationError);
     /// # Ok(()) }
+    /// # #[cfg(feature = "oidc")]
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {

@@ -142,8 +142,12 @@ impl Core {
             Some(KeySet::from_config(config)?)
         };
         #[cfg(feature = "oidc")]
-        let providers =
-            Providers::from_configs(&config.identity_providers, settings.issuer(), &clock)?;
+        let providers = Providers::from_configs(
+            &config.identity_providers,
+            settings.issuer(),
+            settings.longest_lifespan(),
+            &clock,
+        )?;
         #[cfg(not(feature = "oidc"))]
         if !config.identity_providers.is_empty() {
             return Err(Error::config(
@@ -595,20 +599,27 @@ impl Core {
     /// whole seconds: the not-before is the next second plus the provider's leeway, so a
     /// token it issued before the call is caught even when its clock runs ahead by up to the
     /// leeway (and tokens it issues in that margin after the call are refused too).
+    /// An issuer that is not configured is a configuration error: nothing would ever
+    /// check a revocation recorded under it.
     pub(crate) async fn revoke_external_user(&self, issuer: &str, subject: &str) -> Result<()> {
         #[cfg(feature = "oidc")]
-        let leeway = self
-            .providers
-            .as_ref()
-            .and_then(|p| p.leeway_of(issuer))
-            .unwrap_or(0);
+        let leeway = self.providers.as_ref().and_then(|p| p.leeway_of(issuer));
         #[cfg(not(feature = "oidc"))]
-        let leeway = 0;
+        let leeway: Option<u64> = None;
+        let Some(leeway) = leeway else {
+            return Err(Error::config(format!(
+                "`{issuer}` is not a configured identity provider's issuer: nothing was \
+                 revoked (give the issuer exactly as configured, trailing `/` included)"
+            )));
+        };
         let key = jwt::external_key(issuer, subject);
         let now = self.clock.secs();
+        // A token revoked here has `iat` <= now + leeway and lives at most the longest
+        // lifespan (refused otherwise), and is accepted until `exp` + leeway: remembered
+        // until the last moment it could be.
         let until = now
             .saturating_add(self.settings.longest_lifespan())
-            .saturating_add(leeway)
+            .saturating_add(leeway.saturating_mul(2))
             .saturating_add(SKEW_MARGIN_SECS);
         let not_before = now
             .saturating_add(1)

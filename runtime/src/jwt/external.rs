@@ -100,6 +100,9 @@ pub(crate) struct ProviderRules {
     leeway: u64,
     required: Vec<String>,
     roles: RoleMapping,
+    /// The longest `exp - iat` accepted, in seconds: the instance remembers a revocation of
+    /// a provider's user for its longest token lifetime, so no longer-lived token may pass.
+    max_lifetime: u64,
 }
 
 impl fmt::Debug for ProviderRules {
@@ -223,7 +226,14 @@ impl ProviderRules {
                 prefix: config.role_prefix.clone(),
                 renames: config.role_names.clone(),
             },
+            max_lifetime: u64::MAX,
         })
+    }
+
+    /// Refuses tokens that live longer than `seconds` from their `iat` to their `exp`.
+    pub(crate) fn with_max_lifetime(mut self, seconds: u64) -> Self {
+        self.max_lifetime = seconds;
+        self
     }
 
     /// The issuer its tokens carry.
@@ -296,14 +306,25 @@ impl ProviderRules {
         }
         let exp = numeric_date(&claims, "exp")?.ok_or_else(|| malformed("exp"))?;
         let nbf = numeric_date(&claims, "nbf")?;
-        let iat = numeric_date(&claims, "iat")?;
+        // `iat` is required (RFC 9068 2.2; OpenID Connect Core 2): a revocation of the
+        // provider's user is judged by it and remembered only for the instance's longest
+        // token lifetime, so a token must say when it was issued and not live longer.
+        let iat = numeric_date(&claims, "iat")?.ok_or_else(|| malformed("iat"))?;
+        if exp.saturating_sub(iat) > self.max_lifetime {
+            return Err(
+                Error::new(ErrorKind::InvalidTokenError).with_message(format!(
+                    "the token lives longer than this instance accepts ({} s from `iat` to `exp`)",
+                    self.max_lifetime
+                )),
+            );
+        }
         if now >= exp.saturating_add(self.leeway) {
             return Err(Error::new(ErrorKind::ExpiredAccessError));
         }
         if nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
             return Err(Error::new(ErrorKind::EarlyTokenError));
         }
-        if iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
+        if iat > now.saturating_add(self.leeway) {
             return Err(Error::new(ErrorKind::EarlyTokenError)
                 .with_message("the token was issued in the future"));
         }
@@ -325,7 +346,7 @@ impl ProviderRules {
         Ok(Checked {
             data: ClaimsData {
                 sub,
-                iat: iat.unwrap_or(0),
+                iat,
                 iat_ms: None,
                 nbf: nbf.unwrap_or(0),
                 exp,

@@ -118,10 +118,12 @@ pub(crate) struct Providers {
 impl Providers {
     /// Checks `configs` and prepares their key sets; `None` when there are none. Nothing
     /// is fetched yet (see [`start`](Self::start)). `own_issuer` is the instance's `iss`,
-    /// which no provider may share.
+    /// which no provider may share; `max_lifetime` (seconds) is the longest a provider's
+    /// token may live from `iat` to `exp` (how long a revocation is remembered).
     pub(crate) fn from_configs(
         configs: &[IdentityProviderConfig],
         own_issuer: Option<&str>,
+        max_lifetime: u64,
         clock: &SharedClock,
     ) -> Result<Option<Self>> {
         if configs.is_empty() {
@@ -129,7 +131,7 @@ impl Providers {
         }
         let mut list: Vec<Provider> = Vec::with_capacity(configs.len());
         for config in configs {
-            let rules = ProviderRules::from_config(config)?;
+            let rules = ProviderRules::from_config(config)?.with_max_lifetime(max_lifetime);
             if own_issuer == Some(rules.issuer()) {
                 return Err(Error::config(format!(
                     "identity provider `{}` has this instance's own issuer; give the instance another `issuer`",

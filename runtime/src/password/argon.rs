@@ -85,10 +85,21 @@ fn legacy_ceiling(ceiling: Cost, memory_set: bool) -> Cost {
     }
 }
 
-/// Parses a stored PHC string; `None` when it is not an argon2 hash this server can check.
+/// Whether `algorithm` is meant for passwords: argon2id and argon2i. Argon2d's memory
+/// accesses depend on the password (a side channel), so a stored argon2d hash is refused,
+/// as if it were not an argon2 hash at all.
+fn is_password_hash(algorithm: Algorithm) -> bool {
+    matches!(algorithm, Algorithm::Argon2id | Algorithm::Argon2i)
+}
+
+/// Parses a stored PHC string; `None` when it is not an argon2 hash this server can check
+/// (argon2d included).
 pub(super) fn parse(hash: &str, configured: &Params) -> Option<Parsed> {
     let parsed = PasswordHash::new(hash).ok()?;
     let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+    if !is_password_hash(algorithm) {
+        return None;
+    }
     let params = Params::try_from(&parsed).ok()?;
     parsed.salt.as_ref()?;
     parsed.hash.as_ref()?;
@@ -151,6 +162,9 @@ impl Worker {
         ) else {
             return false;
         };
+        if !is_password_hash(algorithm) {
+            return false;
+        }
         let version = match parsed.version.map(Version::try_from) {
             None => Version::V0x13,
             Some(Ok(v)) => v,

@@ -589,6 +589,39 @@ mod tests {
         );
         assert!(!hasher.needs_rehash(dummy));
     }
+
+    /// Argon2d is not a password hash (its memory accesses depend on the password): a
+    /// stored argon2d hash of the right password is refused, with or without `legacy`.
+    #[tokio::test]
+    async fn a_stored_argon2d_hash_is_refused() {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD_NO_PAD;
+        let config = PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            ..PasswordConfig::default()
+        };
+        let hasher = PasswordHasher::new(&config).expect("hasher");
+        let salt = b"saltsaltsaltsalt";
+        let of = |algorithm: argon2::Algorithm| {
+            let params = Params::new(1024, 1, 1, Some(32)).expect("params");
+            let mut out = [0u8; 32];
+            argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
+                .hash_password_into(b"correct horse", salt, &mut out)
+                .expect("hash");
+            format!(
+                "${}$v=19$m=1024,t=1,p=1${}${}",
+                algorithm.as_str(),
+                STANDARD_NO_PAD.encode(salt),
+                STANDARD_NO_PAD.encode(out)
+            )
+        };
+        let id = of(argon2::Algorithm::Argon2id);
+        let d = of(argon2::Algorithm::Argon2d);
+        assert!(d.starts_with("$argon2d$"), "{d}");
+        assert!(hasher.verify("correct horse", &id).await.expect("verify"));
+        assert!(!hasher.verify("correct horse", &d).await.expect("verify"));
+    }
 }
 
 #[cfg(test)]
