@@ -6,8 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ::redis::Script;
 use ::redis::aio::ConnectionManager;
+use ::redis::{FromRedisValue, Script};
 
 use super::{Connection, Eviction, Failure, RedisOptions};
 use crate::clock::{Clock, SystemClock, unix_ms};
@@ -491,12 +491,22 @@ impl RedisRevocationStore {
         self.inner.conn.run(f).await?.map_err(store_error)
     }
 
+    /// Runs one of the store's scripts with `keys` and `args` (see [`run`](Self::run): the
+    /// timeout, the eviction check, one retry on a dropped connection, which every script
+    /// is written to survive).
+    async fn invoke<T>(&self, script: &Script, keys: &[String], args: &[String]) -> Result<T>
+    where
+        T: FromRedisValue + Send,
+    {
+        self.run(|mut c| async move { script.key(keys).arg(args).invoke_async(&mut c).await })
+            .await
+    }
+
     /// `SET key 1 EXAT expires_at` (a later write replaces the expiry, as the in-memory
     /// store does), also in a full Redis.
     async fn revoke(&self, key: String, expires_at: u64) -> Result<()> {
-        let at = clamp_exat(expires_at);
-        let (key, script) = (&key, &self.inner.scripts.revoke_token);
-        self.run(|mut c| async move { script.key(key).arg(at).invoke_async::<i64>(&mut c).await })
+        let args = [text(clamp_exat(expires_at))];
+        self.invoke::<i64>(&self.inner.scripts.revoke_token, &[key], &args)
             .await
             .map(drop)
     }
@@ -565,21 +575,15 @@ impl RevocationStore for RedisRevocationStore {
             self.key("sessions", subject),
             self.global_index(),
         ];
-        let (prefix, script) = (self.key_prefix("session"), &self.inner.scripts.revoke_user);
-        let expires_at = clamp_exat(expires_at);
-        let (keys, prefix) = (&keys, &prefix);
-        self.run(|mut c| async move {
-            script
-                .key(keys.as_slice())
-                .arg(not_before_ms)
-                .arg(expires_at)
-                .arg(now_ms())
-                .arg(prefix)
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await
-        .map(drop)
+        let args = [
+            text(not_before_ms),
+            text(clamp_exat(expires_at)),
+            text(now_ms()),
+            self.key_prefix("session"),
+        ];
+        self.invoke::<i64>(&self.inner.scripts.revoke_user, &keys, &args)
+            .await
+            .map(drop)
     }
 
     async fn is_revoked(&self, token: &TokenRef<'_>) -> Result<bool> {
@@ -639,20 +643,11 @@ impl RevocationStore for RedisRevocationStore {
     }
 
     async fn mark_spent(&self, jti: &str, expires_at: u64) -> Result<bool> {
-        let key = self.key("spent", jti);
-        let at = clamp_exat(expires_at);
         // A nonce of this call: a retry of it recognises its own mark.
-        let nonce = crate::jwt::random_id()?;
-        let (key, nonce, script) = (&key, &nonce, &self.inner.scripts.mark_spent);
+        let args = [crate::jwt::random_id()?, text(clamp_exat(expires_at))];
+        let keys = [self.key("spent", jti)];
         let spent: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(key)
-                    .arg(nonce)
-                    .arg(at)
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.mark_spent, &keys, &args)
             .await?;
         Ok(spent == 1)
     }
@@ -697,15 +692,8 @@ impl RevocationStore for RedisRevocationStore {
             args.push(field.to_owned());
             args.push(value);
         }
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.create);
         let created: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.create, &keys, &args)
             .await?;
         match created {
             0 => Ok(()),
@@ -736,15 +724,8 @@ impl RevocationStore for RedisRevocationStore {
             client.user_agent.clone().unwrap_or_default(),
             client.ip.clone().unwrap_or_default(),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.rotate);
         let answer: Vec<String> = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.rotate, &keys, &args)
             .await?;
         let mut answer = answer.into_iter();
         Ok(match (answer.next().as_deref(), answer.next()) {
@@ -766,15 +747,8 @@ impl RevocationStore for RedisRevocationStore {
             text(now_ms() / 1000),
             subject.to_owned(),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.sessions);
         let hashes: Vec<Vec<String>> = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.sessions, &keys, &args)
             .await?;
         Ok(hashes.into_iter().filter_map(record_of).collect())
     }
@@ -786,15 +760,8 @@ impl RevocationStore for RedisRevocationStore {
             self.key_prefix("sessions"),
             text(now_ms() / 1000),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_session);
         let ended: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.end_session, &keys, &args)
             .await?;
         Ok(ended == 1)
     }
@@ -811,15 +778,8 @@ impl RevocationStore for RedisRevocationStore {
             id.to_owned(),
             text(now_ms() / 1000),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_session_of);
         let ended: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.end_session_of, &keys, &args)
             .await?;
         Ok(ended == 1)
     }
@@ -846,15 +806,8 @@ impl RevocationStore for RedisRevocationStore {
             text(now / 1000),
             text(now),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_sessions_of);
         let ended: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.end_sessions_of, &keys, &args)
             .await?;
         Ok(u64::try_from(ended).unwrap_or(0))
     }
