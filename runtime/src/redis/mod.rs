@@ -68,6 +68,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::log_limit::{LOG_EVERY, LogLimiter};
 
 mod revocations;
+mod scripts;
 
 pub use self::revocations::RedisRevocationStore;
 

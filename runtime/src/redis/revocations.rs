@@ -6,8 +6,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ::redis::Script;
 use ::redis::aio::ConnectionManager;
+use ::redis::{FromRedisValue, Script};
+
+use super::scripts::Scripts;
 
 use super::{Connection, Eviction, Failure, RedisOptions};
 use crate::clock::{Clock, SystemClock, unix_ms};
@@ -18,222 +20,6 @@ use crate::store::{RevocationStore, TokenRef};
 /// The latest expiry Redis accepts comfortably (9999-12-31T23:59:59Z); later ones are
 /// clamped to it.
 const MAX_EXAT: u64 = 253_402_300_799;
-
-/// Lua shared by the scripts: `raise(key, nb, exp_s, now_ms)` moves a not-before and its
-/// expiry forward only (never back); `nb_of(k1, k2)` the larger of two not-befores;
-/// `drop(...)` deletes a session and its index entries.
-///
-/// Memory: under `maxmemory` with `noeviction`, Redis refuses a script's first write that
-/// could grow memory (`SET`, `HSET`) but lets the writes after it through. Revocations
-/// must be recorded even in a full Redis (a password change that could not revoke would
-/// leave stolen tokens valid), so `raise` and `REVOKE_TOKEN_LUA` delete the key before
-/// they set it (a delete is never refused): they get through, a few bytes over the limit.
-/// New sessions and spent marks start with a growing write, and are refused (503).
-const LUA_LIB: &str = r"
-local function raise(key, nb, exp_s, now_ms)
-  local exp_ms = tonumber(exp_s) * 1000
-  local cur = redis.call('GET', key)
-  if cur then
-    local c = tonumber(cur)
-    if c and c > tonumber(nb) then nb = cur end
-    local pttl = redis.call('PTTL', key)
-    if pttl > 0 then
-      local cur_exp = tonumber(now_ms) + pttl
-      if cur_exp > exp_ms then exp_ms = cur_exp end
-    end
-  end
-  if exp_ms <= tonumber(now_ms) then
-    return 0
-  end
-  redis.call('DEL', key)
-  redis.call('SET', key, nb, 'PXAT', string.format('%.0f', exp_ms))
-  return 1
-end
-local function nb_of(k1, k2)
-  local a = tonumber(redis.call('GET', k1) or '0') or 0
-  local b = tonumber(redis.call('GET', k2) or '0') or 0
-  if a > b then return a end
-  return b
-end
-local function drop(skey, index, global, family)
-  redis.call('DEL', skey)
-  redis.call('ZREM', index, family)
-  redis.call('ZREM', global, family)
-end
-local function keep_index(index, live, now)
-  local pttl = redis.call('PTTL', index)
-  if pttl == -1 or pttl < (tonumber(live) - tonumber(now)) * 1000 then
-    redis.call('EXPIREAT', index, live)
-  end
-end
-";
-
-/// KEYS: user nb, user index, global index. ARGV: nb (ms), expiry (s), now (ms), session
-/// key prefix.
-const REVOKE_USER_LUA: &str = r"
-for _, fam in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  redis.call('DEL', ARGV[4] .. fam)
-  redis.call('ZREM', KEYS[3], fam)
-end
-redis.call('DEL', KEYS[2])
-raise(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-return 1
-";
-
-/// KEYS: token key. ARGV: expiry (s). Deletes first: recorded even in a full Redis.
-const REVOKE_TOKEN_LUA: &str = r"
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1])
-return 1
-";
-
-/// KEYS: spent key. ARGV: this call's nonce, expiry (s). A call run twice (a retry after a
-/// dropped connection) finds its own nonce and still answers that it spent the token.
-const MARK_SPENT_LUA: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EXAT', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
-return 0
-";
-
-/// KEYS: session, user index, global index, user nb, sessions nb. ARGV: session key prefix,
-/// family, keep (per-user limit - 1), global limit, now (s), created (ms), live (s), id,
-/// then the hash's field/value pairs. Reads and decides first; its first write is the
-/// `HSET` of the new session, so a full Redis refuses the whole script.
-const CREATE_LUA: &str = r"
-local skey, index, global = KEYS[1], KEYS[2], KEYS[3]
-local prefix, family = ARGV[1], ARGV[2]
-local keep, limit, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local existing = redis.call('HGET', skey, 'id')
-if existing then
-  if existing == ARGV[8] then return 0 end
-  return -2
-end
-local nb = nb_of(KEYS[4], KEYS[5])
-local live, gone = {}, {}
-for _, fam in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  local f = redis.call('HMGET', prefix .. fam, 'stamp', 'live')
-  if f[1] and tonumber(f[1]) >= nb and tonumber(f[2]) > now then
-    table.insert(live, fam)
-  else
-    table.insert(gone, fam)
-  end
-end
-for i = 1, #live - keep do
-  table.insert(gone, live[i])
-end
-local count = redis.call('ZCOUNT', global, '(' .. now, '+inf')
-for _, fam in ipairs(gone) do
-  local score = redis.call('ZSCORE', global, fam)
-  if score and tonumber(score) > now then count = count - 1 end
-end
-if count >= limit then return -1 end
-redis.call('HSET', skey, unpack(ARGV, 9))
-for _, fam in ipairs(gone) do
-  drop(prefix .. fam, index, global, fam)
-end
-redis.call('ZREMRANGEBYSCORE', global, '-inf', now)
-redis.call('EXPIREAT', skey, ARGV[7])
-redis.call('ZADD', index, ARGV[6], family)
-redis.call('ZADD', global, ARGV[7], family)
-keep_index(index, ARGV[7], now)
-return 0
-";
-
-/// KEYS: session, user nb, sessions nb, user index, global index. ARGV: family, subject,
-/// presented generation, now (ms), grace (ms), new live (s), successor, user agent, ip.
-/// Run twice (a retry), a rotation finds its own successor and answers `rotated` again.
-const ROTATE_LUA: &str = r"
-local skey = KEYS[1]
-local f = redis.call('HMGET', skey, 'sub', 'gen', 'rotated', 'successor', 'last_ua', 'stamp', 'live')
-if not f[1] or f[1] ~= ARGV[2] then return {'ended'} end
-local now_ms = tonumber(ARGV[4])
-local now = math.floor(now_ms / 1000)
-if tonumber(f[6]) < nb_of(KEYS[2], KEYS[3]) or tonumber(f[7]) <= now then
-  drop(skey, KEYS[4], KEYS[5], ARGV[1])
-  return {'ended'}
-end
-local gen, presented = tonumber(f[2]), tonumber(ARGV[3])
-if gen == presented then
-  redis.call('HSET', skey, 'gen', string.format('%d', gen + 1), 'rotated', ARGV[4],
-    'used', ARGV[4], 'live', ARGV[6], 'successor', ARGV[7], 'last_ua', ARGV[8], 'last_ip', ARGV[9])
-  redis.call('EXPIREAT', skey, ARGV[6])
-  redis.call('ZADD', KEYS[5], 'XX', ARGV[6], ARGV[1])
-  keep_index(KEYS[4], ARGV[6], now)
-  return {'rotated'}
-end
-if gen == presented + 1 and f[4] == ARGV[7] then return {'rotated'} end -- a retry
-local last = f[5] or ''
-local same = ARGV[8] == '' or last == '' or ARGV[8] == last
-if tonumber(ARGV[5]) > 0 and gen == presented + 1 and now_ms <= tonumber(f[3]) + tonumber(ARGV[5])
-    and f[4] and f[4] ~= '' and same then
-  return {'replayed', f[4]}
-end
-drop(skey, KEYS[4], KEYS[5], ARGV[1])
-return {'reused'}
-";
-
-/// KEYS: user index, user nb, sessions nb. ARGV: session key prefix, now (s), subject.
-/// The live sessions' hashes, newest first.
-const SESSIONS_LUA: &str = r"
-local nb = nb_of(KEYS[2], KEYS[3])
-local now = tonumber(ARGV[2])
-local out = {}
-for _, fam in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[1] .. fam, 'sub', 'stamp', 'live')
-  if f[1] == ARGV[3] and tonumber(f[2]) >= nb and tonumber(f[3]) > now then
-    table.insert(out, redis.call('HGETALL', ARGV[1] .. fam))
-  end
-end
-return out
-";
-
-/// KEYS: session, global index. ARGV: family, user index prefix, now (s).
-const END_SESSION_LUA: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'sub', 'live')
-if not f[1] then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
-end
-drop(KEYS[1], ARGV[2] .. f[1], KEYS[2], ARGV[1])
-if tonumber(f[2]) > tonumber(ARGV[3]) then return 1 end
-return 0
-";
-
-/// KEYS: user index, global index, user nb, sessions nb. ARGV: session key prefix, public
-/// id, now (s).
-const END_SESSION_OF_LUA: &str = r"
-local nb = nb_of(KEYS[3], KEYS[4])
-for _, fam in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[1] .. fam, 'id', 'stamp', 'live')
-  if f[1] == ARGV[2] then
-    drop(ARGV[1] .. fam, KEYS[1], KEYS[2], fam)
-    if tonumber(f[2]) >= nb and tonumber(f[3]) > tonumber(ARGV[3]) then return 1 end
-    return 0
-  end
-end
-return 0
-";
-
-/// KEYS: user index, global index, user nb, sessions nb. ARGV: session key prefix, kept
-/// family (or ''), new sessions' not-before (ms), its expiry (s), now (s), now (ms).
-const END_SESSIONS_OF_LUA: &str = r"
-local before = nb_of(KEYS[3], KEYS[4])
-local now = tonumber(ARGV[5])
-raise(KEYS[4], ARGV[3], ARGV[4], ARGV[6])
-local ended = 0
-for _, fam in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local skey = ARGV[1] .. fam
-  local f = redis.call('HMGET', skey, 'stamp', 'live')
-  local live = f[1] and tonumber(f[1]) >= before and tonumber(f[2]) > now
-  if fam == ARGV[2] and live then
-    if tonumber(f[1]) < tonumber(ARGV[3]) then redis.call('HSET', skey, 'stamp', ARGV[3]) end
-  else
-    if live then ended = ended + 1 end
-    drop(skey, KEYS[1], KEYS[2], fam)
-  end
-end
-return ended
-";
 
 /// Revocations and sessions on Redis: every instance that uses the same Redis (and prefix)
 /// sees every revocation at once.
@@ -287,35 +73,6 @@ return ended
 #[derive(Clone)]
 pub struct RedisRevocationStore {
     inner: Arc<Inner>,
-}
-
-struct Scripts {
-    revoke_token: Script,
-    revoke_user: Script,
-    mark_spent: Script,
-    create: Script,
-    rotate: Script,
-    sessions: Script,
-    end_session: Script,
-    end_session_of: Script,
-    end_sessions_of: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        let lib = |body: &str| Script::new(&format!("{LUA_LIB}{body}"));
-        Self {
-            revoke_token: Script::new(REVOKE_TOKEN_LUA),
-            revoke_user: lib(REVOKE_USER_LUA),
-            mark_spent: Script::new(MARK_SPENT_LUA),
-            create: lib(CREATE_LUA),
-            rotate: lib(ROTATE_LUA),
-            sessions: lib(SESSIONS_LUA),
-            end_session: lib(END_SESSION_LUA),
-            end_session_of: lib(END_SESSION_OF_LUA),
-            end_sessions_of: lib(END_SESSIONS_OF_LUA),
-        }
-    }
 }
 
 struct Inner {
@@ -491,12 +248,22 @@ impl RedisRevocationStore {
         self.inner.conn.run(f).await?.map_err(store_error)
     }
 
+    /// Runs one of the store's scripts with `keys` and `args` (see [`run`](Self::run): the
+    /// timeout, the eviction check, one retry on a dropped connection, which every script
+    /// is written to survive).
+    async fn invoke<T>(&self, script: &Script, keys: &[String], args: &[String]) -> Result<T>
+    where
+        T: FromRedisValue + Send,
+    {
+        self.run(|mut c| async move { script.key(keys).arg(args).invoke_async(&mut c).await })
+            .await
+    }
+
     /// `SET key 1 EXAT expires_at` (a later write replaces the expiry, as the in-memory
     /// store does), also in a full Redis.
     async fn revoke(&self, key: String, expires_at: u64) -> Result<()> {
-        let at = clamp_exat(expires_at);
-        let (key, script) = (&key, &self.inner.scripts.revoke_token);
-        self.run(|mut c| async move { script.key(key).arg(at).invoke_async::<i64>(&mut c).await })
+        let args = [text(clamp_exat(expires_at))];
+        self.invoke::<i64>(&self.inner.scripts.revoke_token, &[key], &args)
             .await
             .map(drop)
     }
@@ -565,21 +332,15 @@ impl RevocationStore for RedisRevocationStore {
             self.key("sessions", subject),
             self.global_index(),
         ];
-        let (prefix, script) = (self.key_prefix("session"), &self.inner.scripts.revoke_user);
-        let expires_at = clamp_exat(expires_at);
-        let (keys, prefix) = (&keys, &prefix);
-        self.run(|mut c| async move {
-            script
-                .key(keys.as_slice())
-                .arg(not_before_ms)
-                .arg(expires_at)
-                .arg(now_ms())
-                .arg(prefix)
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await
-        .map(drop)
+        let args = [
+            text(not_before_ms),
+            text(clamp_exat(expires_at)),
+            text(now_ms()),
+            self.key_prefix("session"),
+        ];
+        self.invoke::<i64>(&self.inner.scripts.revoke_user, &keys, &args)
+            .await
+            .map(drop)
     }
 
     async fn is_revoked(&self, token: &TokenRef<'_>) -> Result<bool> {
@@ -639,20 +400,11 @@ impl RevocationStore for RedisRevocationStore {
     }
 
     async fn mark_spent(&self, jti: &str, expires_at: u64) -> Result<bool> {
-        let key = self.key("spent", jti);
-        let at = clamp_exat(expires_at);
         // A nonce of this call: a retry of it recognises its own mark.
-        let nonce = crate::jwt::random_id()?;
-        let (key, nonce, script) = (&key, &nonce, &self.inner.scripts.mark_spent);
+        let args = [crate::jwt::random_id()?, text(clamp_exat(expires_at))];
+        let keys = [self.key("spent", jti)];
         let spent: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(key)
-                    .arg(nonce)
-                    .arg(at)
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.mark_spent, &keys, &args)
             .await?;
         Ok(spent == 1)
     }
@@ -697,15 +449,8 @@ impl RevocationStore for RedisRevocationStore {
             args.push(field.to_owned());
             args.push(value);
         }
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.create);
         let created: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.create, &keys, &args)
             .await?;
         match created {
             0 => Ok(()),
@@ -736,15 +481,8 @@ impl RevocationStore for RedisRevocationStore {
             client.user_agent.clone().unwrap_or_default(),
             client.ip.clone().unwrap_or_default(),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.rotate);
         let answer: Vec<String> = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.rotate, &keys, &args)
             .await?;
         let mut answer = answer.into_iter();
         Ok(match (answer.next().as_deref(), answer.next()) {
@@ -766,15 +504,8 @@ impl RevocationStore for RedisRevocationStore {
             text(now_ms() / 1000),
             subject.to_owned(),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.sessions);
         let hashes: Vec<Vec<String>> = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.sessions, &keys, &args)
             .await?;
         Ok(hashes.into_iter().filter_map(record_of).collect())
     }
@@ -786,15 +517,8 @@ impl RevocationStore for RedisRevocationStore {
             self.key_prefix("sessions"),
             text(now_ms() / 1000),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_session);
         let ended: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.end_session, &keys, &args)
             .await?;
         Ok(ended == 1)
     }
@@ -811,15 +535,8 @@ impl RevocationStore for RedisRevocationStore {
             id.to_owned(),
             text(now_ms() / 1000),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_session_of);
         let ended: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.end_session_of, &keys, &args)
             .await?;
         Ok(ended == 1)
     }
@@ -846,15 +563,8 @@ impl RevocationStore for RedisRevocationStore {
             text(now / 1000),
             text(now),
         ];
-        let (keys, args, script) = (&keys, &args, &self.inner.scripts.end_sessions_of);
         let ended: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(keys.as_slice())
-                    .arg(args.as_slice())
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .invoke(&self.inner.scripts.end_sessions_of, &keys, &args)
             .await?;
         Ok(u64::try_from(ended).unwrap_or(0))
     }
