@@ -27,6 +27,14 @@ pub(crate) struct Errors {
     combined: Option<syn::Error>,
 }
 
+impl From<syn::Error> for Errors {
+    fn from(error: syn::Error) -> Self {
+        Errors {
+            combined: Some(error),
+        }
+    }
+}
+
 impl Errors {
     pub(crate) fn push(&mut self, error: syn::Error) {
         match &mut self.combined {

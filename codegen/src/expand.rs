@@ -11,6 +11,7 @@ use syn::{DeriveInput, FnArg, LitStr, Member};
 use crate::ast::{Handler, ListedName, NamedEnum, SecuredItem, Source, UserStruct};
 use crate::attr::{NameKind, RolesArg, SecuredArgs, UserKey};
 use crate::errors::Errors;
+use crate::openapi::{self, Docs};
 use crate::valid::{self, CheckedName, CheckedUser, Hierarchy, Requirement};
 
 /// The path as written, without the spaces `to_string` puts between tokens.
@@ -25,6 +26,14 @@ fn path_text(path: &syn::Path) -> String {
 /// `#[secured(attr)] item`: the guard type, the requirement and the handler with its
 /// guard parameter, or the errors beside the untouched handler.
 pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
+    secured_with(attr, item, Docs::Off)
+}
+
+/// [`secured`], told whether centurion's `utoipa` feature is on: then a `#[utoipa::path]`
+/// below the handler is rewritten to document its requirement (see `openapi.rs`).
+pub fn secured_with(attr: TokenStream, item: TokenStream, docs: Docs) -> TokenStream {
+    // The order check points at the arguments, or at the function name without any.
+    let args_span = attr.clone().into_iter().next().map(|token| token.span());
     let mut errors = Errors::default();
     let args = errors.push_result(syn::parse2::<SecuredArgs>(attr));
     let function = match SecuredItem::parse(item.clone()) {
@@ -51,7 +60,10 @@ pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
         item: function,
     };
     match valid::handler(&handler) {
-        Ok(requirement) if errors.is_empty() => secured_expansion(handler, &requirement),
+        Ok(requirement) if errors.is_empty() => {
+            secured_expansion(handler, &requirement, args_span, docs)
+                .unwrap_or_else(|error| with_errors(Errors::from(error), item))
+        }
         Ok(_) => with_errors(errors, item),
         Err(error) => {
             errors.push(error);
@@ -66,8 +78,15 @@ fn with_errors(errors: Errors, item: TokenStream) -> TokenStream {
     quote! { #errors #item }
 }
 
-fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream {
+fn secured_expansion(
+    handler: Handler,
+    requirement: &Requirement,
+    args_span: Option<Span>,
+    docs: Docs,
+) -> syn::Result<TokenStream> {
     let Handler { mut item, .. } = handler;
+    let span = args_span.unwrap_or_else(|| item.sig.ident.span());
+    let documentation = openapi::document(&mut item, requirement, span, docs)?;
     let fn_name = item.sig.ident.unraw();
     let marker = format_ident!(
         "__centurion_secured_{}",
@@ -86,7 +105,7 @@ fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream
     let guard: FnArg = syn::parse_quote!(_: ::centurion::__private::Guard<#marker>);
     item.sig.inputs.insert(0, guard);
 
-    quote! {
+    Ok(quote! {
         #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code, unreachable_pub)]
@@ -98,8 +117,10 @@ fn secured_expansion(handler: Handler, requirement: &Requirement) -> TokenStream
             const REQUIREMENT: ::centurion::__private::Requirement = #requirement_value;
         }
 
+        #documentation
+
         #item
-    }
+    })
 }
 
 /// The `Requirement` constant, with the compile-time checks of its names beside it.

@@ -8,7 +8,9 @@
 //!    `#[auth_user(…)]` and `roles!(…)`;
 //! 2. `ast.rs` models the input, keeping its syntax nodes for spans;
 //! 3. `valid.rs` checks it;
-//! 4. `expand.rs` generates the code, or the errors beside the untouched item.
+//! 4. `expand.rs` generates the code, or the errors beside the untouched item; `openapi.rs`
+//!    is the part of `#[secured]` that documents the handler in the `#[utoipa::path]`
+//!    below it, or checks that none sits above it.
 //!
 //! `errors.rs` is the collector every phase pushes its mistakes into, so the user sees all
 //! of them at once.
@@ -26,6 +28,10 @@ mod ast;
 mod attr;
 mod errors;
 mod expand;
+mod openapi;
 mod valid;
 
-pub use crate::expand::{derive_auth_user, derive_permission, derive_role, roles, secured};
+pub use crate::expand::{
+    derive_auth_user, derive_permission, derive_role, roles, secured, secured_with,
+};
+pub use crate::openapi::Docs;

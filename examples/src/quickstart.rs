@@ -1,10 +1,12 @@
 //! The quickstart server: the tour of centurion, and what the README's first command runs.
 //!
-//! Its HTTP contract is fixed in `docs/QUICKSTART-API.md`. With no environment set it
-//! uses an SQLite file in the working directory, in-memory revocations and throttling,
-//! and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and `SMTP_URL` switch to
-//! PostgreSQL, Redis and SMTP. It serves through `centurion::serve` with deadlines on every
-//! connection; `CENTURION_HEADER_TIMEOUT`, `CENTURION_IDLE_TIMEOUT`,
+//! Its HTTP contract is fixed in `docs/QUICKSTART-API.md`. The `/auth/*` routes are the
+//! ready-made ones of `centurion::routes` (see `auth_routes`); the password change
+//! (`change_password`) is written by hand, as an example of the lower-level API. With no
+//! environment set it uses an SQLite file in the working directory, in-memory revocations
+//! and throttling, and prints mail to the console; `DATABASE_URL`, `REDIS_URL` and
+//! `SMTP_URL` switch to PostgreSQL, Redis and SMTP. It serves through `centurion::serve`
+//! with deadlines on every connection; `CENTURION_HEADER_TIMEOUT`, `CENTURION_IDLE_TIMEOUT`,
 //! `CENTURION_REQUEST_TIMEOUT`, `CENTURION_MAX_CONNECTIONS`,
 //! `CENTURION_MAX_CONNECTIONS_PER_ADDRESS` and `CENTURION_SHUTDOWN_DEADLINE` tune them
 //! (`quickstart_serving.rs` lists the defaults).
@@ -32,18 +34,20 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use centurion::http::ClientAddr;
 use centurion::mail::AccountMail;
+use centurion::openapi::AuthRoutePaths;
+use centurion::routes::{PasswordResetRoutes, RegistrationRoutes, TokenRoutes};
 use centurion::throttle::Throttle;
 use centurion::{
-    AuthUser, Centurion, Claims, ClientInfo, CurrentUser, Error, ErrorKind, JsonBody, Permission,
-    Role, secured,
+    AuthUser, Centurion, Claims, CurrentUser, Error, ErrorKind, JsonBody, Permission, Role, secured,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod quickstart_openapi;
 mod quickstart_serving;
 mod quickstart_session;
 mod quickstart_setup;
@@ -97,12 +101,10 @@ pub struct User {
     active: bool,
 }
 
-/// What handlers share besides the `Centurion` the layer provides.
+/// What the hand-written handlers share besides the `Centurion` the layer provides.
 #[derive(Clone)]
 struct App {
-    /// The account mails, always to the address stored for the account, through a bounded
-    /// queue.
-    mail: AccountMail,
+    /// The login throttle and the per-address limits, shared with the ready-made routes.
     throttle: Throttle,
 }
 
@@ -110,159 +112,31 @@ fn invalid(message: &'static str) -> Error {
     Error::new(ErrorKind::InvalidRequest).with_message(message)
 }
 
-// ----------------------------------------------------------------------------------------
-// Registration, confirmation, password reset.
-
-#[derive(Deserialize)]
-struct Register {
-    username: String,
-    email: String,
-    password: String,
-}
-
-/// Registers an unconfirmed user and mails the confirmation link to the address.
-///
-/// Usernames and addresses follow the library's identity rules (`centurion::identity`):
-/// compared in one normal form, refused when they hold invisible characters or mix
-/// scripts. An address that is already registered gets the same 201 (and the same body,
-/// which is why it holds no id) after the same work; its owner gets a mail saying someone
-/// tried. Limited per client address (429 past the limit).
-async fn register(
-    auth: Centurion<User>,
-    axum::extract::State(app): axum::extract::State<App>,
-    client: ClientAddr,
-    JsonBody(body): JsonBody<Register>,
-) -> Result<impl IntoResponse, Error> {
-    app.throttle.registration(Some(client.ip())).await?;
-    let registration = auth
-        .register(&body.username, Some(&body.email), &body.password, &[])
-        .await?;
-    // Queued: the answer does not wait for the mail server, nor tell which mail it is.
-    app.mail.registration(&registration);
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"username": registration.username(), "active": false})),
-    ))
-}
-
-#[derive(Deserialize)]
-struct TokenBody {
-    token: String,
-}
-
-async fn confirm(
-    auth: Centurion<User>,
-    JsonBody(body): JsonBody<TokenBody>,
-) -> Result<Json<Value>, Error> {
-    let user = auth.confirm_registration(&body.token).await?;
-    Ok(Json(
-        json!({"id": user.id, "username": user.username, "active": true}),
-    ))
-}
-
-#[derive(Deserialize)]
-struct Forgot {
-    email: String,
-}
-
-/// Answers 202 at once whatever the address; the look-up and the mail happen afterwards
-/// on the mail queue, so neither the answer nor its timing says whether the address is
-/// known. The mail goes to the address stored for the account (never to the address as
-/// typed), at most once per account every few minutes. Limited per client address.
-async fn forgot(
-    auth: Centurion<User>,
-    axum::extract::State(app): axum::extract::State<App>,
-    client: ClientAddr,
-    JsonBody(body): JsonBody<Forgot>,
-) -> Result<impl IntoResponse, Error> {
-    app.throttle.reset_request(Some(client.ip())).await?;
-    app.mail.password_reset(&auth, &body.email);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"message": "if the address is known, a reset link is on its way"})),
-    ))
-}
-
-#[derive(Deserialize)]
-struct Reset {
-    token: String,
-    password: String,
-}
-
-async fn reset(
-    auth: Centurion<User>,
-    JsonBody(body): JsonBody<Reset>,
-) -> Result<Json<Value>, Error> {
-    let user = auth.reset_password(&body.token, &body.password).await?;
-    Ok(Json(
-        json!({"id": user.id, "message": "password changed; every session was logged out"}),
-    ))
-}
-
-// ----------------------------------------------------------------------------------------
-// Login, refresh, logout.
-
-#[derive(Deserialize)]
-struct Login {
-    username: String,
-    password: String,
-}
-
-/// Logs in: the session remembers the client (user agent, address) for the session list.
-/// The pair is stamped with the moment the login began, so a password change that lands
-/// while the password is being checked refuses it.
-async fn login(
-    auth: Centurion<User>,
-    axum::extract::State(app): axum::extract::State<App>,
-    client: ClientAddr,
-    info: ClientInfo,
-    JsonBody(body): JsonBody<Login>,
-) -> Result<Response, Error> {
-    let user = app
-        .throttle
-        .authenticate(&auth, Some(client.ip()), &body.username, &body.password)
-        .await?;
-    Ok(Json(auth.issue_pair_from(&user, &info).await?).into_response())
-}
-
-#[derive(Deserialize)]
-struct Refresh {
-    refresh_token: String,
-}
-
-/// Refreshes: within the grace window a spent token from the same client gets the same
-/// pair again; otherwise a spent token ends its session.
-async fn refresh(
-    auth: Centurion<User>,
-    info: ClientInfo,
-    JsonBody(body): JsonBody<Refresh>,
-) -> Result<Response, Error> {
-    Ok(Json(auth.refresh_from(&body.refresh_token, &info).await?).into_response())
-}
-
-#[derive(Deserialize, Default)]
-struct Logout {
-    refresh_token: Option<String>,
-}
-
-/// Logs out: the access token and its family are revoked, and the family of the
-/// refresh token in the (optional) body. A body that cannot be read (too large, cut
-/// off) is a JSON 400 like every other bad body, not axum's plain-text rejection.
-#[secured]
-async fn logout(
-    auth: Centurion<User>,
-    claims: Claims,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, Error> {
-    let body = body.map_err(|_| invalid("the body cannot be read"))?;
-    let body: Logout = if body.iter().all(u8::is_ascii_whitespace) {
-        Logout::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|_| invalid("the body must be {\"refresh_token\": \"…\"} or empty"))?
+/// The ready-made auth routes of `centurion::routes`, at the contract's paths:
+/// registration and confirmation, login, refresh and logout, password forgot and reset,
+/// and the cookie session (`quickstart_session.rs`). Logins go through the throttle,
+/// registrations and reset requests count against its per-address limits, and the mail
+/// goes through the bounded queue to the address stored for the account (a registration
+/// with a taken address answers as for a new one, and its owner gets a mail instead).
+/// Their OpenAPI operations are documented at the paths these groups mount them at.
+fn auth_routes(mail: &AccountMail, throttle: &Throttle) -> (Router<App>, AuthRoutePaths) {
+    let tokens = TokenRoutes::<User>::new().throttle(throttle.clone());
+    let registration = RegistrationRoutes::<User>::new(mail.clone()).throttle(throttle.clone());
+    let reset = PasswordResetRoutes::<User>::new(mail.clone()).throttle(throttle.clone());
+    let session = quickstart_session::routes(throttle);
+    let paths = AuthRoutePaths {
+        tokens: Some(tokens.paths()),
+        registration: Some(registration.paths()),
+        password_reset: Some(reset.paths()),
+        session: Some(session.paths()),
+        throttled: true,
     };
-    auth.logout(&claims, body.refresh_token.as_deref()).await?;
-    Ok(Json(json!({"message": "logged out"})))
+    let router = Router::new()
+        .merge(tokens.router())
+        .merge(registration.router())
+        .merge(reset.router())
+        .merge(session.router());
+    (router, paths)
 }
 
 // ----------------------------------------------------------------------------------------
@@ -270,6 +144,9 @@ async fn logout(
 
 /// Any valid access token.
 #[secured]
+#[utoipa::path(get, path = "/api/me", tag = "api", responses(
+    (status = 200, description = "The current user.", body = quickstart_openapi::Me),
+))]
 async fn me(user: CurrentUser<User>) -> Json<Value> {
     Json(json!({
         "id": user.id,
@@ -281,6 +158,9 @@ async fn me(user: CurrentUser<User>) -> Json<Value> {
 
 /// Admins only. The role travels in the token: no database hit.
 #[secured(roles = "admin")]
+#[utoipa::path(get, path = "/api/admin", tag = "api", responses(
+    (status = 200, description = "Welcome.", body = quickstart_openapi::Welcome),
+))]
 async fn admin(claims: Claims) -> Json<Value> {
     Json(json!({"message": "welcome, administrator", "id": claims.subject()}))
 }
@@ -288,11 +168,14 @@ async fn admin(claims: Claims) -> Json<Value> {
 /// Whoever holds `reports:read`: admins, owners (through `admin`) and auditors. The
 /// permission comes from the token's roles: no database hit.
 #[secured(permissions = "reports:read")]
+#[utoipa::path(get, path = "/api/reports", tag = "api", responses(
+    (status = 200, description = "The reports.", body = quickstart_openapi::Reports),
+))]
 async fn reports(claims: Claims) -> Json<Value> {
     Json(json!({"reports": ["signups", "logins"], "id": claims.subject()}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewArticle {
     title: String,
 }
@@ -300,6 +183,10 @@ struct NewArticle {
 /// Editors or authors. The guard runs before the body is parsed: an anonymous request
 /// with a broken body gets 401, not 400.
 #[secured(any_of = "editor, author")]
+#[utoipa::path(post, path = "/api/articles", tag = "api", request_body = NewArticle, responses(
+    (status = 201, description = "Created.", body = quickstart_openapi::Article),
+    (status = 400, description = "A malformed body, or a title without 1 to 200 characters.", body = centurion::openapi::ErrorBody),
+))]
 async fn create_article(
     claims: Claims,
     JsonBody(article): JsonBody<NewArticle>,
@@ -314,17 +201,26 @@ async fn create_article(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ChangePassword {
     old_password: String,
     password: String,
 }
 
+/// The one hand-written auth flow, an example of the lower-level API the ready-made routes
+/// are built from.
+///
 /// Needs a fresh token (straight from a login). The old password is checked under the
 /// login throttle (a wrong one counts against the account and the client address). Every
 /// other token of the user is revoked; the answer carries a new pair so this client stays
 /// logged in.
 #[secured(fresh)]
+#[utoipa::path(post, path = "/api/account/password", tag = "api", request_body = ChangePassword, responses(
+    (status = 200, description = "Changed; every other token of the user is revoked, and a new pair is in `tokens`.", body = quickstart_openapi::PasswordChanged),
+    (status = 400, description = "A malformed body or a weak password (`InvalidRequest`, `WeakPassword`).", body = centurion::openapi::ErrorBody),
+    (status = 429, description = "Too many wrong old passwords (`TooManyRequests`).", body = centurion::openapi::ErrorBody,
+        headers(("Retry-After" = u64, description = "Seconds to wait."))),
+))]
 async fn change_password(
     auth: Centurion<User>,
     axum::extract::State(app): axum::extract::State<App>,
@@ -360,6 +256,9 @@ async fn change_password(
 
 /// The user's live sessions, newest first, in the contract's shape.
 #[secured]
+#[utoipa::path(get, path = "/api/sessions", tag = "api", responses(
+    (status = 200, description = "The user's live sessions, newest first.", body = Vec<quickstart_openapi::SessionInfo>),
+))]
 async fn list_sessions(auth: Centurion<User>, claims: Claims) -> Result<Json<Value>, Error> {
     let sessions = auth.sessions(&claims).await?;
     let list: Vec<Value> = sessions
@@ -381,6 +280,10 @@ async fn list_sessions(auth: Centurion<User>, claims: Claims) -> Result<Json<Val
 
 /// Ends one of the user's sessions: its tokens are refused from the next request on.
 #[secured]
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "api", params(("id" = String, Path, description = "A session's id, from `GET /api/sessions`.")), responses(
+    (status = 200, description = "That session's tokens are refused from now on.", body = quickstart_openapi::Message),
+    (status = 404, description = "Not one of the user's sessions.", body = centurion::openapi::ErrorBody),
+))]
 async fn revoke_session(
     auth: Centurion<User>,
     claims: Claims,
@@ -397,6 +300,9 @@ async fn revoke_session(
 /// Ends every session of the user but the current one ("log out my other devices"),
 /// also logins still in flight.
 #[secured]
+#[utoipa::path(delete, path = "/api/sessions", tag = "api", responses(
+    (status = 200, description = "Every other session of the user is revoked.", body = quickstart_openapi::Revoked),
+))]
 async fn revoke_other_sessions(
     auth: Centurion<User>,
     claims: Claims,
@@ -407,10 +313,16 @@ async fn revoke_other_sessions(
 
 // ----------------------------------------------------------------------------------------
 
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()), responses(
+    (status = 200, description = "Up.", body = quickstart_openapi::Health),
+))]
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", security(()), responses(
+    (status = 200, description = "The public verification keys (empty `keys` with HMAC).", body = quickstart_openapi::Jwks),
+))]
 async fn jwks(auth: Centurion<User>) -> Json<Value> {
     Json(auth.jwks())
 }
@@ -425,35 +337,25 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
+#[utoipa::path(get, path = "/", tag = "meta", security(()), responses(
+    (status = 200, description = "A small page that logs in with the cookie routes.", content_type = "text/html", body = String),
+))]
 async fn index() -> Html<&'static str> {
     Html(include_str!("quickstart.html"))
 }
 
-fn routes(app: App, auth: &Centurion<User>, trusted: centurion::http::TrustedProxies) -> Router {
+fn routes(
+    app: App,
+    mail: &AccountMail,
+    auth: &Centurion<User>,
+    trusted: centurion::http::TrustedProxies,
+) -> Router {
+    let (auth_routes, documented_paths) = auth_routes(mail, &app.throttle);
     Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/confirm", post(confirm))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/password/forgot", post(forgot))
-        .route("/auth/password/reset", post(reset))
-        .route("/api/me", get(me))
-        .route("/api/admin", get(admin))
-        .route("/api/reports", get(reports))
-        .route("/api/articles", post(create_article))
-        .route("/api/account/password", post(change_password))
-        .route(
-            "/api/sessions",
-            get(list_sessions).delete(revoke_other_sessions),
-        )
-        .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
-        .route("/healthz", get(healthz))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/", get(index))
+        .merge(auth_routes)
+        .merge(quickstart_openapi::documented(auth, &documented_paths))
         .route("/confirm", get(index))
         .route("/reset", get(index))
-        .merge(quickstart_session::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
@@ -484,12 +386,12 @@ async fn main() -> std::process::ExitCode {
 async fn run(settings: Settings, serving: Serving) -> Result<(), Box<dyn std::error::Error>> {
     let parts = quickstart_setup::build(&settings).await?;
     let app = App {
-        mail: parts.mail,
         throttle: parts.throttle,
     };
     quickstart_setup::purge_registrations_now_and_then(parts.auth.clone());
     let router = quickstart_setup::with_middleware(routes(
         app,
+        &parts.mail,
         &parts.auth,
         settings.trusted_proxies.clone(),
     ));

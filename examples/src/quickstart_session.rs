@@ -12,18 +12,11 @@
 //! `__Host-`/`__Secure-` names) when `PUBLIC_URL` is `https://…`; `CENTURION_COOKIE_SECURE`
 //! (`true`/`false`) overrides that.
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
-use axum::{Json, Router};
-use centurion::http::ClientAddr;
-use centurion::{
-    Centurion, Claims, ClearSessionCookies, ClientInfo, CookieConfig, Error, JsonBody,
-    SessionCookies, TokenLocation, secured,
-};
-use serde_json::{Value, json};
+use centurion::routes::SessionRoutes;
+use centurion::throttle::Throttle;
+use centurion::{CookieConfig, TokenLocation};
 
-use crate::{App, Login, User};
+use crate::User;
 
 /// Header first, then the access cookie.
 pub(crate) const TOKEN_LOCATIONS: [TokenLocation; 2] =
@@ -52,50 +45,11 @@ pub(crate) fn cookie_config(public_url: &str) -> Result<CookieConfig, String> {
     })
 }
 
-/// The session routes, merged into the quickstart's router.
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route(SESSION_PATH, post(login).delete(logout))
-        .route("/auth/session/refresh", post(refresh))
-}
-
-/// Logs in through the same throttle as `POST /auth/login` (the counters are shared) and
-/// sets the session cookies; the body is `{"csrf_token"}`.
-async fn login(
-    auth: Centurion<User>,
-    State(app): State<App>,
-    client: ClientAddr,
-    info: ClientInfo,
-    JsonBody(body): JsonBody<Login>,
-) -> Result<SessionCookies, Error> {
-    let user = app
-        .throttle
-        .authenticate(&auth, Some(client.ip()), &body.username, &body.password)
-        .await?;
-    auth.session_cookies(&auth.issue_pair_from(&user, &info).await?)
-}
-
-/// Spends the refresh cookie for new cookies; the CSRF header is checked before anything
-/// is spent. Two tabs refreshing at once get the same cookies (the grace window); a
-/// refresh token presented again later revokes the session.
-async fn refresh(
-    auth: Centurion<User>,
-    info: ClientInfo,
-    headers: HeaderMap,
-) -> Result<SessionCookies, Error> {
-    auth.refresh_from_cookies_with(&headers, &info).await
-}
-
-/// Revokes the access token and its session, and clears the cookies. As a `DELETE`
-/// authenticated by the access cookie, the guard has already checked the CSRF header.
-#[secured]
-async fn logout(
-    auth: Centurion<User>,
-    claims: Claims,
-) -> Result<(ClearSessionCookies, Json<Value>), Error> {
-    auth.logout(&claims, None).await?;
-    Ok((
-        auth.clear_session_cookies()?,
-        Json(json!({"message": "logged out"})),
-    ))
+/// The session routes of `centurion::routes`, merged into the quickstart's router; logins
+/// share the throttle (and so the counters) of `POST /auth/login`.
+pub(crate) fn routes(throttle: &Throttle) -> SessionRoutes<User> {
+    SessionRoutes::<User>::new()
+        .session_path(SESSION_PATH)
+        .refresh_path("/auth/session/refresh")
+        .throttle(throttle.clone())
 }

@@ -63,6 +63,17 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The timing test measures alone: every other test of this file holds a read guard (they
+/// run together as before), the timing test the write guard. Floods of other tests on the
+/// two cores of CI moved its medians by more than the bound.
+static QUIET: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    QUIET
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 // ---------------------------------------------------------------------------------------
 // Identity in one normal form; mail to the stored address (12.2, 12.3)
 // ---------------------------------------------------------------------------------------
@@ -161,6 +172,7 @@ fn identity_rules(qs: &Quickstart) {
 /// and the store disagreed on names.
 #[test]
 fn identity_rules_over_http_on_sqlite() {
+    let _quiet = shared();
     let qs = Quickstart::start();
     identity_rules(&qs);
 }
@@ -172,6 +184,7 @@ fn identity_rules_over_http_on_sqlite() {
 /// stored address; the results are those of SQLite.
 #[test]
 fn identity_rules_over_http_on_postgresql_with_a_turkish_collation() {
+    let _quiet = shared();
     let group = "quickstart identity e2e on PostgreSQL";
     let Some(pg) = support::servers::shared_postgres(group) else {
         return;
@@ -189,6 +202,7 @@ fn identity_rules_over_http_on_postgresql_with_a_turkish_collation() {
 /// owner is told; nothing is created.
 #[test]
 fn a_taken_address_registers_like_a_new_one() {
+    let _quiet = shared();
     let qs = Quickstart::start();
     qs.register_confirmed("owner", "owner@example.com", "owner-password-1");
     let new = qs.post_json(
@@ -236,10 +250,14 @@ fn a_taken_address_registers_like_a_new_one() {
 
 /// The time of a registration does not tell a taken address from a new one: both hash
 /// the password and make one store round trip. Medians of 15 interleaved registrations
-/// of each kind; the bound (±25 %) is wide against the noise of a shared machine and
-/// narrow against the cost of the work that would differ (a skipped hash halves or less).
+/// of each kind, with no other test of this file running; the bound (±25 %) is wide
+/// against the noise of a shared machine and narrow against the cost of the work that
+/// would differ (a skipped hash halves or less).
 #[test]
 fn registration_timing_does_not_tell_a_taken_address() {
+    let _alone = QUIET
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let qs = behind_proxy().start();
     qs.register_confirmed("owner", "owner@example.com", "owner-password-1");
     let time = |n: usize, email: String| {
@@ -253,20 +271,27 @@ fn registration_timing_does_not_tell_a_taken_address() {
     for n in 0..4 {
         time(n, format!("warm{n}@example.com"));
     }
-    let (mut new, mut taken) = (Vec::new(), Vec::new());
-    for n in 0..15 {
-        new.push(time(100 + n, format!("new{n}@example.com")));
-        taken.push(time(200 + n, "owner@example.com".to_owned()));
+    // Up to three rounds: a systematic difference (a skipped hash) is outside the bound in
+    // every round, a burst of noise from the rest of the machine in one at most.
+    let mut rounds = Vec::new();
+    for round in 0..3 {
+        let (mut new, mut taken) = (Vec::new(), Vec::new());
+        for n in 0..15 {
+            let n = 1000 * round + n;
+            new.push(time(100 + n, format!("new{n}@example.com")));
+            taken.push(time(200 + n, "owner@example.com".to_owned()));
+        }
+        let (new, taken) = (median(new), median(taken));
+        let ratio = taken.as_secs_f64() / new.as_secs_f64();
+        eprintln!(
+            "registration medians: new address {new:?}, taken address {taken:?} (ratio {ratio:.2})"
+        );
+        if (0.75..=1.25).contains(&ratio) {
+            return;
+        }
+        rounds.push(format!("taken {taken:?} vs new {new:?}"));
     }
-    let (new, taken) = (median(new), median(taken));
-    let ratio = taken.as_secs_f64() / new.as_secs_f64();
-    eprintln!(
-        "registration medians: new address {new:?}, taken address {taken:?} (ratio {ratio:.2})"
-    );
-    assert!(
-        (0.75..=1.25).contains(&ratio),
-        "a taken address is answered in {taken:?}, a new one in {new:?}"
-    );
+    panic!("a taken address is answered in another time than a new one: {rounds:?}");
 }
 
 /// Unconfirmed registrations expire and free their username and address
@@ -274,6 +299,7 @@ fn registration_timing_does_not_tell_a_taken_address() {
 /// confirms nothing.
 #[test]
 fn unconfirmed_registrations_expire_and_free_their_name() {
+    let _quiet = shared();
     let qs = Launch::new()
         .env("CENTURION_UNCONFIRMED_LIFESPAN", "1s")
         .start();
@@ -313,6 +339,7 @@ fn unconfirmed_registrations_expire_and_free_their_name() {
 /// was not throttled at all).
 #[test]
 fn registrations_and_reset_requests_are_limited_per_address() {
+    let _quiet = shared();
     let qs = behind_proxy().start();
     for n in 0..30 {
         let response = register_from(
@@ -355,6 +382,7 @@ fn registrations_and_reset_requests_are_limited_per_address() {
 /// 2 683 mails a second to one victim, each request a task of its own).
 #[test]
 fn one_reset_mail_per_account_under_a_forgot_flood() {
+    let _quiet = shared();
     let qs = behind_proxy().start();
     qs.register_confirmed("victim", "victim@example.com", "victim-password-1");
     let answered = Arc::new(AtomicUsize::new(0));
@@ -395,6 +423,7 @@ fn one_reset_mail_per_account_under_a_forgot_flood() {
 /// verification per request for anyone holding a fresh token).
 #[test]
 fn the_old_password_check_is_throttled() {
+    let _quiet = shared();
     let qs = Quickstart::start();
     let pair = qs.login(PLAIN.0, PLAIN.1);
     let change = |old: &str| {
@@ -425,6 +454,7 @@ fn the_old_password_check_is_throttled() {
 /// after logins.
 #[test]
 fn known_users_keep_logging_in_during_a_registration_flood() {
+    let _quiet = shared();
     let qs = behind_proxy().start();
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicUsize::new(0));
@@ -516,6 +546,7 @@ fn rss_kib(pid: u32) -> u64 {
 /// returned).
 #[test]
 fn a_hanging_mail_server_holds_a_bounded_number_of_descriptors() {
+    let _quiet = shared();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let smtp_port = listener.local_addr().unwrap().port();
     let accepted = Arc::new(AtomicUsize::new(0));

@@ -273,6 +273,16 @@ use proc_macro::TokenStream;
 ///   generated a call with the original arguments, which fails with "this function
 ///   takes 1 argument but 0 arguments were supplied".
 ///
+/// - With `#[utoipa::path]` (centurion's `utoipa` feature), write `#[secured]` **above**
+///   it: `#[secured]` then adds its 401 (and, for roles or permissions, 403) responses
+///   with the JSON error body before yours, and an `x-centurion` extension with the exact
+///   requirement, which `Centurion::openapi` turns into the operation's `security`. Do
+///   not write `security(…)` there; it is an error. Below `#[utoipa::path]`, the
+///   operation is already built, and the compiler says "expected
+///   `write_secured_above_utoipa_path_so_it_can_document_the_security`, found
+///   `__path_<handler>`". (The check can also fire when a glob import brings another
+///   module's documented handler of the same name into scope; rename one of them.)
+///
 /// Every mistake in the arguments is a compile error at the offending token that says what
 /// to write instead; the handler is still emitted unchanged, so a mistake does not cascade
 /// into errors at every route that uses it.
@@ -282,7 +292,12 @@ use proc_macro::TokenStream;
 /// [`axum::debug_handler`]: https://docs.rs/axum/latest/axum/attr.debug_handler.html
 #[proc_macro_attribute]
 pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
-    centurion_codegen::secured(attr.into(), item.into()).into()
+    let docs = if cfg!(feature = "utoipa") {
+        centurion_codegen::Docs::Utoipa
+    } else {
+        centurion_codegen::Docs::Off
+    };
+    centurion_codegen::secured_with(attr.into(), item.into(), docs).into()
 }
 
 /// Declares the crate's role enum, at the crate root: every `#[secured]` of the crate

@@ -95,6 +95,13 @@
 //!   the instance's own, configured with [`IdentityProviderConfig`].
 //! - [`password`]: argon2id on a bounded pool; [`throttle`]: login throttling;
 //!   [`mail`]: confirmation and reset mail (SMTP with feature `smtp`).
+//! - [`routes`]: ready-made login/refresh/logout, registration, password-reset and cookie
+//!   session routes, each group a `Router` to merge.
+//! - `openapi` (feature `utoipa` or `aide`): `#[secured]` above `#[utoipa::path]`, or
+//!   any `#[secured]` handler in an aide `ApiRouter`, documents the
+//!   handler's requirement and its 401/403 answers; `Centurion::openapi` declares the
+//!   security schemes the instance accepts; the error body's schema, the ready-made auth
+//!   routes' operations, and a check that a document matches the guards of a router.
 //! - `serve` (feature `serve`): serving the application with a header-read, idle and
 //!   request timeout, a connection cap and a shutdown deadline, which `axum::serve` lacks.
 //! - [`Error`]: one error type whose [`ErrorKind`] fixes status and JSON body.
@@ -110,6 +117,9 @@
 // Layers, bottom up (ARCHITECTURE.md): a module names only modules of earlier rows, which
 // `scripts/module-graph.py` checks.
 pub mod clock;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "utoipa", feature = "aide"))))]
+pub mod docs;
 mod error;
 mod expansion;
 pub mod identity;
@@ -148,10 +158,15 @@ mod centurion;
 pub mod dangerous;
 pub mod http;
 pub mod mail;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "utoipa", feature = "aide"))))]
+pub mod openapi;
 #[cfg(feature = "serve")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
 pub mod serve;
 pub mod throttle;
+
+pub mod routes;
 
 pub use crate::centurion::{
     Authenticated, Centurion, CenturionBuilder, IssueTo, Registration, Session, SessionStart,
@@ -177,7 +192,10 @@ pub use centurion_macros::{AuthUser, Permission, Role, roles, secured};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::expansion::*;
-    pub use crate::http::{Guard, Requirement, Secured};
+    pub use crate::http::{
+        Guard, Requirement, Secured,
+        write_secured_above_utoipa_path_so_it_can_document_the_security,
+    };
     pub use crate::roles::{
         Declared, ERRONEOUS, Lookup, Message, Permission, Role, RoleEntry, RoleTable,
         at_crate_root, undeclared, unknown_grant,
@@ -185,4 +203,10 @@ pub mod __private {
     pub use crate::user::{AuthUser, HasEmail, IdKind, UserParts, UserRecord};
     pub use axum;
     pub use http;
+
+    /// What `#[secured]` names in the `#[utoipa::path]` it rewrites.
+    #[cfg(feature = "utoipa")]
+    pub mod utoipa {
+        pub use crate::openapi::ErrorBody;
+    }
 }

@@ -638,6 +638,47 @@ mod queue_and_account_mail {
         assert!(!sent[1].text.contains("token"), "no token for the owner");
         assert_eq!(outbox.len(), 2, "nothing to the address as typed");
     }
+
+    /// Regression (hostile review): every registration naming a taken address mailed its
+    /// owner, so 30 registrations a minute per client address (the registration limit)
+    /// became 43 000 mails a day to one inbox. Now `address_taken_mails` (3 per 15 minutes)
+    /// per account.
+    #[tokio::test]
+    async fn address_taken_notices_are_limited_per_account_however_many_register() {
+        let auth = auth();
+        let outbox = Outbox::default();
+        let mail = account_mail(&outbox);
+        confirmed(&auth, "owner", "owner@example.org").await;
+        confirmed(&auth, "other", "other@example.org").await;
+        for n in 0..50 {
+            let again = auth
+                .register(
+                    &format!("intruder{n}"),
+                    Some("OWNER@example.org"),
+                    PASSWORD,
+                    &[],
+                )
+                .await
+                .unwrap();
+            assert!(matches!(again, Registration::AddressTaken { .. }));
+            assert!(mail.registration(&again));
+        }
+        let again = auth
+            .register("intruder", Some("other@example.org"), PASSWORD, &[])
+            .await
+            .unwrap();
+        assert!(mail.registration(&again));
+        mail.queue().flush().await;
+        let notices = |to: &str| {
+            outbox
+                .to(to)
+                .iter()
+                .filter(|m| m.subject.starts_with("Someone tried to register"))
+                .count()
+        };
+        assert_eq!(notices("owner@example.org"), 3);
+        assert_eq!(notices("other@example.org"), 1, "a count per account");
+    }
 }
 
 #[cfg(feature = "smtp")]

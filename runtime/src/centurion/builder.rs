@@ -533,7 +533,31 @@ impl<U: AuthUser> CenturionBuilder<U> {
         self
     }
 
-    /// Replaces the default JSON error response for every error the layer sees.
+    /// Replaces the default JSON error response for every error the layer sees. The
+    /// protocol headers of the replaced response stay: its `WWW-Authenticate` (401, and
+    /// 403 for a missing role or permission) and its `Retry-After` (429) are copied onto
+    /// the responder's response unless it sets them itself.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use axum::{Router, body::Body, http::Request, response::IntoResponse, routing::get};
+    /// use centurion::{Centurion, Claims, memory::MemoryUserStore, testing::TestUser};
+    /// use tower::ServiceExt;
+    ///
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .error_responder(|err| (err.status(), format!("denied: {}", err.kind().name())).into_response())
+    ///     .build()
+    ///     .unwrap();
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|_: Claims| async { "hi" }))
+    ///     .layer(auth.layer());
+    /// let response = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(response.status(), 401);
+    /// assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    /// # });
+    /// ```
     pub fn error_responder(
         mut self,
         responder: impl Fn(&Error) -> Response + Send + Sync + 'static,

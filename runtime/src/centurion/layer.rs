@@ -132,8 +132,23 @@ where
             return Poll::Ready(Ok(response));
         };
         match response.extensions().get::<Arc<Error>>() {
-            Some(err) => Poll::Ready(Ok(responder(err))),
+            Some(err) => Poll::Ready(Ok(keep_protocol_headers(&response, responder(err)))),
             None => Poll::Ready(Ok(response)),
         }
     }
+}
+
+/// The headers of centurion's error response that belong to the protocol rather than to
+/// the body, carried over to the responder's response unless it sets them itself: the
+/// `WWW-Authenticate` challenge of a 401 or 403 (RFC 6750) and the `Retry-After` of a 429.
+fn keep_protocol_headers(original: &Response, mut replaced: Response) -> Response {
+    for name in [http::header::WWW_AUTHENTICATE, http::header::RETRY_AFTER] {
+        if replaced.headers().contains_key(&name) {
+            continue;
+        }
+        for value in original.headers().get_all(&name) {
+            replaced.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    replaced
 }

@@ -1,35 +1,37 @@
-//! [`Centurion`], the configured instance, with every method it has: issuing, refreshing,
-//! verifying and revoking tokens, authenticating and registering users, the session
-//! cookies, the layer. `builder.rs` configures it; `layer.rs` is the tower layer that hands
-//! it to the extractors.
+//! [`Centurion`], the configured instance: here its core methods — issuing, refreshing,
+//! verifying and revoking tokens, authenticating users, identity providers, the layer;
+//! `accounts.rs` registration, confirmation, imports and passwords; `sessions.rs` listing
+//! and ending sessions and logging out; `cookies.rs` the cookie session. `builder.rs`
+//! configures it; `layer.rs` is the tower layer that hands it to the extractors;
+//! `session.rs` holds the types of the session API.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::Map;
 
 use crate::core::{Core, TokenEvent};
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::{
-    UsernamePolicy, email_key, identity_key, normalize_email, normalize_username,
-};
+use crate::identity::{UsernamePolicy, email_key, identity_key};
 use crate::jwt::{self, Claims, Draft, ExpectKind, TokenKind};
 #[cfg(feature = "oidc")]
 use crate::oidc::ProviderStatus;
-use crate::password::{PasswordHasher, Work};
+use crate::password::PasswordHasher;
 use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionRecord};
-use crate::store::{BoxFuture, DynUserStore, ImportedUser, NewUser, Registered};
-use crate::transport::{ClearSessionCookies, SessionCookies};
+use crate::store::{BoxFuture, DynUserStore};
 use crate::user::AuthUser;
 use crate::user_cache::UserCache;
 
+mod accounts;
 mod builder;
+mod cookies;
 mod layer;
 mod session;
+mod sessions;
 
 pub use self::builder::CenturionBuilder;
 pub use self::layer::{CenturionLayer, CenturionService, ResponseFuture};
@@ -838,298 +840,6 @@ impl<U: AuthUser> Centurion<U> {
         )?)
     }
 
-    /// Registers a user: checks the username ([`normalize_username`] with the instance's
-    /// [`UsernamePolicy`]), the address ([`normalize_email`]) and the password, hashes the
-    /// password as anonymous work ([`Work::Anonymous`]), and asks the store to create an
-    /// unconfirmed, inactive user.
-    ///
-    /// - A username whose key is taken is [`ErrorKind::UserExists`] (409). An unconfirmed
-    ///   registration older than the [unconfirmed
-    ///   lifespan](crate::CenturionBuilder::unconfirmed_lifespan) no longer holds its name
-    ///   or address: it is replaced.
-    /// - An address whose key is taken is **not** an error:
-    ///   [`Registration::AddressTaken`] comes back after the same work (the hash, the
-    ///   store round trip), so the answer and its timing can be the same as for a new
-    ///   registration, and the owner of the address gets a mail instead.
-    /// - A name or address that breaks the [identity rules](crate::identity) is
-    ///   [`ErrorKind::InvalidRequest`]; a weak password [`ErrorKind::WeakPassword`]; a
-    ///   hashing pool whose anonymous share is taken [`ErrorKind::Overloaded`].
-    ///
-    /// [`confirm_registration`](Self::confirm_registration) activates the user.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, Registration, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .build()?;
-    /// let first = auth.register("ada", Some("ada@example.org"), "correct horse battery", &[]).await?;
-    /// let (ada, token) = first.created().expect("a new user");
-    /// assert!(!ada.active);
-    /// // The same address again: nothing is created, but nothing tells the client so.
-    /// let again = auth.register("bob", Some("ADA@example.org"), "another passphrase", &[]).await?;
-    /// assert_eq!(again.username(), "bob");
-    /// assert!(matches!(again, Registration::AddressTaken { owner, .. } if owner.id == ada.id));
-    /// assert!(auth.confirm_registration(&token).await?.active);
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub async fn register(
-        &self,
-        username: &str,
-        email: Option<&str>,
-        password: &str,
-        roles: &[&str],
-    ) -> Result<Registration<U>> {
-        let new = self
-            .new_user(username, email, password, roles, Work::Anonymous)
-            .await?;
-        let core = &self.core;
-        let now = core.clock().ms();
-        let lifespan = core.settings().unconfirmed_lifespan_ms();
-        let display = new.username.clone();
-        let registered = core
-            .bounded(
-                self.users
-                    .register(new.pending_since(now), now.saturating_sub(lifespan)),
-            )
-            .await?;
-        match registered {
-            Registered::Created(user) => {
-                // Only a store that reuses the id of a deleted user could have it cached.
-                self.forget_user(&user.id());
-                let token = self.issue_registration_token(&user)?;
-                Ok(Registration::Created { user, token })
-            }
-            Registered::AddressTaken(owner) => Ok(Registration::AddressTaken {
-                owner,
-                username: display,
-            }),
-        }
-    }
-
-    /// Creates an active, confirmed user directly (an administrator, a seed, an import):
-    /// the same checks as [`register`](Self::register), the password hashed as known work.
-    /// A taken username or address is [`ErrorKind::UserExists`].
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, ErrorKind, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .build()?;
-    /// let root = auth.create_user("root", None, "a long admin passphrase", &["admin"]).await?;
-    /// assert!(root.active);
-    /// auth.authenticate("ROOT", "a long admin passphrase").await?;
-    /// let err = auth.create_user("Root", None, "whatever it is", &[]).await.unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::UserExists);
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub async fn create_user(
-        &self,
-        username: &str,
-        email: Option<&str>,
-        password: &str,
-        roles: &[&str],
-    ) -> Result<U> {
-        let new = self
-            .new_user(username, email, password, roles, Work::Known)
-            .await?;
-        let user = self.core.bounded(self.users.create(new)).await?;
-        self.forget_user(&user.id());
-        Ok(user)
-    }
-
-    /// A checked, hashed [`NewUser`] (active; registration makes it pending).
-    async fn new_user(
-        &self,
-        username: &str,
-        email: Option<&str>,
-        password: &str,
-        roles: &[&str],
-        work: Work,
-    ) -> Result<NewUser> {
-        let name = normalize_username(username, &self.username_policy)?;
-        let address = email.map(normalize_email).transpose()?;
-        let hasher = self.core.hasher();
-        hasher.check_new_password(password)?;
-        let hash = hasher.hash_for(password, work).await?;
-        let mut new = NewUser::new(name.display(), hash).with_roles(roles.iter().copied());
-        name.key().clone_into(&mut new.username_key);
-        if let Some(address) = address {
-            new = new.with_email(address.address());
-            new.email_key = Some(address.key().to_owned());
-        }
-        Ok(new)
-    }
-
-    /// Upserts users brought from another system, by id, with the hashes it stored
-    /// (argon2 PHC; with feature `legacy` also passlib's and werkzeug's formats). Every
-    /// hash is checked first, without hashing: one of an unknown format, malformed or
-    /// above the cost caps stops the import before any write, with an
-    /// [`ErrorKind::InvalidRequest`] naming the entry (its position, id and username) and
-    /// the format. A legacy hash is replaced by argon2id at the user's next successful
-    /// login. Returns the users as stored.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, ImportedUser, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .build()?;
-    /// let hash = auth.hasher().hash("correct horse battery staple").await?;
-    /// let users: Vec<ImportedUser> = serde_json::from_value(serde_json::json!([
-    ///     {"id": 41, "username": "ada", "email": "ada@example.com",
-    ///      "password_hash": hash, "roles": ["admin"], "active": true}
-    /// ])).unwrap();
-    /// auth.import_users(users).await?;
-    /// assert!(auth.identify("41").await?.is_some());
-    /// auth.login("ada", "correct horse battery staple").await?;
-    ///
-    /// let bad: Vec<ImportedUser> = serde_json::from_value(serde_json::json!([
-    ///     {"id": 42, "username": "bob", "password_hash": "$6$rounds=5000$salt$hash"}
-    /// ])).unwrap();
-    /// let err = auth.import_users(bad).await.unwrap_err();
-    /// assert!(err.message().contains("entry 1 (id 42, username bob)"), "{}", err.message());
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub async fn import_users(&self, users: Vec<ImportedUser>) -> Result<Vec<U>> {
-        let name = |n: usize, u: &ImportedUser| {
-            format!("entry {} (id {}, username {})", n + 1, u.id, u.username)
-        };
-        for (n, user) in users.iter().enumerate() {
-            self.core
-                .hasher()
-                .check_stored_hash(&user.password_hash)
-                .map_err(|e| {
-                    Error::new(ErrorKind::InvalidRequest).with_message(format!(
-                        "{}: {}",
-                        name(n, user),
-                        e.message()
-                    ))
-                })?;
-        }
-        let mut stored = Vec::with_capacity(users.len());
-        for (n, user) in users.into_iter().enumerate() {
-            let what = name(n, &user);
-            let id = user.id.clone();
-            let upserted = self.core.bounded(self.users.upsert(user)).await;
-            self.forget_user(&id);
-            stored.push(upserted.map_err(|e| {
-                let message = format!("{what}: {}", e.message());
-                Error::new(e.kind()).with_message(message)
-            })?);
-        }
-        Ok(stored)
-    }
-
-    /// Spends a registration token and activates its user.
-    ///
-    /// Only an unconfirmed registration younger than the unconfirmed lifespan is
-    /// activated. For any other user (already confirmed and active, or deactivated since,
-    /// or an expired registration) the token is spent and nothing changes: the answer is
-    /// [`ErrorKind::RevokedTokenError`] ("the registration is no longer pending"), so a
-    /// confirmation link can never reactivate an account an administrator turned off.
-    pub async fn confirm_registration(&self, token: &str) -> Result<U> {
-        let core = &self.core;
-        let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Registration))?;
-        core.check_revoked(&claims).await?;
-        let id = claims.subject();
-        self.identify(id)
-            .await?
-            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
-        if !core.mark_spent(&claims).await? {
-            return Err(
-                Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
-            );
-        }
-        let cutoff = core
-            .clock()
-            .ms()
-            .saturating_sub(core.settings().unconfirmed_lifespan_ms());
-        let confirmed = core.bounded(self.users.confirm(id, cutoff)).await;
-        self.forget_user(id);
-        if !confirmed? {
-            return Err(Error::new(ErrorKind::RevokedTokenError)
-                .with_message("the registration is no longer pending"));
-        }
-        self.identify(id)
-            .await?
-            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))
-    }
-
-    /// Deletes the unconfirmed registrations older than the unconfirmed lifespan; returns
-    /// how many. Expired registrations already free their name and address for new
-    /// registrations; this removes their rows. Call it now and then (the quickstart does
-    /// every ten minutes).
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .build()?;
-    /// assert_eq!(auth.purge_unconfirmed_registrations().await?, 0);
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub async fn purge_unconfirmed_registrations(&self) -> Result<u64> {
-        let core = &self.core;
-        let cutoff = core
-            .clock()
-            .ms()
-            .saturating_sub(core.settings().unconfirmed_lifespan_ms());
-        core.bounded(self.users.purge_unconfirmed(cutoff)).await
-    }
-
-    /// Spends a reset token, sets the new password and revokes every token the user held.
-    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<U> {
-        let core = &self.core;
-        let claims = core.verify_claims(token, ExpectKind::Exactly(TokenKind::Reset))?;
-        core.check_revoked(&claims).await?;
-        core.hasher().check_new_password(new_password)?;
-        let user = self
-            .identify(claims.subject())
-            .await?
-            .ok_or_else(|| Error::new(ErrorKind::MissingUserError))?;
-        // The holder of a reset token is not authenticated: anonymous work.
-        let hash = core
-            .hasher()
-            .hash_for(new_password, Work::Anonymous)
-            .await?;
-        if !core.mark_spent(&claims).await? {
-            return Err(
-                Error::new(ErrorKind::RevokedTokenError).with_message("the token was already used")
-            );
-        }
-        self.set_password_hash(&user.id(), &hash).await?;
-        Ok(user)
-    }
-
-    /// Checks and sets a new password for `user`, then revokes every token the user held
-    /// (issue a new pair afterwards if the caller should stay logged in).
-    pub async fn change_password(&self, user: &U, new_password: &str) -> Result<()> {
-        self.core.hasher().check_new_password(new_password)?;
-        let hash = self.core.hasher().hash(new_password).await?;
-        self.set_password_hash(&user.id(), &hash).await
-    }
-
-    async fn set_password_hash(&self, id: &str, hash: &str) -> Result<()> {
-        let updated = self
-            .core
-            .bounded(self.users.update_password_hash(id, hash))
-            .await;
-        self.forget_user(id);
-        updated?;
-        self.revoke_user(id).await
-    }
-
     /// Revokes one token until it expires.
     pub async fn revoke_token(&self, claims: &Claims) -> Result<()> {
         self.core.revoke_token(claims).await
@@ -1155,98 +865,6 @@ impl<U: AuthUser> Centurion<U> {
         // Whatever made the application cut the user off may have changed the user too.
         self.forget_user(id);
         self.core.revoke_user(id).await
-    }
-
-    /// The live sessions of the user of `claims`, newest first; the one `claims` belongs to
-    /// is marked [`current`](Session::current). An identity provider's token has none here
-    /// (its `sub` is the provider's, never one of this application's user ids).
-    pub async fn sessions(&self, claims: &Claims) -> Result<Vec<Session>> {
-        if claims.external_issuer().is_some() {
-            return Ok(Vec::new());
-        }
-        let records = self.core.sessions(claims.subject()).await?;
-        Ok(records
-            .into_iter()
-            .map(|r| Session::from_record(r, claims.family()))
-            .collect())
-    }
-
-    /// The live sessions of user `id`, newest first (none marked current), e.g. for an
-    /// administrator.
-    pub async fn sessions_of(&self, id: &str) -> Result<Vec<Session>> {
-        let records = self.core.sessions(id).await?;
-        Ok(records
-            .into_iter()
-            .map(|r| Session::from_record(r, None))
-            .collect())
-    }
-
-    /// Ends the session of user `id` whose public id is `session`: its access and refresh
-    /// tokens are refused from now on. `false` when the user has no such live session.
-    pub async fn revoke_session(&self, id: &str, session: &str) -> Result<bool> {
-        let ended = self.core.end_session_of(id, session).await?;
-        if ended {
-            self.core.emit(TokenEvent::SessionRevoked {
-                subject: id.to_owned(),
-                session: session.to_owned(),
-            });
-        }
-        Ok(ended)
-    }
-
-    /// Ends the session with the public id `session` of the user of `claims` (a user ending
-    /// one of their own devices): `false` when that user has no such live session, and
-    /// always for an identity provider's token, which has no sessions here.
-    pub async fn revoke_own_session(&self, claims: &Claims, session: &str) -> Result<bool> {
-        if claims.external_issuer().is_some() {
-            return Ok(false);
-        }
-        self.revoke_session(claims.subject(), session).await
-    }
-
-    /// Ends every session of the user of `claims` except the one `claims` belongs to
-    /// ("log out my other devices"), also those of logins still in flight; returns how
-    /// many live sessions ended (none for an identity provider's token, which has no
-    /// sessions here).
-    pub async fn revoke_other_sessions(&self, claims: &Claims) -> Result<u64> {
-        if claims.external_issuer().is_some() {
-            return Ok(0);
-        }
-        self.core
-            .end_sessions_of(claims.subject(), claims.family())
-            .await
-    }
-
-    /// Ends every session of user `id`, also those of logins still in flight; returns how
-    /// many live sessions ended. Tokens outside sessions (service tokens) stay valid; use
-    /// [`revoke_user`](Self::revoke_user) to revoke everything.
-    pub async fn revoke_sessions(&self, id: &str) -> Result<u64> {
-        self.core.end_sessions_of(id, None).await
-    }
-
-    /// Logs out: ends the session of the access token (or revokes the token itself when it
-    /// belongs to none), and the session of `refresh_token` when given (it must belong to
-    /// the same user).
-    pub async fn logout(&self, access: &Claims, refresh_token: Option<&str>) -> Result<()> {
-        match access.family() {
-            Some(family) => self.revoke_family(family).await?,
-            None => self.revoke_token(access).await?,
-        }
-        if let Some(token) = refresh_token {
-            let refresh = self
-                .core
-                .verify_claims(token, ExpectKind::Exactly(TokenKind::Refresh))?;
-            // A provider's `sub` is not one of our user ids: its access token never
-            // vouches for one of our refresh tokens.
-            if refresh.subject() != access.subject() || access.external_issuer().is_some() {
-                return Err(Error::new(ErrorKind::InvalidTokenError)
-                    .with_message("the refresh token belongs to another user"));
-            }
-            if let Some(family) = refresh.family().filter(|f| Some(*f) != access.family()) {
-                self.revoke_family(family).await?;
-            }
-        }
-        Ok(())
     }
 
     /// An `Authorization: Bearer …` header with a fresh access token for `user`, for
@@ -1276,6 +894,38 @@ impl<U: AuthUser> Centurion<U> {
         self.core.jwks()
     }
 
+    /// The security schemes this instance accepts, for an OpenAPI document: `bearerAuth`
+    /// when tokens are read from the `Authorization` header, `sessionCookie` and
+    /// `csrfToken` with the session cookies, one OpenID Connect scheme per identity
+    /// provider (`oidc`, `oidc_2`, …). Applied to a utoipa document with
+    /// `utoipa::Modify`, or to an aide one with `openapi::aide::secure`, it declares them
+    /// and turns each `#[secured]` operation's `x-centurion` extension into its `security`
+    /// (see [`crate::openapi`]).
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), centurion::Error> {
+    /// use centurion::{Centurion, memory::MemoryUserStore, testing::TestUser};
+    /// let auth = Centurion::<TestUser>::builder()
+    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
+    ///     .user_store(MemoryUserStore::new())
+    ///     .build()?;
+    /// let schemes = auth.openapi().config().schemes();
+    /// assert_eq!(schemes.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["bearerAuth"]);
+    /// # Ok(()) }
+    /// # demo().unwrap();
+    /// ```
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "utoipa", feature = "aide"))))]
+    pub fn openapi(&self) -> crate::docs::SecurityDocs {
+        #[allow(unused_mut)]
+        let mut config = self.core.transport().docs();
+        #[cfg(feature = "oidc")]
+        for provider in self.core.provider_status() {
+            config = config.with_provider(&provider.issuer);
+        }
+        crate::docs::SecurityDocs::new(config)
+    }
+
     /// The layer to add to the router: it hands the instance to the extractors and applies
     /// the [error responder](CenturionBuilder::error_responder).
     ///
@@ -1293,150 +943,5 @@ impl<U: AuthUser> Centurion<U> {
     /// ```
     pub fn layer(&self) -> CenturionLayer<U> {
         CenturionLayer::new(self.clone())
-    }
-
-    /// The session cookies for a pair just issued by [`login`](Self::login),
-    /// [`issue_pair`](Self::issue_pair) or [`refresh`](Self::refresh), and the CSRF token.
-    ///
-    /// The access cookie lives as long as the access token, the refresh and CSRF cookies
-    /// as long as the refresh family. Fails with [`ErrorKind::ConfigurationError`] when
-    /// cookies are not a configured token location, and with the verification error when
-    /// a token of the pair is no longer valid.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .cookies(CookieConfig { secure: false, ..CookieConfig::default() })
-    ///     .build()?;
-    /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &[])).await?;
-    /// let cookies = auth.session_cookies(&pair)?;
-    /// let access = cookies.set_cookie_headers()[0].to_str().unwrap();
-    /// assert!(access.starts_with(&format!("access_token={};", pair.access_token)));
-    /// assert!(access.contains("HttpOnly") && access.contains("SameSite=Lax"));
-    /// assert!(access.contains("Max-Age=900"));
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub fn session_cookies(&self, pair: &TokenPair) -> Result<SessionCookies> {
-        let core = &self.core;
-        let settings = core.transport().cookies()?;
-        let access = core.verify_claims(&pair.access_token, ExpectKind::Authenticating)?;
-        let refresh =
-            core.verify_claims(&pair.refresh_token, ExpectKind::Exactly(TokenKind::Refresh))?;
-        settings.session(
-            &pair.access_token,
-            &access,
-            &pair.refresh_token,
-            &refresh,
-            core.clock().secs(),
-        )
-    }
-
-    /// The headers that delete the session cookies, for logout responses.
-    ///
-    /// ```
-    /// # fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .cookies(CookieConfig::default())
-    ///     .build()?;
-    /// let cleared = auth.clear_session_cookies()?;
-    /// let access = cleared.set_cookie_headers()[0].to_str().unwrap();
-    /// assert!(access.starts_with("__Host-access_token=;"));
-    /// assert!(access.contains("Max-Age=0") && access.contains("Secure"));
-    /// # Ok(()) }
-    /// # demo().unwrap();
-    /// ```
-    pub fn clear_session_cookies(&self) -> Result<ClearSessionCookies> {
-        self.core.transport().cookies()?.clear()
-    }
-
-    /// Refreshes the session of the refresh cookie: checks the CSRF header against it,
-    /// spends the refresh token (rotation and reuse detection as in
-    /// [`refresh`](Self::refresh)) and returns the new session cookies.
-    ///
-    /// The CSRF header is required whatever the request's method (refreshing changes
-    /// state; route it as `POST`). A request without the refresh cookie is
-    /// [`ErrorKind::MissingToken`]; without a matching CSRF header,
-    /// [`ErrorKind::CSRFError`], and the refresh token is not spent.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, CookieConfig, ErrorKind, NewUser, UserStore};
-    /// use centurion::{memory::MemoryUserStore, testing::TestUser};
-    /// let users = MemoryUserStore::<TestUser>::new();
-    /// let user = users.create(NewUser::new("ada", "")).await?;
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(users)
-    ///     .cookies(CookieConfig { secure: false, ..CookieConfig::default() })
-    ///     .refresh_grace(std::time::Duration::ZERO) // strict rotation, for this example
-    ///     .build()?;
-    /// let pair = auth.issue_pair(&user).await?;
-    /// let csrf = auth.session_cookies(&pair)?.csrf_token().to_owned();
-    ///
-    /// // What the browser sends back: the refresh and CSRF cookies.
-    /// let mut headers = http::HeaderMap::new();
-    /// let cookie = format!("refresh_token={}; csrf_token={csrf}", pair.refresh_token);
-    /// headers.insert("cookie", cookie.parse().unwrap());
-    /// // Without the CSRF header: refused, and the refresh token is not spent.
-    /// let err = auth.refresh_from_cookies(&headers).await.unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::CSRFError);
-    ///
-    /// headers.insert("x-csrf-token", csrf.parse().unwrap());
-    /// let renewed = auth.refresh_from_cookies(&headers).await?;
-    /// assert_eq!(renewed.csrf_token(), csrf); // the same session
-    /// // The spent refresh token again: reuse, the whole session is revoked.
-    /// let err = auth.refresh_from_cookies(&headers).await.unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::RefreshReuseError);
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub async fn refresh_from_cookies(&self, headers: &HeaderMap) -> Result<SessionCookies> {
-        self.refresh_from_cookies_with(headers, &ClientInfo::from_headers(headers, None))
-            .await
-    }
-
-    /// [`refresh_from_cookies`](Self::refresh_from_cookies) for a known client (see
-    /// [`refresh_from`](Self::refresh_from)).
-    pub async fn refresh_from_cookies_with(
-        &self,
-        headers: &HeaderMap,
-        client: &ClientInfo,
-    ) -> Result<SessionCookies> {
-        let core = &self.core;
-        let started = core.stamp_now();
-        let settings = core.transport().cookies()?;
-        let token = settings.refresh_token(headers)?;
-        let claims = core.verify_claims(&token, ExpectKind::Exactly(TokenKind::Refresh))?;
-        settings.check_csrf(headers, &claims)?;
-        let pair = self.rotate(&claims, client, started).await?;
-        self.session_cookies(&pair)
-    }
-
-    /// The CSRF token of the session `claims` belong to, for applications that render it
-    /// into their pages instead of reading the CSRF cookie.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), centurion::Error> {
-    /// use centurion::{Centurion, CookieConfig, memory::MemoryUserStore, testing::TestUser};
-    /// let auth = Centurion::<TestUser>::builder()
-    ///     .secret("an-example-secret-of-at-least-32-bytes!!")
-    ///     .user_store(MemoryUserStore::new())
-    ///     .cookies(CookieConfig::default())
-    ///     .build()?;
-    /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &[])).await?;
-    /// let claims = auth.verify_access(&pair.access_token).await?;
-    /// assert_eq!(auth.csrf_token(&claims)?, auth.session_cookies(&pair)?.csrf_token());
-    /// # Ok(()) }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub fn csrf_token(&self, claims: &Claims) -> Result<String> {
-        self.core.transport().cookies()?.csrf_token(claims)
     }
 }

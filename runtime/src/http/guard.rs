@@ -153,6 +153,75 @@ pub trait Secured: Send + Sync + 'static {
 #[doc(hidden)]
 pub struct Guard<R>(std::marker::PhantomData<fn() -> R>);
 
+/// The type `#[secured]`'s attribute-order check names: when `#[utoipa::path]` is written
+/// above `#[secured]`, the compiler's error says "expected
+/// `write_secured_above_utoipa_path_so_it_can_document_the_security`".
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct write_secured_above_utoipa_path_so_it_can_document_the_security;
+
+/// A request extension that asks the guard which requirement it enforces instead of
+/// enforcing it: the guard writes its requirement here and refuses the request, so the
+/// handler never runs. Only code in the process can put an extension on a request, so no
+/// client can send it; `centurion::openapi::verify` uses it to compare a document with the
+/// guards a router actually runs.
+#[cfg(feature = "openapi")]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Introspect {
+    answer: std::sync::Arc<std::sync::OnceLock<crate::docs::DocRequirement>>,
+}
+
+#[cfg(feature = "openapi")]
+impl Introspect {
+    fn answer(&self, requirement: &Requirement) {
+        let _ = self.answer.set(requirement.into());
+    }
+
+    /// The requirement of the guard that answered, if one did.
+    pub(crate) fn answered(&self) -> Option<crate::docs::DocRequirement> {
+        self.answer.get().cloned()
+    }
+}
+
+/// A `#[secured]` requirement as an API document states it (`x-centurion`).
+#[cfg(feature = "openapi")]
+impl From<&Requirement> for crate::docs::DocRequirement {
+    fn from(requirement: &Requirement) -> Self {
+        let owned = |names: &[&str]| names.iter().map(|name| (*name).to_owned()).collect();
+        crate::docs::DocRequirement {
+            roles: owned(requirement.all_of),
+            any_of: owned(requirement.any_of),
+            permissions: owned(requirement.all_permissions),
+            any_permission: owned(requirement.any_permission),
+            fresh: requirement.fresh,
+            optional: requirement.optional,
+        }
+    }
+}
+
+/// For a handler that checks its token itself instead of through `#[secured]` (the
+/// ready-made logout routes): when the request is a documentation probe, answer it with
+/// "a token, with no role" (`optional`: or none) and refuse, as the guard does.
+#[cfg(feature = "openapi")]
+pub(crate) fn answer_probe(extensions: &http::Extensions, optional: bool) -> Result<()> {
+    let Some(probe) = extensions.get::<Introspect>() else {
+        return Ok(());
+    };
+    let _ = probe.answer.set(crate::docs::DocRequirement {
+        optional,
+        ..crate::docs::DocRequirement::default()
+    });
+    Err(Error::new(ErrorKind::MissingToken)
+        .with_message("a documentation probe: the handler did not run"))
+}
+
+/// Without a documentation feature (`utoipa`, `aide`) there is no probe to answer.
+#[cfg(not(feature = "openapi"))]
+pub(crate) fn answer_probe(_: &http::Extensions, _: bool) -> Result<()> {
+    Ok(())
+}
+
 impl<R> std::fmt::Debug for Guard<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Guard")
@@ -196,6 +265,12 @@ impl<S: Send + Sync, R: Secured> FromRequestParts<S> for Guard<R> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
+        #[cfg(feature = "openapi")]
+        if let Some(probe) = parts.extensions.get::<Introspect>() {
+            probe.answer(&R::REQUIREMENT);
+            return Err(Error::new(ErrorKind::MissingToken)
+                .with_message("a documentation probe: the handler did not run"));
+        }
         enforce(parts, &R::REQUIREMENT).await?;
         Ok(Guard(std::marker::PhantomData))
     }

@@ -41,5 +41,10 @@ pub use self::guard::{check_fresh, check_permissions, check_roles};
 pub use self::json_body::JsonBody;
 pub use crate::centurion::{CenturionLayer, CenturionService, ResponseFuture};
 
+#[cfg(feature = "openapi")]
+pub(crate) use self::guard::Introspect;
+pub(crate) use self::guard::answer_probe;
 #[doc(hidden)]
-pub use self::guard::{Guard, Requirement, Secured};
+pub use self::guard::{
+    Guard, Requirement, Secured, write_secured_above_utoipa_path_so_it_can_document_the_security,
+};

@@ -119,9 +119,9 @@ impl AccountMail {
         self
     }
 
-    /// Counts the reset-mail limit ([`Throttle::reset_mail`]) in `throttle`: the
-    /// application's, so that every instance sharing it (a Redis store) sends at most one
-    /// reset mail per account per window.
+    /// Counts the per-account mail limits ([`Throttle::reset_mail`],
+    /// [`Throttle::address_taken_mail`]) in `throttle`: the application's, so that every
+    /// instance sharing it (a Redis store) keeps to one count per account.
     pub fn throttle(mut self, throttle: Throttle) -> Self {
         self.throttle = throttle;
         self
@@ -134,24 +134,45 @@ impl AccountMail {
 
     /// Queues the mail a registration calls for: the confirmation mail (with the token's
     /// link) to the new user's stored address, or, when the address was taken, a mail
-    /// telling its owner that someone tried to register with it. Returns `false` when no
-    /// mail was queued (no stored address, or the queue was full); the answer to the client
-    /// must not depend on it.
+    /// telling its owner that someone tried to register with it, within
+    /// [`ThrottleConfig::address_taken_mails`] per account (counted on the queue's time, in
+    /// this mail's [`throttle`](Self::throttle)), so that registrations naming one address
+    /// cannot flood its inbox. Returns `false` when no mail was queued (no stored
+    /// address, or the queue was full); the answer to the client must not depend on it.
     pub fn registration<U: AuthUser + HasEmail>(&self, registration: &Registration<U>) -> bool {
-        let mail = match registration {
+        match registration {
             Registration::Created { user, token } => {
                 let Some(to) = user.email() else { return false };
                 let link = link_with_token(&self.confirm_url, token);
-                confirmation_mail(&self.templates, to, user.username(), &link)
+                self.queue.send(confirmation_mail(
+                    &self.templates,
+                    to,
+                    user.username(),
+                    &link,
+                ))
             }
             Registration::AddressTaken { owner, .. } => {
-                let Some(to) = owner.email() else {
+                let Some(to) = owner.email().map(str::to_owned) else {
                     return false;
                 };
-                address_taken_mail(&self.templates, to, owner.username(), &self.home_url)
+                let (id, username) = (owner.id(), owner.username().to_owned());
+                let this = self.clone();
+                self.queue.compose(async move {
+                    match this.throttle.address_taken_mail(&id).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::info!(user.id = %id, "registration: the owner of this address was told recently; no notice sent");
+                            return None;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "registration: the notice limit could not be counted; no notice sent");
+                            return None;
+                        }
+                    }
+                    Some(address_taken_mail(&this.templates, &to, &username, &this.home_url))
+                })
             }
-        };
-        self.queue.send(mail)
+        }
     }
 
     /// The "forgot password" flow, on the queue's time: finds the account whose address

@@ -614,6 +614,37 @@ impl Throttle {
         }
     }
 
+    /// Counts a notice to user `user_id` that someone tried to register with its address,
+    /// under [`ThrottleConfig::address_taken_mails`]: `Ok(true)` when it may be sent,
+    /// `Ok(false)` past the limit, however many registrations named the address.
+    ///
+    /// ```
+    /// # async fn demo() -> centurion::Result<()> {
+    /// use centurion::throttle::{Throttle, ThrottleConfig};
+    /// let throttle = Throttle::in_memory(ThrottleConfig::default())?;
+    /// for _ in 0..3 {
+    ///     assert!(throttle.address_taken_mail("42").await?);
+    /// }
+    /// assert!(!throttle.address_taken_mail("42").await?);
+    /// assert!(throttle.reset_mail("42").await?, "a count of its own");
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn address_taken_mail(&self, user_id: &str) -> Result<bool> {
+        match self
+            .limit(
+                "taken-mail",
+                user_id,
+                &self.inner.config.address_taken_mails,
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::TooManyRequests => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// [`authenticate`](Self::authenticate) and [`Centurion::issue_pair`] in one: the
     /// throttled twin of [`Centurion::login`].
     ///

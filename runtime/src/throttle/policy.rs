@@ -173,6 +173,12 @@ pub struct ThrottleConfig {
     /// Reset mails per account, however many addresses ask
     /// ([`Throttle::reset_mail`](super::Throttle::reset_mail)): default 1 every 5 minutes.
     pub reset_mails: RateLimit,
+    /// Notices to an account that someone tried to register with its address, however
+    /// many registrations name it
+    /// ([`Throttle::address_taken_mail`](super::Throttle::address_taken_mail)): default 3
+    /// every 15 minutes (at most 288 a day, where the registration limit alone would let
+    /// one client address send 43 200).
+    pub address_taken_mails: RateLimit,
 }
 
 impl Default for ThrottleConfig {
@@ -185,6 +191,7 @@ impl Default for ThrottleConfig {
             registrations: RateLimit::new(30, Duration::from_secs(60)),
             reset_requests: RateLimit::new(10, Duration::from_secs(60)),
             reset_mails: RateLimit::new(1, Duration::from_secs(5 * 60)),
+            address_taken_mails: RateLimit::new(3, Duration::from_secs(15 * 60)),
         }
     }
 }
@@ -199,6 +206,7 @@ impl ThrottleConfig {
         self.registrations.validate("registrations")?;
         self.reset_requests.validate("reset_requests")?;
         self.reset_mails.validate("reset_mails")?;
+        self.address_taken_mails.validate("address_taken_mails")?;
         Ok(())
     }
 }

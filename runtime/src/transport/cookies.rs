@@ -116,6 +116,16 @@ impl CookieSettings {
         })
     }
 
+    /// The access cookie and the CSRF header, as an API document names them.
+    #[cfg(feature = "openapi")]
+    pub(super) fn docs(&self) -> crate::docs::CookieDocs {
+        crate::docs::CookieDocs {
+            access_cookie: self.access_name.clone(),
+            refresh_cookie: self.refresh_name.clone(),
+            csrf_header: self.csrf.documented_header().map(str::to_owned),
+        }
+    }
+
     /// The access cookie's token, if the request carries one.
     pub(super) fn access_token(&self, headers: &HeaderMap) -> Result<Option<String>> {
         cookie_value(headers, &self.access_name)

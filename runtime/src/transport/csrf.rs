@@ -67,6 +67,12 @@ impl Csrf {
         })
     }
 
+    /// The header the CSRF token travels in, as configured; `None` when the check is off.
+    #[cfg(feature = "openapi")]
+    pub(super) fn documented_header(&self) -> Option<&str> {
+        self.protect.then_some(self.header_label.as_str())
+    }
+
     /// The CSRF token of the session `claims` belong to: its refresh family, or the token
     /// itself for tokens without one.
     pub(super) fn token(&self, claims: &Claims) -> Result<String> {

@@ -192,6 +192,17 @@ impl Transport {
         })
     }
 
+    /// Where tokens are accepted, as an API document's security schemes say it. The
+    /// query location (read only on WebSocket upgrades) is not documented.
+    #[cfg(feature = "openapi")]
+    pub(crate) fn docs(&self) -> crate::docs::DocsConfig {
+        crate::docs::DocsConfig {
+            bearer: self.locations.contains(&TokenLocation::Header),
+            cookie: self.cookies.as_ref().map(|cookies| cookies.docs()),
+            oidc: Vec::new(),
+        }
+    }
+
     /// The session cookies' settings; a configuration error when cookies are not a token
     /// location.
     pub(crate) fn cookies(&self) -> Result<&CookieSettings> {
