@@ -409,6 +409,35 @@ mod sqlite {
         centurion_testkit::contracts::user_store_semantics(&store, "sqlite").await;
     }
 
+    /// "Log out my other devices" reads the live sessions, then writes. On SQLite a
+    /// transaction that reads first and writes second cannot wait for a writer that
+    /// committed in between: it fails at once with "database is locked" (no busy timeout
+    /// applies), which answered 503. Ending sessions while other writes land (logins,
+    /// revocations, the background purge) must always succeed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_ending_sessions_beside_other_writes_never_reports_a_locked_database() {
+        let dir = TempDir::new("sqlite");
+        let store = Arc::new(SqlRevocationStore::connect(&file_url(&dir)).await.unwrap());
+        let far = centurion_testkit::now_secs() + 3600;
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..400 {
+                    store.revoke_token(&format!("t{i}"), far).await.unwrap();
+                }
+            })
+        };
+        let mut now_ms = centurion_testkit::now_secs() * 1000;
+        for _ in 0..400 {
+            now_ms += 1;
+            store
+                .end_sessions_of("ada", Some("kept"), now_ms, far)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        writer.await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_revocation_store_alone_creates_no_users_table() {
         let dir = TempDir::new("sqlite");

@@ -73,6 +73,36 @@ macro_rules! on_pool {
     };
 }
 
+/// A transaction that writes, begun so that it waits for other writers instead of failing.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock first and waits for it up
+/// to the busy timeout. A deferred `BEGIN` whose first statement reads holds a snapshot;
+/// when it then writes after another connection committed, SQLite cannot let it wait and
+/// refuses at once ("database is locked"). On PostgreSQL it is a plain `BEGIN`.
+trait BeginWrite {
+    type Db: sqlx::Database;
+
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+}
+
+#[cfg(feature = "sqlite")]
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
+    }
+}
+
 mod pool;
 mod revocations;
 mod users;

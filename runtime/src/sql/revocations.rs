@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{SqlOptions, SqlPool};
+use super::{BeginWrite, SqlOptions, SqlPool};
 use crate::clock::{Clock, SharedClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
@@ -470,7 +470,7 @@ impl RevocationStore for SqlRevocationStore {
     async fn revoke_user(&self, subject: &str, not_before_ms: u64, expires_at: u64) -> Result<()> {
         let now = self.clock.secs();
         on_pool!(&self.pool, p => {
-            let mut tx = p.begin().await.map_err(Error::store)?;
+            let mut tx = p.begin_write().await.map_err(Error::store)?;
             sqlx::query(Self::RAISE_NOT_BEFORE)
                 .bind("user")
                 .bind(subject)
@@ -733,7 +733,7 @@ impl RevocationStore for SqlRevocationStore {
             not_revoked!("$4", "$3")
         );
         let ended: i64 = on_pool!(&self.pool, p => {
-            let mut tx = p.begin().await.map_err(Error::store)?;
+            let mut tx = p.begin_write().await.map_err(Error::store)?;
             let ended: i64 = sqlx::query_scalar(count_live)
                 .bind(subject)
                 .bind(except)

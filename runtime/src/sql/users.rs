@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlx::Row;
 
-use super::{SqlOptions, SqlPool, SqlRevocationStore};
+use super::{BeginWrite, SqlOptions, SqlPool, SqlRevocationStore};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{email_key, identity_key};
 use crate::store::{ImportedUser, NewUser, Registered, UserStore, random_uuid};
@@ -535,7 +535,7 @@ impl<U: UserRecord> SqlUserStore<U> {
         let roles = encode_roles(&new.roles);
         let uid = Self::new_uid()?;
         on_pool!(&self.pool, p => {
-            let mut tx = p.begin().await.map_err(Error::store)?;
+            let mut tx = p.begin_write().await.map_err(Error::store)?;
             sqlx::query(
                 "DELETE FROM centurion_users WHERE pending_since_ms IS NOT NULL \
                  AND pending_since_ms < $1 AND (username_key = $2 OR email_key = $3)",
@@ -639,7 +639,7 @@ impl<U: UserRecord> UserStore<U> for SqlUserStore<U> {
         let roles = encode_roles(&new.roles);
         let uid = Self::new_uid()?;
         on_pool!(&self.pool, p => {
-            let mut tx = p.begin().await.map_err(Error::store)?;
+            let mut tx = p.begin_write().await.map_err(Error::store)?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO centurion_users \
                  (username, username_key, email, email_key, password_hash, roles, active, pending_since_ms, uid) \
