@@ -786,6 +786,60 @@ mod redis_shared {
         throttle.record_failure(&keys).await.unwrap();
     }
 
+    /// A Redis that may evict keys could drop a lock under memory pressure from anything
+    /// else it holds, and a locked account could then be guessed at again: refused like
+    /// the revocation store's (before, the throttle took any Redis), unless the application
+    /// accepts the risk.
+    #[tokio::test]
+    async fn an_evicting_redis_is_refused_unless_allowed() {
+        let policy = || config(Backoff::new(1, ms(60_000), ms(60_000)), lenient());
+        let keys = ThrottleKeys::new().account("ada");
+        for eviction in ["volatile-lru", "allkeys-lru"] {
+            let args = ["--maxmemory", "10mb", "--maxmemory-policy", eviction];
+            let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+                return;
+            };
+            let err = RedisThrottleStore::connect(&server.url(), RedisOptions::default())
+                .await
+                .expect_err(eviction);
+            assert_eq!(err.kind(), ErrorKind::ConfigurationError, "{err:?}");
+            assert!(err.message().contains("noeviction"), "{err:?}");
+            assert!(err.message().contains("login throttle"), "{err:?}");
+            // Built lazily, it refuses at its first call, with 503, and keeps refusing.
+            let lazy =
+                RedisThrottleStore::connect_lazy(&server.url(), RedisOptions::default()).unwrap();
+            let throttle = Throttle::new(lazy, policy()).unwrap();
+            for _ in 0..2 {
+                let err = throttle.check(&keys).await.unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{eviction}");
+            }
+            let allowed = RedisThrottleStore::connect(
+                &server.url(),
+                RedisOptions::default().allow_eviction(true),
+            )
+            .await
+            .unwrap();
+            let throttle = Throttle::new(allowed, policy()).unwrap();
+            throttle.check(&keys).await.unwrap();
+            throttle.record_failure(&keys).await.unwrap();
+        }
+        // A memory limit without eviction is accepted: a full Redis then fails closed.
+        let args = ["--maxmemory", "10mb", "--maxmemory-policy", "noeviction"];
+        let Some(server) = RedisServer::start_with_args(GROUP, &args) else {
+            return;
+        };
+        let store = RedisThrottleStore::connect(&server.url(), RedisOptions::default())
+            .await
+            .unwrap();
+        let throttle = Throttle::new(store, policy()).unwrap();
+        throttle.check(&keys).await.unwrap();
+        throttle.record_failure(&keys).await.unwrap();
+        throttle.check(&keys).await.unwrap();
+        throttle.record_failure(&keys).await.unwrap();
+        let err = throttle.check(&keys).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyRequests);
+    }
+
     async fn keys_under(server: &RedisServer, pattern: &str) -> usize {
         let client = redis::Client::open(server.url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();

@@ -22,9 +22,10 @@
 //! ```
 //!
 //! Both stores have the same constructors: `connect(url, options)` connects and checks that
-//! Redis answers (a [`ErrorKind::StoreUnavailable`]
-//! error when it does not), `connect_lazy(url, options)` connects on first use, so it can
-//! be built while Redis is down, and fails only for a malformed URL.
+//! Redis answers (a [`ErrorKind::StoreUnavailable`] error when it does not) and that it
+//! cannot evict the store's keys ([below](#eviction)), `connect_lazy(url, options)`
+//! connects on first use, so it can be built while Redis is down, and fails only for a
+//! malformed URL.
 //!
 //! ## Failures
 //!
@@ -42,23 +43,29 @@
 //!
 //! ## Eviction
 //!
-//! Revocations and sessions must never be evicted: a Redis under `maxmemory` with an
-//! eviction policy (`allkeys-*`, `volatile-*`) drops keys to make room, and a dropped
-//! revocation makes a revoked token valid again (a dropped session only logs its user
-//! out). So [`RedisRevocationStore`] checks `maxmemory` and `maxmemory-policy` when it
-//! connects (on first use for `connect_lazy`) and refuses a Redis that has a memory limit
-//! and a policy other than `noeviction`, unless [`RedisOptions::allow_eviction`] turns the
-//! refusal into a logged error. With `noeviction`, a full Redis refuses writes, and
-//! centurion answers 503: it fails closed. A Redis that does not allow `CONFIG GET`
-//! (managed services) is used, with a warning naming what to check.
+//! Revocations, sessions and throttle locks must never be evicted: a Redis under
+//! `maxmemory` with an eviction policy (`allkeys-*`, `volatile-*`) drops keys to make room;
+//! a dropped revocation makes a revoked token valid again (a dropped session only logs its
+//! user out), and a dropped lock lets a locked account be guessed at again. So
+//! [`RedisRevocationStore`] and the login throttle's
+//! [`RedisThrottleStore`](crate::throttle::RedisThrottleStore) check `maxmemory` and
+//! `maxmemory-policy` when they connect (on first use for `connect_lazy`) and refuse a Redis
+//! that has a memory limit and a policy other than `noeviction`, unless
+//! [`RedisOptions::allow_eviction`] turns the refusal into a logged error (for the store
+//! built with those options only). With `noeviction`, a full Redis refuses writes, and
+//! centurion answers 503: it fails closed. A Redis that refuses `CONFIG` itself (renamed,
+//! denied by an ACL: managed services) is used, with a warning naming what to check; any
+//! other error while asking is a failure, asked again at the next call.
 //!
 //! The recommended set-up: revocations and sessions on a Redis (or a database number) of
 //! their own with `maxmemory-policy noeviction` and persistence on; the login throttle,
-//! whose keys are many and short-lived, on another Redis or at least another prefix. Both
-//! stores can share one Redis with `noeviction` when its memory is sized for both.
+//! whose keys are many and short-lived (its own cap bounds them), on another Redis with
+//! `noeviction` or at least another prefix. Both stores can share one Redis with
+//! `noeviction` when its memory is sized for both.
 
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -128,9 +135,10 @@ impl RedisOptions {
         self
     }
 
-    /// Accepts a Redis whose eviction policy could drop revocations (a `maxmemory` with a
-    /// `maxmemory-policy` other than `noeviction`), logging an error at connection instead
-    /// of refusing it (default `false`: refused; see [the module docs](self#eviction)).
+    /// Accepts a Redis whose eviction policy could drop revocations or throttle locks (a
+    /// `maxmemory` with a `maxmemory-policy` other than `noeviction`), logging an error at
+    /// connection instead of refusing it (default `false`: refused; see
+    /// [the module docs](self#eviction)).
     /// Only for a Redis whose memory you know will never fill up.
     ///
     /// ```
@@ -145,13 +153,30 @@ impl RedisOptions {
 
 /// What a Redis said about its eviction policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Eviction {
+enum Eviction {
     /// No memory limit, or `noeviction`: keys are never dropped to make room.
     Never,
     /// Keys may be dropped: the limit and the policy.
     Possible { maxmemory: u64, policy: String },
     /// `CONFIG GET` is not allowed (a managed Redis): the reason.
     Unknown(String),
+}
+
+/// Whether Redis refused the `CONFIG` command itself, for every command asked: unknown
+/// (renamed away) or not permitted (an ACL).
+fn config_is_hidden(e: &RedisError) -> bool {
+    let Some(errors) = e.clone().into_server_errors() else {
+        return false;
+    };
+    !errors.is_empty()
+        && errors.iter().all(|(_, error)| match error.code() {
+            "NOPERM" => true,
+            "ERR" => error.details().is_some_and(|detail| {
+                let detail = detail.to_ascii_lowercase();
+                detail.contains("unknown command") || detail.contains("unknown subcommand")
+            }),
+            _ => false,
+        })
 }
 
 /// Why a Redis call failed.
@@ -172,6 +197,8 @@ pub(crate) struct Connection {
     prefix: String,
     timeout: Duration,
     allow_eviction: bool,
+    /// Set once the eviction policy was found acceptable: never asked again.
+    eviction_checked: AtomicBool,
     /// One warning per interval while calls fail.
     failures: LogLimiter,
 }
@@ -196,18 +223,66 @@ impl Connection {
             prefix: options.prefix,
             timeout: options.timeout,
             allow_eviction: options.allow_eviction,
+            eviction_checked: AtomicBool::new(false),
             failures: LogLimiter::new(LOG_EVERY),
         })
     }
 
-    /// Whether an evicting Redis is accepted (with an error logged).
-    pub(crate) fn allows_eviction(&self) -> bool {
-        self.allow_eviction
+    /// Refuses a Redis that may evict keys, for a store whose keys must not vanish: `store`
+    /// names it in messages, `lost` says what an eviction would undo. Refused with
+    /// [`ErrorKind::ConfigurationError`] unless [`RedisOptions::allow_eviction`] is set (then
+    /// an error is logged); a Redis that hides its policy is used with a warning. Once the
+    /// policy is found acceptable it is never asked again.
+    pub(crate) async fn check_eviction(
+        &self,
+        store: &'static str,
+        lost: &'static str,
+    ) -> Result<std::result::Result<(), Failure>> {
+        if self.eviction_checked.load(Ordering::Acquire) {
+            return Ok(Ok(()));
+        }
+        let eviction = match self.eviction().await? {
+            Ok(eviction) => eviction,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        match eviction {
+            Eviction::Never => {}
+            Eviction::Unknown(why) => tracing::warn!(
+                addr = %self.addr(), reason = %why,
+                "centurion cannot read this Redis's eviction policy (CONFIG GET is not allowed): \
+                 make sure its maxmemory-policy is noeviction, or keys of {store} may be evicted \
+                 and {lost}"
+            ),
+            Eviction::Possible { maxmemory, policy } if self.allow_eviction => tracing::error!(
+                addr = %self.addr(), maxmemory, policy = %policy,
+                "this Redis may evict keys of {store} when full, and {lost} (accepted because \
+                 RedisOptions::allow_eviction is set; use maxmemory-policy noeviction)"
+            ),
+            Eviction::Possible { maxmemory, policy } => {
+                // Every call asks again until the policy changes: one line per interval.
+                if let Some(held_back) = self.failures.allow() {
+                    tracing::error!(
+                        addr = %self.addr(), maxmemory, policy = %policy, held_back,
+                        "refusing a Redis that may evict keys of {store}: set maxmemory-policy \
+                         noeviction (or maxmemory 0), or RedisOptions::allow_eviction(true) to \
+                         accept the risk"
+                    );
+                }
+                return Err(Error::config(format!(
+                    "the Redis of {store} may evict keys (maxmemory {maxmemory}, \
+                     maxmemory-policy {policy}): {lost} once they are evicted. Set \
+                     maxmemory-policy noeviction, or accept the risk with \
+                     RedisOptions::allow_eviction(true)"
+                )));
+            }
+        }
+        self.eviction_checked.store(true, Ordering::Release);
+        Ok(Ok(()))
     }
 
     /// Asks Redis whether it may evict keys (`CONFIG GET maxmemory`, `maxmemory-policy`, in
     /// one round trip).
-    pub(crate) async fn eviction(&self) -> Result<std::result::Result<Eviction, Failure>> {
+    async fn eviction(&self) -> Result<std::result::Result<Eviction, Failure>> {
         let outcome = self
             .run(|mut c| async move {
                 ::redis::pipe()
@@ -234,8 +309,10 @@ impl Connection {
                     )),
                 }
             }
-            // Redis answered, with an error: CONFIG is not allowed (renamed, ACL, managed).
-            Err(Failure::Redis(e)) if !e.is_io_error() => Ok(Eviction::Unknown(e.to_string())),
+            // CONFIG itself is refused (renamed, denied by an ACL, a managed Redis): the policy
+            // cannot be read. Any other error (loading, busy, authentication) is a failure,
+            // asked again at the next call.
+            Err(Failure::Redis(e)) if config_is_hidden(&e) => Ok(Eviction::Unknown(e.to_string())),
             Err(failure) => Err(failure),
         })
     }
@@ -322,5 +399,37 @@ impl Connection {
             }
         }
         Ok(Err(outcome))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_is_hidden;
+
+    /// The error Redis answers with `text` (a RESP error line).
+    fn answered(text: &str) -> ::redis::RedisError {
+        ::redis::parse_redis_value(format!("-{text}\r\n").as_bytes())
+            .and_then(::redis::Value::extract_error)
+            .expect_err("an error reply")
+    }
+
+    #[test]
+    fn only_a_refused_config_command_means_the_policy_is_hidden() {
+        for hidden in [
+            "ERR unknown command 'CONFIG', with args beginning with: 'GET' 'maxmemory'",
+            "ERR unknown subcommand 'GET'. Try CONFIG HELP.",
+            "NOPERM User app has no permissions to run the 'config|get' command",
+        ] {
+            assert!(config_is_hidden(&answered(hidden)), "{hidden}");
+        }
+        // Redis busy, loading or refusing the client: a failure, asked again next time.
+        for failure in [
+            "BUSY Redis is busy running a script.",
+            "LOADING Redis is loading the dataset in memory",
+            "NOAUTH Authentication required.",
+            "ERR max number of clients reached",
+        ] {
+            assert!(!config_is_hidden(&answered(failure)), "{failure}");
+        }
     }
 }

@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::redis::aio::ConnectionManager;
 use ::redis::{FromRedisValue, Script};
 
 use super::scripts::Scripts;
 
-use super::{Connection, Eviction, Failure, RedisOptions};
+use super::{Connection, Failure, RedisOptions};
 use crate::clock::{Clock, SystemClock, unix_ms};
 use crate::error::{Error, ErrorKind, Result};
 use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
@@ -78,8 +77,6 @@ pub struct RedisRevocationStore {
 struct Inner {
     conn: Connection,
     scripts: Scripts,
-    /// Whether this Redis was found not to evict (or accepted although it may).
-    eviction_checked: AtomicBool,
 }
 
 impl std::fmt::Debug for RedisRevocationStore {
@@ -139,7 +136,6 @@ impl RedisRevocationStore {
             inner: Arc::new(Inner {
                 conn: Connection::lazy(url, options)?,
                 scripts: Scripts::new(),
-                eviction_checked: AtomicBool::new(false),
             }),
         })
     }
@@ -192,43 +188,14 @@ impl RedisRevocationStore {
 
     /// Refuses a Redis that may evict keys (once it is known not to, never asks again).
     async fn check_eviction(&self) -> Result<()> {
-        if self.inner.eviction_checked.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let conn = &self.inner.conn;
-        let eviction = match conn.eviction().await? {
-            Ok(eviction) => eviction,
-            Err(failure) => return Err(store_error(failure)),
-        };
-        match eviction {
-            Eviction::Never => {}
-            Eviction::Unknown(why) => tracing::warn!(
-                addr = %conn.addr(), reason = %why,
-                "centurion cannot read this Redis's eviction policy (CONFIG GET is not allowed): \
-                 make sure its maxmemory-policy is noeviction, or revocations may be evicted \
-                 and revoked tokens accepted again"
-            ),
-            Eviction::Possible { maxmemory, policy } if conn.allows_eviction() => tracing::error!(
-                addr = %conn.addr(), maxmemory, policy = %policy,
-                "this Redis may evict keys when full: revoked tokens would be accepted again \
-                 (accepted because RedisOptions::allow_eviction is set; use maxmemory-policy noeviction)"
-            ),
-            Eviction::Possible { maxmemory, policy } => {
-                tracing::error!(
-                    addr = %conn.addr(), maxmemory, policy = %policy,
-                    "refusing a Redis that may evict revocations: set maxmemory-policy noeviction \
-                     (or maxmemory 0), or RedisOptions::allow_eviction(true) to accept the risk"
-                );
-                return Err(Error::config(format!(
-                    "the revocation store's Redis may evict keys (maxmemory {maxmemory}, \
-                     maxmemory-policy {policy}): revoked tokens would be accepted again once \
-                     evicted. Set maxmemory-policy noeviction, or accept the risk with \
-                     RedisOptions::allow_eviction(true)"
-                )));
-            }
-        }
-        self.inner.eviction_checked.store(true, Ordering::Release);
-        Ok(())
+        self.inner
+            .conn
+            .check_eviction(
+                "the revocation store",
+                "revoked tokens would be accepted again",
+            )
+            .await?
+            .map_err(store_error)
     }
 
     /// Runs one Redis exchange within the timeout (once the eviction check has passed);

@@ -188,8 +188,10 @@ return 0
 /// expire. So a flood of made-up names can neither erase a lock nor grow the throttle
 /// past its cap, and it cannot push revocations out of a shared Redis either: the
 /// throttle's memory is bounded by the cap, not by Redis' eviction policy. Revocations
-/// need `noeviction` (see the revocation store); the throttle can share that instance
-/// (it then fails closed, never evicts), or live on an instance or prefix of its own. Every operation is one Lua script, atomic, on the
+/// need `noeviction` (see the revocation store), and so does the throttle, whose locks an
+/// evicting Redis could drop under another tenant's memory pressure: it is refused like
+/// the revocation store (see [`connect`](Self::connect)). It can share the revocations'
+/// instance (it then fails closed, never evicts), or live on an instance or prefix of its own. Every operation is one Lua script, atomic, on the
 /// Redis server's clock. While Redis is unreachable every operation fails closed with
 /// [`ErrorKind::StoreUnavailable`] after at most the [timeout](RedisOptions::timeout), and
 /// service resumes when it is back (see [`crate::redis`]).
@@ -219,8 +221,12 @@ impl fmt::Debug for RedisThrottleStore {
 }
 
 impl RedisThrottleStore {
-    /// Connects to `url` (`redis://host:port/db`) with `options` and checks that Redis
-    /// answers ([`ErrorKind::StoreUnavailable`] when it does not).
+    /// Connects to `url` (`redis://host:port/db`) with `options`, checks that Redis answers
+    /// ([`ErrorKind::StoreUnavailable`] when it does not) and that it cannot evict the
+    /// throttle's keys: a Redis with a `maxmemory` and a `maxmemory-policy` other than
+    /// `noeviction` could drop a lock and let a locked account be guessed at again, so it
+    /// is refused with [`ErrorKind::ConfigurationError`] unless
+    /// [`RedisOptions::allow_eviction`] accepts the risk, as the revocation store does.
     ///
     /// ```no_run
     /// # async fn demo() -> centurion::Result<()> {
@@ -231,6 +237,7 @@ impl RedisThrottleStore {
     /// ```
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self> {
         let store = Self::connect_lazy(url, options)?;
+        store.check_eviction().await?;
         store
             .outcome(
                 store
@@ -244,7 +251,8 @@ impl RedisThrottleStore {
 
     /// A store for `url` that connects on first use: it can be built while Redis is down
     /// (logins then fail closed with 503 until it is up). Fails only for a malformed URL.
-    /// Call it inside a Tokio runtime.
+    /// The eviction check runs at the first call that reaches Redis; while it refuses,
+    /// every call fails with 503 and an error is logged. Call it inside a Tokio runtime.
     ///
     /// ```
     /// # async fn demo() -> centurion::Result<()> {
@@ -336,10 +344,34 @@ impl RedisThrottleStore {
         self.invoke(inv).await
     }
 
+    /// Refuses a Redis that may evict the throttle's keys (once it is known not to, never
+    /// asks again).
+    async fn check_eviction(&self) -> Result<()> {
+        let outcome = self
+            .conn
+            .check_eviction(
+                "the login throttle",
+                "a locked account could be guessed at again",
+            )
+            .await?;
+        self.outcome(outcome)
+    }
+
+    /// Runs one script within the timeout, once the eviction check has passed; every
+    /// failure is 503, a refused eviction policy included.
     async fn invoke<T: ::redis::FromRedisValue>(
         &self,
         inv: ::redis::ScriptInvocation<'_>,
     ) -> Result<T> {
+        if let Err(e) = self.check_eviction().await {
+            return Err(if e.kind() == ErrorKind::ConfigurationError {
+                Error::new(ErrorKind::StoreUnavailable)
+                    .with_message("the login throttle's store is unavailable; retry later")
+                    .with_source(e)
+            } else {
+                e
+            });
+        }
         let outcome = self
             .conn
             .run(|mut conn| {
