@@ -420,7 +420,16 @@ async fn every_algorithm_the_provider_signs_with_is_verified() {
         return;
     }
     let keys = joined_keys(
-        &generate_keys(&["RS256:rs", "PS256:ps", "ES256:es", "EdDSA:ed"], true),
+        &generate_keys(
+            &[
+                "RS256:rs",
+                "PS256:ps",
+                "ES256:es",
+                "ES384:es384",
+                "EdDSA:ed",
+            ],
+            true,
+        ),
         // An RSA key without `alg`, as Entra ID publishes them: RS256 and PS256 both fit.
         &generate_keys(&["RS256:noalg"], false),
     );
@@ -435,6 +444,7 @@ async fn every_algorithm_the_provider_signs_with_is_verified() {
             ("RS256", "rs"),
             ("PS256", "ps"),
             ("ES256", "es"),
+            ("ES384", "es384"),
             ("EdDSA", "ed"),
             ("RS256", "noalg"),
             ("PS256", "noalg"),
@@ -454,6 +464,20 @@ async fn every_algorithm_the_provider_signs_with_is_verified() {
     assert_eq!(call(&server, "/me", &rs).await.status, 401);
     let es = provider.token(&[("x_alg", "ES256"), ("x_kid", "es")]);
     assert_eq!(call(&server, "/me", &es).await.status, 200);
+    let es384 = provider.token(&[("x_alg", "ES384"), ("x_kid", "es384")]);
+    assert_eq!(call(&server, "/me", &es384).await.status, 401);
+
+    // A key verifies only its curve's algorithm: a header naming the other curve's
+    // algorithm with a key's kid is refused, however the token was signed.
+    let (_auth, server) = serve(config_for(&provider), &clock, |b| b).await;
+    let now = now();
+    for (alg, kid, signed_with) in [("ES256", "es384", "es384"), ("ES384", "es", "es")] {
+        let header = json!({"alg": alg, "typ": "at+jwt", "kid": kid}).to_string();
+        let payload = provider.claims(now, &json!({})).to_string();
+        let crossed = provider.sign(Some(signed_with), &header, &payload);
+        let refused = call(&server, "/me", &crossed).await;
+        assert_eq!(refused.status, 401, "{alg} with {kid}: {refused:?}");
+    }
 }
 
 #[tokio::test]
@@ -561,6 +585,44 @@ async fn a_token_of_an_unknown_issuer_is_refused_without_any_fetch() {
         b64([1u8; 256])
     );
     assert_eq!(call(&server, "/me", &twice).await.status, 401);
+}
+
+/// Any number of issuers on one instance: two providers whose keys even share a `kid`
+/// (each generated its own `r1`). A token is routed by its `iss` to its provider's keys
+/// alone, so a token that names one issuer but is signed with the other's `r1` is refused,
+/// while the same header and claims signed by the issuer named pass.
+#[tokio::test]
+async fn two_providers_each_verify_only_their_own_tokens() {
+    let Some(first) = provider(&[]) else {
+        return;
+    };
+    let Some(second) = provider(&[]) else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let (auth, server) = serve(config_for(&first), &clock, |b| {
+        b.identity_provider(config_for(&second))
+    })
+    .await;
+    until("both providers' keys", || {
+        auth.identity_providers().iter().all(|p| p.usable)
+    })
+    .await;
+    assert_eq!(auth.identity_providers().len(), 2);
+    for provider in [&first, &second] {
+        let me = call(&server, "/me", &provider.token(&[])).await;
+        assert_eq!(me.status, 200, "{me:?}");
+        assert_eq!(me.json()["external_issuer"], provider.issuer());
+    }
+    let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": "r1"}).to_string();
+    for (signer, named) in [(&first, &second), (&second, &first)] {
+        let payload = named.claims(now(), &json!({})).to_string();
+        let crossed = signer.sign(Some("r1"), &header, &payload);
+        let refused = call(&server, "/me", &crossed).await;
+        assert_eq!(refused.status, 401, "{refused:?}");
+        let own = named.sign(Some("r1"), &header, &payload);
+        assert_eq!(call(&server, "/me", &own).await.status, 200);
+    }
 }
 
 #[tokio::test]

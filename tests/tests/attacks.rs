@@ -984,6 +984,33 @@ fn wycheproof_ecdsa_p256_p1363_vectors() {
     assert!(valid > 100 && invalid > 50, "the set was not loaded");
 }
 
+/// ES384 is verified for identity providers' tokens (their P-384 keys): the backend
+/// accepts exactly the valid vectors of that curve too.
+#[test]
+fn wycheproof_ecdsa_p384_p1363_vectors() {
+    install_centurions_provider();
+    let set =
+        wycheproof::ecdsa::TestSet::load(wycheproof::ecdsa::TestName::EcdsaSecp384r1Sha384P1363)
+            .unwrap();
+    let groups = set.test_groups.iter().map(|g| {
+        assert!(matches!(g.hash, wycheproof::HashFunction::Sha2_384));
+        (
+            g.pem.clone(),
+            g.tests
+                .iter()
+                .map(|t| (t.tc_id, t.msg.as_slice(), t.sig.as_slice(), t.result))
+                .collect(),
+        )
+    });
+    let (valid, invalid, acceptable, accepted) =
+        run_vectors(Algorithm::ES384, groups, DecodingKey::from_ec_pem);
+    eprintln!(
+        "Wycheproof ECDSA P-384 SHA-384 P1363: {valid} valid verified, {invalid} invalid refused, \
+         {accepted} of {acceptable} acceptable verified"
+    );
+    assert!(valid > 100 && invalid > 50, "the set was not loaded");
+}
+
 #[test]
 fn wycheproof_ed25519_vectors() {
     install_centurions_provider();

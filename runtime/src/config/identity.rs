@@ -12,7 +12,7 @@ use super::duration::de_duration;
 /// asymmetric one centurion verifies. HMAC (`HS*`) and `none` are never accepted from a
 /// provider, whatever the configuration says.
 pub const DEFAULT_PROVIDER_ALGORITHMS: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA",
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
 /// The largest leeway a provider may be given: 60 seconds.
@@ -71,7 +71,7 @@ pub struct IdentityProviderConfig {
     /// one of them. Required: a provider issues tokens for many APIs.
     pub audiences: Vec<String>,
     /// The algorithms accepted in this provider's tokens. Default:
-    /// [`DEFAULT_PROVIDER_ALGORITHMS`] (RS256/384/512, PS256/384/512, ES256, EdDSA).
+    /// [`DEFAULT_PROVIDER_ALGORITHMS`] (RS256/384/512, PS256/384/512, ES256, ES384, EdDSA).
     /// `HS*` and `none` are refused here.
     pub algorithms: Vec<String>,
     /// The accepted values of the token header's `typ`, compared case-insensitively;

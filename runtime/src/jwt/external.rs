@@ -37,6 +37,7 @@ const PROVIDER_ALGORITHMS: &[Algorithm] = &[
     Algorithm::PS384,
     Algorithm::PS512,
     Algorithm::ES256,
+    Algorithm::ES384,
     Algorithm::EdDSA,
 ];
 
@@ -626,7 +627,8 @@ mod tests {
         assert!(rules(|c| c.issuer = "https://idp.example/#x".into()).is_err());
         assert!(rules(|c| c.algorithms = vec!["HS256".into()]).is_err());
         assert!(rules(|c| c.algorithms = vec!["none".into()]).is_err());
-        assert!(rules(|c| c.algorithms = vec!["ES384".into()]).is_err());
+        assert!(rules(|c| c.algorithms = vec!["ES512".into()]).is_err());
+        assert!(rules(|c| c.algorithms = vec!["ES384".into()]).is_ok());
         assert!(rules(|c| c.leeway = std::time::Duration::from_secs(61)).is_err());
         assert!(rules(|c| c.leeway = std::time::Duration::from_secs(60)).is_ok());
         assert!(rules(|c| c.roles_claim = "a..b".into()).is_err());

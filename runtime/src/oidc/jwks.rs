@@ -2,8 +2,8 @@
 //! parse, or that this provider may not use, is skipped; the others are kept.
 //!
 //! A key is kept only when all of these hold: `use` is absent or `sig`; `key_ops` is absent
-//! or holds `verify`; it is an RSA key of at least 2048 bits, an EC key on P-256, or an
-//! Ed25519 key (never `oct`, which `DecodingKey::from_jwk` would turn into an HMAC secret,
+//! or holds `verify`; it is an RSA key of at least 2048 bits, an EC key on P-256 (ES256) or
+//! P-384 (ES384), or an Ed25519 key (never `oct`, which `DecodingKey::from_jwk` would turn into an HMAC secret,
 //! and never a curve whose points jsonwebtoken would not check); its `alg`, when present,
 //! is one the provider accepts. It then verifies exactly the provider's accepted
 //! algorithms of its family (its own `alg` only, when it names one).
@@ -108,12 +108,17 @@ fn usable_algorithms(jwk: &Jwk, allowed: &[Algorithm]) -> Vec<Algorithm> {
             RSA_ALGORITHMS
         }
         AlgorithmParameters::EllipticCurve(ec) => {
-            // `from_ec_components` ignores `crv`: only P-256 points of the right size.
-            let sizes_ok = decoded_len(&ec.x) == Some(32) && decoded_len(&ec.y) == Some(32);
-            if ec.curve != EllipticCurve::P256 || !sizes_ok {
+            // `from_ec_components` ignores `crv`: the curve decides the one algorithm the
+            // key verifies, and its coordinates must have that curve's size.
+            let (size, algorithm): (usize, &[Algorithm]) = match ec.curve {
+                EllipticCurve::P256 => (32, &[Algorithm::ES256]),
+                EllipticCurve::P384 => (48, &[Algorithm::ES384]),
+                _ => return Vec::new(),
+            };
+            if decoded_len(&ec.x) != Some(size) || decoded_len(&ec.y) != Some(size) {
                 return Vec::new();
             }
-            &[Algorithm::ES256]
+            algorithm
         }
         AlgorithmParameters::OctetKeyPair(okp) => {
             if okp.curve != EllipticCurve::Ed25519 || decoded_len(&okp.x) != Some(32) {
@@ -180,6 +185,7 @@ mod tests {
         Algorithm::RS256,
         Algorithm::PS256,
         Algorithm::ES256,
+        Algorithm::ES384,
         Algorithm::EdDSA,
     ];
 
@@ -246,10 +252,18 @@ mod tests {
     }
 
     #[test]
-    fn only_p256_and_ed25519_curves_of_the_right_size() {
+    fn only_p256_p384_and_ed25519_curves_of_the_right_size() {
         assert_eq!(kept(vec![ec("P-256", 32)], ALL), [vec![Algorithm::ES256]]);
-        assert!(kept(vec![ec("P-384", 48)], ALL).is_empty());
+        assert_eq!(kept(vec![ec("P-384", 48)], ALL), [vec![Algorithm::ES384]]);
+        assert!(kept(vec![ec("P-384", 48)], &[Algorithm::ES256]).is_empty());
+        let mut named = ec("P-384", 48);
+        named["alg"] = json!("ES256");
+        assert!(
+            kept(vec![named], ALL).is_empty(),
+            "its alg is not its curve's"
+        );
         assert!(kept(vec![ec("P-256", 48)], ALL).is_empty());
+        assert!(kept(vec![ec("P-384", 32)], ALL).is_empty());
         assert!(kept(vec![ec("P-521", 66)], ALL).is_empty());
         let ed = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(32, 3)});
         assert_eq!(kept(vec![ed], ALL), [vec![Algorithm::EdDSA]]);
