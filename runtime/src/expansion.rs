@@ -12,13 +12,14 @@
 use crate::roles::{Role, RoleTable};
 use crate::user::IdKind;
 
-/// A role name, from a role enum or a string.
+/// An element of a `#[auth_user(roles)]` field: a role enum or a string (the public
+/// [`RoleName`](crate::RoleName) is what `Claims::has_role` takes).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot name a role",
     label = "the `roles` field holds `{Self}`",
     note = "a `#[auth_user(roles)]` field is a `Vec` of a `#[derive(Role)]` enum or of `String`"
 )]
-pub trait RoleName {
+pub trait RoleElement {
     /// The name.
     fn role_name(&self) -> &str;
 
@@ -31,25 +32,25 @@ pub trait RoleName {
     }
 }
 
-impl RoleName for String {
+impl RoleElement for String {
     fn role_name(&self) -> &str {
         self
     }
 }
 
-impl RoleName for &str {
+impl RoleElement for &str {
     fn role_name(&self) -> &str {
         self
     }
 }
 
-impl RoleName for std::borrow::Cow<'_, str> {
+impl RoleElement for std::borrow::Cow<'_, str> {
     fn role_name(&self) -> &str {
         self
     }
 }
 
-impl<T: Role> RoleName for T {
+impl<T: Role> RoleElement for T {
     fn role_name(&self) -> &str {
         self.name()
     }
@@ -149,7 +150,7 @@ pub trait RolesField {
     fn role_table() -> Option<&'static RoleTable>;
 }
 
-impl<R: RoleName> RolesField for Vec<R> {
+impl<R: RoleElement> RolesField for Vec<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
     }
@@ -158,7 +159,7 @@ impl<R: RoleName> RolesField for Vec<R> {
     }
 }
 
-impl<R: RoleName + Eq + std::hash::Hash> RolesField for std::collections::HashSet<R> {
+impl<R: RoleElement + Eq + std::hash::Hash> RolesField for std::collections::HashSet<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
     }
@@ -167,7 +168,7 @@ impl<R: RoleName + Eq + std::hash::Hash> RolesField for std::collections::HashSe
     }
 }
 
-impl<R: RoleName + Ord> RolesField for std::collections::BTreeSet<R> {
+impl<R: RoleElement + Ord> RolesField for std::collections::BTreeSet<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
     }
@@ -334,7 +335,7 @@ fn known_roles<R: FromRoleName, C: FromIterator<R>>(names: Vec<String>) -> C {
         .collect()
 }
 
-impl<R: RoleName + FromRoleName> RolesRecordField for Vec<R> {
+impl<R: RoleElement + FromRoleName> RolesRecordField for Vec<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
     }
@@ -346,7 +347,7 @@ impl<R: RoleName + FromRoleName> RolesRecordField for Vec<R> {
     }
 }
 
-impl<R: RoleName + FromRoleName + Eq + std::hash::Hash> RolesRecordField
+impl<R: RoleElement + FromRoleName + Eq + std::hash::Hash> RolesRecordField
     for std::collections::HashSet<R>
 {
     fn names(&self) -> Vec<&str> {
@@ -360,7 +361,7 @@ impl<R: RoleName + FromRoleName + Eq + std::hash::Hash> RolesRecordField
     }
 }
 
-impl<R: RoleName + FromRoleName + Ord> RolesRecordField for std::collections::BTreeSet<R> {
+impl<R: RoleElement + FromRoleName + Ord> RolesRecordField for std::collections::BTreeSet<R> {
     fn names(&self) -> Vec<&str> {
         self.iter().map(R::role_name).collect()
     }

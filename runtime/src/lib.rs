@@ -180,7 +180,7 @@ pub use crate::core::TokenEvent;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::http::{CurrentUser, JsonBody, check_fresh, check_permissions, check_roles};
 pub use crate::jwt::{Claims, RESERVED_CLAIMS, TokenKind, install_crypto_provider};
-pub use crate::roles::{Permission, Role, RoleTable};
+pub use crate::roles::{Permission, Role, RoleName, RoleTable};
 pub use crate::session::{ClientInfo, Rotation, RotationOutcome, SessionLimits, SessionRecord};
 pub use crate::store::{ImportedUser, NewUser, Registered, RevocationStore, TokenRef, UserStore};
 pub use crate::transport::{ClearSessionCookies, SessionCookies};

@@ -412,8 +412,15 @@ async fn claims_answer_from_the_resolved_roles() {
         .verify_access(&app.token(OWNER).await)
         .await
         .unwrap();
+    // By the enum (a misspelt role does not compile) and by name (names from data).
+    assert!(claims.has_role(OrgRole::Editor));
+    assert!(!claims.has_role(OrgRole::Auditor));
+    assert!(claims.require_role(OrgRole::Admin).is_ok());
+    let refused = claims.require_role(OrgRole::Auditor).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::MissingRoleError);
+    assert_eq!(refused.message(), "this action requires the role `auditor`");
     assert!(claims.has_role("editor"));
-    assert!(!claims.has_role("auditor"));
+    assert!(!claims.has_role(String::from("auditor")));
     assert!(claims.require_role("admin").is_ok());
     assert_eq!(
         claims.require_role("auditor").unwrap_err().kind(),

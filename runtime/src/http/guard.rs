@@ -41,10 +41,10 @@ fn quoted(names: &[&str]) -> String {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub fn check_roles(claims: &Claims, all_of: &[&str], any_of: &[&str]) -> Result<()> {
-    if let Some(missing) = all_of.iter().find(|role| !claims.has_role(role)) {
+    if let Some(missing) = all_of.iter().find(|role| !claims.has_role(**role)) {
         return Err(missing_role(missing));
     }
-    if !any_of.is_empty() && !any_of.iter().any(|role| claims.has_role(role)) {
+    if !any_of.is_empty() && !any_of.iter().any(|role| claims.has_role(*role)) {
         return Err(
             Error::new(ErrorKind::MissingRoleError).with_message(format!(
                 "this action requires one of the roles {}",

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
-use crate::roles::{Access, Permission, RoleTable};
+use crate::roles::{Access, Permission, RoleName, RoleTable};
 
 /// Claim names centurion writes itself; custom claims may not use them.
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -236,6 +236,9 @@ impl Claims {
 
     /// Whether the token holds `role`: carries it, or carries a role that includes it.
     ///
+    /// `role` is a value of the role enum (`AppRole::Admin`: a misspelt role does not
+    /// compile) or, for names that come from data, a `&str`.
+    ///
     /// ```
     /// # async fn demo() -> Result<(), centurion::Error> {
     /// use centurion::{Centurion, Role, memory::MemoryUserStore, testing::TestUser};
@@ -251,23 +254,25 @@ impl Claims {
     /// let pair = auth.issue_pair(&TestUser::new(1, "ada", &["owner"])).await?;
     /// let claims = auth.verify_access(&pair.access_token).await?;
     /// assert_eq!(claims.roles(), ["owner"]);
-    /// assert!(claims.has_role("admin"));
+    /// assert!(claims.has_role(AppRole::Admin));
     /// assert_eq!(claims.effective_roles(), ["owner", "admin", "editor"]);
-    /// assert!(claims.require_role("editor").is_ok());
+    /// assert!(claims.require_role(AppRole::Editor).is_ok());
+    /// assert!(claims.has_role("editor")); // a name read from data
     /// # Ok(()) }
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
-    pub fn has_role(&self, role: &str) -> bool {
-        self.access.holds_role(self.roles(), role)
+    pub fn has_role(&self, role: impl RoleName) -> bool {
+        self.access.holds_role(self.roles(), role.role_name())
     }
 
     /// [`has_role`](Claims::has_role), as the 403 [`ErrorKind::MissingRoleError`] that
     /// `#[secured(roles = …)]` answers.
-    pub fn require_role(&self, role: &str) -> Result<(), Error> {
-        if self.has_role(role) {
+    pub fn require_role(&self, role: impl RoleName) -> Result<(), Error> {
+        let name = role.role_name();
+        if self.access.holds_role(self.roles(), name) {
             Ok(())
         } else {
-            Err(missing_role(role))
+            Err(missing_role(name))
         }
     }
 

@@ -4,7 +4,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Role`], [`Permission`], [`RoleTable`] |
+//! | `mod.rs` | [`Role`], [`RoleName`], [`Permission`], [`RoleTable`] |
 //! | `access.rs` | the roles and permissions a verified token holds, resolved once |
 //! | `check.rs` | what `#[secured]` and `roles!` evaluate at compile time (through `centurion::__private`) |
 //!
@@ -66,6 +66,61 @@ pub trait Role: Sized + Send + Sync + 'static {
 
     /// The role with this name, if declared.
     fn from_name(name: &str) -> Option<Self>;
+}
+
+/// What [`Claims::has_role`](crate::Claims::has_role) and
+/// [`Claims::require_role`](crate::Claims::require_role) take: a value of a role enum, so a
+/// misspelt role is a compile error, or a name (`&str`, `String`, `Cow<str>`), for names
+/// that come from data. A value of any role enum is taken and compared by its name: use the
+/// enum the instance's roles are declared with.
+///
+/// ```
+/// use centurion::{Role, RoleName};
+///
+/// #[derive(Role)]
+/// enum AppRole { Admin, Editor }
+///
+/// assert_eq!(AppRole::Editor.role_name(), "editor");
+/// assert_eq!("editor".role_name(), "editor");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is neither a declared role nor a role name",
+    label = "not a role",
+    note = "pass a value of the enum that derives `centurion::Role` (e.g. `AppRole::Editor`), or a role name as `&str`"
+)]
+pub trait RoleName {
+    /// The role's name as tokens carry it.
+    fn role_name(&self) -> &str;
+}
+
+impl<R: Role> RoleName for R {
+    fn role_name(&self) -> &str {
+        self.name()
+    }
+}
+
+impl RoleName for &str {
+    fn role_name(&self) -> &str {
+        self
+    }
+}
+
+impl RoleName for String {
+    fn role_name(&self) -> &str {
+        self
+    }
+}
+
+impl RoleName for &String {
+    fn role_name(&self) -> &str {
+        self
+    }
+}
+
+impl RoleName for std::borrow::Cow<'_, str> {
+    fn role_name(&self) -> &str {
+        self
+    }
 }
 
 /// A closed set of permission names, usually declared with `#[derive(Permission)]` and
