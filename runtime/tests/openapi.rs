@@ -353,3 +353,46 @@ fn the_ready_made_routes_name_only_declared_schemes() {
         "{problems:?}"
     );
 }
+
+/// A shaped answer is documented as the application's own, not as the `TokenPair`.
+#[test]
+fn shaped_answers_are_documented_as_the_applications() {
+    let plain = TokenRoutes::<TestUser>::new();
+    let shaped = TokenRoutes::<TestUser>::new()
+        .login_body(|pair, _| json!({"token": pair.access_token}))
+        .refresh_body(|pair| json!({"token": pair.access_token}));
+    let document = |tokens: &TokenRoutes<TestUser>| {
+        let mut paths = tokens.paths();
+        if paths.refresh_fields.is_some() {
+            paths.refresh_fields = Some(vec!["token".into()]);
+        }
+        let fragment = AuthRoutePaths {
+            tokens: Some(paths),
+            registration: None,
+            password_reset: None,
+            session: None,
+            throttled: false,
+        };
+        serde_json::to_value(auth_routes(&fragment)).unwrap()
+    };
+    let answer = |doc: &Value, path: &str| {
+        doc["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    let doc = document(&plain);
+    for path in ["/auth/login", "/auth/refresh"] {
+        assert_eq!(
+            answer(&doc, path),
+            json!({"$ref": "#/components/schemas/TokenPair"})
+        );
+    }
+    let doc = document(&shaped);
+    assert_eq!(
+        answer(&doc, "/auth/login")["description"],
+        "The application's own answer."
+    );
+    assert_eq!(
+        answer(&doc, "/auth/refresh")["description"],
+        "The fields the application chose: token."
+    );
+}

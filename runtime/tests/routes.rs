@@ -540,6 +540,93 @@ async fn paths_are_the_applications() {
     );
 }
 
+/// The answers' fields are the application's: the login's from the pair and the user, the
+/// refresh's from the pair (the grace window's replay gets the same body), the
+/// confirmation's and the reset's from the user.
+#[tokio::test]
+async fn the_answers_are_shaped_by_the_application() {
+    let auth = auth();
+    let out = CaptureBuffer::new();
+    let queue = MailQueue::new(ConsoleMailer::new(out.clone()));
+    let mail = AccountMail::new(
+        queue.clone(),
+        MailTemplates::new("Test"),
+        "https://app.test",
+    );
+    let app = Router::new()
+        .merge(
+            TokenRoutes::<TestUser>::new()
+                .login_body(|pair, user| {
+                    json!({"token": pair.access_token, "renew": pair.refresh_token,
+                           "user": {"name": user.username(), "roles": user.roles()}})
+                })
+                .refresh_body(
+                    |pair| json!({"token": pair.access_token, "renew": pair.refresh_token}),
+                )
+                .router(),
+        )
+        .merge(
+            RegistrationRoutes::<TestUser>::new(mail.clone())
+                .confirmed_body(|user| json!({"welcome": user.username()}))
+                .router(),
+        )
+        .merge(
+            PasswordResetRoutes::<TestUser>::new(mail)
+                .reset_body(|user| json!({"reset_for": user.username()}))
+                .router(),
+        )
+        .route(
+            "/me",
+            get(|claims: Claims| async move { claims.subject().to_owned() }),
+        )
+        .layer(auth.layer());
+
+    let new = json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD});
+    assert_eq!(
+        send(&app, post_to("/auth/register", None, Some(new)))
+            .await
+            .status,
+        201
+    );
+    queue.flush().await;
+    let body = json!({"token": last_token(&out)});
+    let reply = send(&app, post_to("/auth/confirm", None, Some(body))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body, json!({"welcome": "ada"}));
+
+    let reply = send(&app, post_to("/auth/login", None, Some(login_body()))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["user"], json!({"name": "ada", "roles": []}));
+    let access = reply.body["token"].as_str().unwrap().to_owned();
+    let me = Request::get("/me")
+        .header("authorization", format!("Bearer {access}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, me).await.status, 200);
+
+    let body = json!({"refresh_token": reply.body["renew"]});
+    let next = send(&app, post_to("/auth/refresh", None, Some(body.clone()))).await;
+    assert_eq!(next.status, 200, "{}", next.body);
+    let mut keys: Vec<&String> = next.body.as_object().unwrap().keys().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["renew", "token"]);
+    let replayed = send(&app, post_to("/auth/refresh", None, Some(body))).await;
+    assert_eq!(replayed.body, next.body, "the grace window's replay");
+
+    let body = json!({"email": "ada@example.com"});
+    assert_eq!(
+        send(&app, post_to("/auth/password/forgot", None, Some(body)))
+            .await
+            .status,
+        202
+    );
+    queue.flush().await;
+    let body = json!({"token": last_token(&out), "password": "a brand new passphrase"});
+    let reply = send(&app, post_to("/auth/password/reset", None, Some(body))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body, json!({"reset_for": "ada"}));
+}
+
 /// The token of the last `#token=` link in the captured mail.
 fn last_token(out: &CaptureBuffer) -> String {
     let text = out.contents();

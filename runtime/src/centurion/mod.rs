@@ -37,7 +37,7 @@ pub use self::builder::CenturionBuilder;
 pub use self::layer::{CenturionLayer, CenturionService, ResponseFuture};
 pub use self::session::{Authenticated, IssueTo, Session, SessionStart};
 
-/// An access + refresh token pair, serialized as the login response body
+/// An access + refresh token pair, serialized (the login answer's body by default) as
 /// `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`.
 #[derive(Clone, Serialize, PartialEq, Eq)]
 pub struct TokenPair {

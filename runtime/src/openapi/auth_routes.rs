@@ -23,6 +23,14 @@ pub struct TokenPaths {
     /// Revokes the access token and, given `{"refresh_token"}`, its family (default
     /// `/auth/logout`).
     pub logout: String,
+    /// The fields of the login's answer when the application shapes it
+    /// ([`TokenRoutes::login_body`](crate::routes::TokenRoutes::login_body)); `None`: the
+    /// `TokenPair`.
+    pub login_fields: Option<Vec<String>>,
+    /// The fields of the refresh's answer when the application shapes it
+    /// ([`TokenRoutes::refresh_body`](crate::routes::TokenRoutes::refresh_body)); `None`:
+    /// the `TokenPair`.
+    pub refresh_fields: Option<Vec<String>>,
 }
 
 impl Default for TokenPaths {
@@ -31,6 +39,8 @@ impl Default for TokenPaths {
             login: "/auth/login".into(),
             refresh: "/auth/refresh".into(),
             logout: "/auth/logout".into(),
+            login_fields: None,
+            refresh_fields: None,
         }
     }
 }
@@ -174,6 +184,14 @@ fn chosen_fields(fields: &[String]) -> Value {
     json!({"type": "object", "description": description})
 }
 
+/// The `TokenPair` schema, or the fields the application chose for a pair's answer.
+fn pair_or_chosen(fields: Option<&[String]>) -> Value {
+    match fields {
+        None => reference("TokenPair"),
+        Some(fields) => chosen_fields(fields),
+    }
+}
+
 /// An operation guarded like a plain `#[secured]` handler.
 fn guarded(mut operation: Value) -> Value {
     operation[EXTENSION] = json!({
@@ -273,7 +291,7 @@ pub(super) fn fragment(config: &AuthRoutePaths) -> Value {
                     "summary": "Log in with a username and password",
                     "requestBody": json_body("Credentials", true),
                     "responses": {
-                        "200": json_answer("A new token pair.", reference("TokenPair")),
+                        "200": json_answer("A new token pair.", pair_or_chosen(tokens.login_fields.as_deref())),
                         "400": bad_body,
                         "401": error("Bad credentials: one answer for an unknown user and a wrong password (`AuthenticationError`)."),
                         "403": error("The user is inactive (`InvalidUserError`)."),
@@ -294,7 +312,7 @@ pub(super) fn fragment(config: &AuthRoutePaths) -> Value {
                     "summary": "Trade a refresh token for the next pair (the token is spent)",
                     "requestBody": json_body("RefreshRequest", true),
                     "responses": {
-                        "200": json_answer("The next token pair.", reference("TokenPair")),
+                        "200": json_answer("The next token pair.", pair_or_chosen(tokens.refresh_fields.as_deref())),
                         "400": bad_body,
                         "401": error("The refresh token is invalid, expired, revoked or spent; a spent one presented after the grace window ends its session (`RefreshReuseError`)."),
                         "503": unavailable,

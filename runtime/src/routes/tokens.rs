@@ -2,8 +2,10 @@
 
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -22,8 +24,8 @@ use crate::user::AuthUser;
 ///
 /// | route (default path) | body | answer |
 /// | --- | --- | --- |
-/// | `POST /auth/login` | `{"username", "password"}` | 200 [`TokenPair`]: `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`; the session remembers the client ([`ClientInfo`]) |
-/// | `POST /auth/refresh` | `{"refresh_token"}` | 200, a new pair; the old refresh token is spent (rotation, the grace window, reuse detection: [`Centurion::refresh_from`]) |
+/// | `POST /auth/login` | `{"username", "password"}` | 200 [`TokenPair`]: `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}` (or the body [`login_body`](Self::login_body) makes); the session remembers the client ([`ClientInfo`]) |
+/// | `POST /auth/refresh` | `{"refresh_token"}` | 200, a new pair (or the body [`refresh_body`](Self::refresh_body) makes); the old refresh token is spent (rotation, the grace window, reuse detection: [`Centurion::refresh_from`]) |
 /// | `POST /auth/logout` | optional `{"refresh_token"}`, with the access token | 200 `{"message": "logged out"}` |
 ///
 /// Logout ends the session of the access token, and the session of the refresh token in
@@ -77,8 +79,18 @@ pub struct TokenRoutes<U> {
     refresh: String,
     logout: String,
     throttle: Option<Throttle>,
+    /// The application's login answer, from the pair and the user who logged in.
+    login_body: Option<LoginShape<U>>,
+    /// The application's refresh answer, from the next pair.
+    refresh_body: Option<PairShape>,
     user: PhantomData<fn() -> U>,
 }
+
+/// The application's answer to a login.
+type LoginShape<U> = Arc<dyn Fn(&TokenPair, &U) -> Value + Send + Sync>;
+
+/// The application's answer to a refresh.
+type PairShape = Arc<dyn Fn(&TokenPair) -> Value + Send + Sync>;
 
 impl<U: AuthUser> Default for TokenRoutes<U> {
     fn default() -> Self {
@@ -93,6 +105,8 @@ impl<U: AuthUser> std::fmt::Debug for TokenRoutes<U> {
             .field("refresh", &self.refresh)
             .field("logout", &self.logout)
             .field("throttled", &self.throttle.is_some())
+            .field("login_body", &self.login_body.is_some())
+            .field("refresh_body", &self.refresh_body.is_some())
             .finish()
     }
 }
@@ -110,6 +124,8 @@ impl<U: AuthUser> TokenRoutes<U> {
             refresh: "/auth/refresh".to_owned(),
             logout: "/auth/logout".to_owned(),
             throttle: None,
+            login_body: None,
+            refresh_body: None,
             user: PhantomData,
         }
     }
@@ -165,15 +181,63 @@ impl<U: AuthUser> TokenRoutes<U> {
         self
     }
 
+    /// The body of the login's 200, from the new pair and the user who logged in (default:
+    /// the [`TokenPair`] itself). The tokens are the pair's; what else the answer carries,
+    /// and under which names, is the application's. The user is the stored record: pick
+    /// the fields a client may see (never its password hash).
+    ///
+    /// ```
+    /// use centurion::AuthUser;
+    /// # use centurion::{routes::TokenRoutes, testing::TestUser};
+    /// let routes = TokenRoutes::<TestUser>::new().login_body(|pair, user| {
+    ///     serde_json::json!({
+    ///         "access_token": pair.access_token,
+    ///         "refresh_token": pair.refresh_token,
+    ///         "user": {"id": user.id(), "username": user.username()},
+    ///     })
+    /// });
+    /// assert!(format!("{routes:?}").contains("login_body: true"));
+    /// ```
+    pub fn login_body(
+        mut self,
+        shape: impl Fn(&TokenPair, &U) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.login_body = Some(Arc::new(shape));
+        self
+    }
+
+    /// The body of the refresh's 200, from the next pair (default: the [`TokenPair`]
+    /// itself). A replay inside the grace window is answered with the same tokens (the
+    /// same bytes, except for ES256 signatures), shaped by this function again.
+    ///
+    /// ```
+    /// # use centurion::{routes::TokenRoutes, testing::TestUser};
+    /// let routes = TokenRoutes::<TestUser>::new()
+    ///     .refresh_body(|pair| serde_json::json!({"access": pair.access_token, "refresh": pair.refresh_token}));
+    /// assert!(format!("{routes:?}").contains("refresh_body: true"));
+    /// ```
+    pub fn refresh_body(
+        mut self,
+        shape: impl Fn(&TokenPair) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.refresh_body = Some(Arc::new(shape));
+        self
+    }
+
     /// Where these routes are mounted, for their OpenAPI operations
     /// ([`openapi::auth_routes`](crate::openapi::auth_routes)): the document is built from
-    /// the same value that mounts the routes.
+    /// the same value that mounts the routes. With a [`login_body`](Self::login_body) or
+    /// [`refresh_body`](Self::refresh_body) of the application's, `login_fields` or
+    /// `refresh_fields` is `Some` and empty: name its fields there for the document.
     ///
     /// ```
     /// # use centurion::{routes::TokenRoutes, testing::TestUser};
     /// let routes = TokenRoutes::<TestUser>::new().login_path("/login");
     /// assert_eq!(routes.paths().login, "/login");
     /// assert_eq!(routes.paths().logout, "/auth/logout");
+    /// assert_eq!(routes.paths().login_fields, None); // the TokenPair
+    /// let shaped = routes.login_body(|pair, _| serde_json::json!({"token": pair.access_token}));
+    /// assert_eq!(shaped.paths().login_fields, Some(Vec::new()));
     /// ```
     #[cfg(feature = "openapi")]
     pub fn paths(&self) -> crate::openapi::TokenPaths {
@@ -181,6 +245,8 @@ impl<U: AuthUser> TokenRoutes<U> {
             login: self.login.clone(),
             refresh: self.refresh.clone(),
             logout: self.logout.clone(),
+            login_fields: self.login_body.as_ref().map(|_| Vec::new()),
+            refresh_fields: self.refresh_body.as_ref().map(|_| Vec::new()),
         }
     }
 
@@ -194,6 +260,7 @@ impl<U: AuthUser> TokenRoutes<U> {
     /// let app: axum::Router = app.with_state(AppState { name: "example" });
     /// ```
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        let shape = self.login_body;
         let login = match self.throttle {
             Some(throttle) => post(
                 move |auth: Centurion<U>,
@@ -201,19 +268,36 @@ impl<U: AuthUser> TokenRoutes<U> {
                       info: ClientInfo,
                       JsonBody(body): JsonBody<Credentials>| {
                     let throttled = Some((throttle.clone(), client.ip()));
-                    async move { login(auth, throttled, info, body).await }
+                    let shape = shape.clone();
+                    async move { login(auth, throttled, info, body, shape).await }
                 },
             ),
             None => post(
-                |auth: Centurion<U>, info: ClientInfo, JsonBody(body): JsonBody<Credentials>| {
-                    login(auth, None, info, body)
+                move |auth: Centurion<U>,
+                      info: ClientInfo,
+                      JsonBody(body): JsonBody<Credentials>| {
+                    login(auth, None, info, body, shape.clone())
                 },
             ),
         };
+        let shape = self.refresh_body;
+        let refresh = post(
+            move |auth: Centurion<U>, info: ClientInfo, body: JsonBody<RefreshBody>| {
+                refresh(auth, info, body, shape.clone())
+            },
+        );
         Router::new()
             .route(&self.login, login)
-            .route(&self.refresh, post(refresh::<U>))
+            .route(&self.refresh, refresh)
             .route(&self.logout, post(logout::<U>))
+    }
+}
+
+/// The answer: the application's shape of the pair, or the pair itself.
+fn pair_answer(pair: TokenPair, shape: impl FnOnce(&TokenPair) -> Option<Value>) -> Response {
+    match shape(&pair) {
+        Some(body) => Json(body).into_response(),
+        None => Json(pair).into_response(),
     }
 }
 
@@ -222,7 +306,8 @@ async fn login<U: AuthUser>(
     throttled: Option<(Throttle, IpAddr)>,
     info: ClientInfo,
     body: Credentials,
-) -> Result<Json<TokenPair>> {
+    shape: Option<LoginShape<U>>,
+) -> Result<Response> {
     let user = match throttled {
         Some((throttle, ip)) => {
             throttle
@@ -231,7 +316,10 @@ async fn login<U: AuthUser>(
         }
         None => auth.authenticate(&body.username, &body.password).await?,
     };
-    Ok(Json(auth.issue_pair_from(&user, &info).await?))
+    let pair = auth.issue_pair_from(&user, &info).await?;
+    Ok(pair_answer(pair, |pair| {
+        shape.map(|shape| shape(pair, &user))
+    }))
 }
 
 #[derive(Deserialize)]
@@ -243,8 +331,10 @@ async fn refresh<U: AuthUser>(
     auth: Centurion<U>,
     info: ClientInfo,
     JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<TokenPair>> {
-    Ok(Json(auth.refresh_from(&body.refresh_token, &info).await?))
+    shape: Option<PairShape>,
+) -> Result<Response> {
+    let pair = auth.refresh_from(&body.refresh_token, &info).await?;
+    Ok(pair_answer(pair, |pair| shape.map(|shape| shape(pair))))
 }
 
 #[derive(Deserialize)]
