@@ -186,7 +186,11 @@ fn start_up_banner_settings_and_their_errors() {
 
 #[test]
 fn register_confirm_and_log_in() {
-    let qs = Quickstart::start();
+    register_confirm_and_log_in_on(Launch::new());
+}
+
+fn register_confirm_and_log_in_on(launch: Launch) {
+    let qs = launch.start();
     let token = qs.register("ada", "ada@example.com", "ada-password-1");
 
     // Inactive until confirmed.
@@ -630,7 +634,11 @@ fn unknown_users_cost_about_as_much_as_wrong_passwords() {
 
 #[test]
 fn refresh_rotates_and_the_new_access_token_is_not_fresh() {
-    let qs = Quickstart::start();
+    refresh_rotates_and_the_new_access_token_is_not_fresh_on(Launch::new());
+}
+
+fn refresh_rotates_and_the_new_access_token_is_not_fresh_on(launch: Launch) {
+    let qs = launch.start();
     let first = qs.login(ED.0, ED.1);
     let second = Pair::from_answer(&qs.refresh_answer(&first.refresh));
     assert_ne!(second.access, first.access);
@@ -661,7 +669,11 @@ fn refresh_rotates_and_the_new_access_token_is_not_fresh() {
 
 #[test]
 fn reusing_a_spent_refresh_token_revokes_its_family() {
-    let qs = Quickstart::start();
+    reusing_a_spent_refresh_token_revokes_its_family_on(Launch::new());
+}
+
+fn reusing_a_spent_refresh_token_revokes_its_family_on(launch: Launch) {
+    let qs = launch.start();
     let other_session = qs.login(ED.0, ED.1);
     let first = qs.login(ED.0, ED.1);
     let second = Pair::from_answer(&qs.refresh_answer(&first.refresh));
@@ -887,6 +899,50 @@ fn sessions_are_listed_and_ended() {
     assert_error(&qs.get("/api/sessions").send(), 401);
 }
 
+/// Behind a trusted proxy (`CENTURION_TRUSTED_PROXIES`) a session shows the address the
+/// proxy forwards (`X-Forwarded-For`), at login and after a refresh; a server that trusts
+/// no proxy shows the socket's peer whatever the header says.
+#[test]
+fn sessions_show_the_address_a_trusted_proxy_forwards() {
+    let login = |qs: &Quickstart, forwarded: &str| {
+        Pair::from_answer(
+            &qs.post("/auth/login")
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"username": ED.0, "password": ED.1}))
+                .send(),
+        )
+    };
+    let ip_of = |qs: &Quickstart, access: &str| {
+        let list = expect_json(&qs.get("/api/sessions").bearer(access).send(), 200);
+        let current = list
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["current"] == true)
+            .expect("the current session")
+            .clone();
+        current["ip"].as_str().unwrap_or_default().to_owned()
+    };
+
+    let behind = Launch::new()
+        .env("CENTURION_TRUSTED_PROXIES", "127.0.0.1")
+        .start();
+    let pair = login(&behind, "203.0.113.7");
+    assert_eq!(ip_of(&behind, &pair.access), "203.0.113.7");
+    let refreshed = Pair::from_answer(
+        &behind
+            .post("/auth/refresh")
+            .header("x-forwarded-for", "198.51.100.9")
+            .json(&json!({"refresh_token": pair.refresh}))
+            .send(),
+    );
+    assert_eq!(ip_of(&behind, &refreshed.access), "198.51.100.9");
+
+    let direct = Quickstart::start();
+    let pair = login(&direct, "203.0.113.7");
+    assert_eq!(ip_of(&direct, &pair.access), "127.0.0.1");
+}
+
 #[test]
 fn refresh_refuses_other_tokens_and_bad_bodies() {
     let qs = Quickstart::start();
@@ -947,7 +1003,11 @@ fn tokens_expire_with_their_lifespans() {
 
 #[test]
 fn logout_revokes_the_access_token_and_the_session() {
-    let qs = Quickstart::start();
+    logout_revokes_the_access_token_and_the_session_on(Launch::new());
+}
+
+fn logout_revokes_the_access_token_and_the_session_on(launch: Launch) {
+    let qs = launch.start();
     let logout = |access: &str| qs.post("/auth/logout").bearer(access);
 
     // With the refresh token in the body.
@@ -993,10 +1053,12 @@ fn logout_revokes_the_access_token_and_the_session() {
 
 #[test]
 fn forgot_and_reset_password() {
+    forgot_and_reset_password_on(Launch::new());
+}
+
+fn forgot_and_reset_password_on(launch: Launch) {
     // Two reset mails to one account are at least this far apart (5 minutes by default).
-    let qs = Launch::new()
-        .env("CENTURION_RESET_MAIL_INTERVAL", "1s")
-        .start();
+    let qs = launch.env("CENTURION_RESET_MAIL_INTERVAL", "1s").start();
     qs.register_confirmed("cy", "cy@example.com", "cy-password-1");
     let confirmation = qs.wait_token("cy@example.com", "confirm", 1);
     qs.register("dee", "dee@example.com", "dee-password-1"); // never confirmed
@@ -1106,7 +1168,11 @@ fn forgot_and_reset_password() {
 
 #[test]
 fn roles_guard_the_api() {
-    let qs = Quickstart::start();
+    roles_guard_the_api_on(Launch::new());
+}
+
+fn roles_guard_the_api_on(launch: Launch) {
+    let qs = launch.start();
     let root = qs.login(ADMIN.0, ADMIN.1);
     let ed = qs.login(ED.0, ED.1);
     let au = qs.login(AU.0, AU.1);
@@ -1679,7 +1745,11 @@ impl Session {
 
 #[test]
 fn cookie_session_routes() {
-    let qs = Quickstart::start();
+    cookie_session_routes_on(Launch::new());
+}
+
+fn cookie_session_routes_on(launch: Launch) {
+    let qs = launch.start();
     let login = || {
         qs.post_json(
             "/auth/session",
@@ -2009,6 +2079,24 @@ fn logs_never_hold_passwords_tokens_or_hashes() {
     }
 }
 
+/// Issue 18: accepting the Flask services' tokens (`CENTURION_LEGACY_TOKENS`) changes what
+/// the quickstart's own tokens carry (the claims those services read) and how its
+/// refresh, registration and reset tokens are told apart from theirs. The core flows keep
+/// their meaning with it on: registration and its mail link, login, rotation and reuse
+/// detection, logout, the reset link, the cookie session with its CSRF and refresh
+/// cookie, and the roles.
+#[test]
+fn the_core_flows_hold_with_the_flask_tokens_accepted() {
+    let flask = || Launch::new().env("CENTURION_LEGACY_TOKENS", "praetorian,jwt-extended");
+    register_confirm_and_log_in_on(flask());
+    refresh_rotates_and_the_new_access_token_is_not_fresh_on(flask());
+    reusing_a_spent_refresh_token_revokes_its_family_on(flask());
+    logout_revokes_the_access_token_and_the_session_on(flask());
+    forgot_and_reset_password_on(flask());
+    cookie_session_routes_on(flask());
+    roles_guard_the_api_on(flask());
+}
+
 // ---------------------------------------------------------------------------------------
 // PostgreSQL and Redis
 // ---------------------------------------------------------------------------------------
@@ -2073,6 +2161,63 @@ fn the_core_flow_on_postgresql_and_redis() {
     assert_error_named(&thief, 401, "RefreshReuseError");
     assert_error(&qs.me(&second.access), 401);
     assert_error(&qs.refresh_answer(&second.refresh), 401);
+
+    // Eight clients presenting one refresh token at once, sessions kept in Redis: inside
+    // the grace window they all get the same pair, and the session lives on.
+    let raced = qs.login("pia", "pia-password-1");
+    let pairs: Vec<Pair> = refresh_at_once(&qs, &raced.refresh, 8)
+        .iter()
+        .map(Pair::from_answer)
+        .collect();
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p.access == pairs[0].access && p.refresh == pairs[0].refresh),
+        "one pair for all"
+    );
+    expect_json(&qs.me(&pairs[0].access), 200);
+
+    // The sessions routes on Redis: list (the current one marked), end one by id, end the
+    // others.
+    let ed_laptop = login_from(&qs, "Laptop/1.0");
+    let ed_phone = login_from(&qs, "Phone/2.0");
+    let ed_tablet = login_from(&qs, "Tablet/3.0");
+    let list = expect_json(
+        &qs.get("/api/sessions").bearer(&ed_phone.access).send(),
+        200,
+    );
+    let mine: Vec<&Value> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|i| i["user_agent"].as_str().is_some_and(|a| a.ends_with(".0")))
+        .collect();
+    assert_eq!(mine.len(), 3, "{list:#?}");
+    assert_eq!(mine[0]["user_agent"], "Tablet/3.0", "newest first");
+    assert_eq!(mine[1]["current"], true);
+    let tablet_id = mine[0]["id"].as_str().unwrap().to_owned();
+    let ended = qs
+        .request("DELETE", &format!("/api/sessions/{tablet_id}"))
+        .bearer(&ed_laptop.access)
+        .send();
+    expect_json(&ended, 200);
+    assert_error_named(&qs.me(&ed_tablet.access), 401, "RevokedTokenError");
+    assert_error(&qs.refresh_answer(&ed_tablet.refresh), 401);
+    let others = expect_json(
+        &qs.request("DELETE", "/api/sessions")
+            .bearer(&ed_laptop.access)
+            .send(),
+        200,
+    );
+    // The phone's, and the session of ed's login without a user agent above.
+    assert_eq!(others, json!({"revoked": 2}));
+    assert_error_named(&qs.me(&ed_phone.access), 401, "RevokedTokenError");
+    expect_json(&qs.me(&ed_laptop.access), 200);
+    let list = expect_json(
+        &qs.get("/api/sessions").bearer(&ed_laptop.access).send(),
+        200,
+    );
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list:#?}");
 
     // Logout.
     let session = qs.login("pia", "pia-password-1");
