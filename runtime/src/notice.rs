@@ -7,6 +7,9 @@
 
 use std::fmt::Display;
 use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// The environment variable that silences [`DEBUG_BUILD`] (any value but empty or `0`).
 pub(crate) const NO_DEBUG_WARNING: &str = "CENTURION_NO_DEBUG_WARNING";
@@ -45,37 +48,86 @@ impl Notice {
         });
         ran
     }
+
+    /// The first time it is called on this notice, asks `decide` whether there is anything
+    /// to write, and writes it; later calls do nothing (not even decide).
+    fn emit_if<W: FnOnce()>(&self, decide: impl FnOnce() -> Option<W>) {
+        self.once.call_once(|| {
+            if let Some(write) = decide() {
+                write();
+            }
+        });
+    }
 }
 
-/// The warning for an instance built in a debug build, or `None` when there is none to give:
-/// a release build (no `debug_assertions` in this crate), or `CENTURION_NO_DEBUG_WARNING` set
-/// to anything but empty or `0`.
-///
-/// `debug_assertions` of this crate stands in for argon2's opt-level, which nothing at build
-/// or run time reveals without timing a hash: an application that has the profile override
-/// says so by setting the variable (this repository does, in `.cargo/config.toml`).
+/// Above this, the probe hash ran unoptimized: optimized it takes about 0.1 ms, unoptimized
+/// about 50 times that (both measured on a 2-core VM), so the bound is ten times away from
+/// either.
+const UNOPTIMIZED: Duration = Duration::from_millis(1);
+
+/// The fastest of up to five argon2id hashes of 256 KiB and one pass, stopping at the first
+/// under [`UNOPTIMIZED`]: cheap when argon2 is optimized, a few tens of milliseconds when
+/// not, and a single slow run (the thread descheduled) is not taken for unoptimized code.
+fn probe_hash_time() -> Duration {
+    let Ok(params) = Params::new(256, 1, 1, Some(32)) else {
+        return Duration::ZERO;
+    };
+    let mut memory = vec![Block::default(); params.block_count()];
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = [0u8; 32];
+    let mut fastest = Duration::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        if argon
+            .hash_password_into_with_memory(
+                b"probe",
+                b"centurion-probe!",
+                &mut out,
+                &mut memory[..],
+            )
+            .is_err()
+        {
+            return Duration::ZERO;
+        }
+        fastest = fastest.min(started.elapsed());
+        if fastest <= UNOPTIMIZED {
+            break;
+        }
+    }
+    fastest
+}
+
+/// The warning for an instance built in a debug build where argon2 runs unoptimized, or
+/// `None` when there is none to give: a release build (no `debug_assertions` in this
+/// crate), `CENTURION_NO_DEBUG_WARNING` set to anything but empty or `0`, or a `probe` (a
+/// small hash, timed; only run when the first two allow a warning) fast enough for
+/// optimized code: the application has the profile override.
 pub(crate) fn debug_build_warning(
     debug_assertions: bool,
     silenced: Option<&std::ffi::OsStr>,
+    probe: impl FnOnce() -> Duration,
 ) -> Option<&'static str> {
     let silenced = silenced.is_some_and(|value| !value.is_empty() && value != "0");
-    (debug_assertions && !silenced).then_some(
-        "debug build: password hashing (argon2) runs about 30x slower (0.5-1 s per login) \
-         unless the application's Cargo.toml has `[profile.dev.package.argon2] opt-level = 3` \
-         and `[profile.dev.package.blake2] opt-level = 3`; with them in place, set \
-         CENTURION_NO_DEBUG_WARNING=1 to silence this line",
+    (debug_assertions && !silenced && probe() > UNOPTIMIZED).then_some(
+        "debug build: password hashing (argon2) runs unoptimized, about 50x slower (0.5-1 s \
+         per login): add `[profile.dev.package.argon2] opt-level = 3` and \
+         `[profile.dev.package.blake2] opt-level = 3` to the application's Cargo.toml \
+         (CENTURION_NO_DEBUG_WARNING=1 silences this line)",
     )
 }
 
-/// Gives the debug-build warning once per process (stderr and `tracing`) when there is one.
+/// Gives the debug-build warning once per process (stderr and `tracing`) when there is one;
+/// the probe runs at most once per process too.
 pub(crate) fn warn_if_debug_build() {
-    let silenced = std::env::var_os(NO_DEBUG_WARNING);
-    if let Some(warning) = debug_build_warning(cfg!(debug_assertions), silenced.as_deref()) {
-        DEBUG_BUILD.emit(|| {
+    DEBUG_BUILD.emit_if(|| {
+        let silenced = std::env::var_os(NO_DEBUG_WARNING);
+        let warning =
+            debug_build_warning(cfg!(debug_assertions), silenced.as_deref(), probe_hash_time)?;
+        Some(move || {
             eprintln!("centurion: {warning}");
             tracing::warn!("{warning}");
-        });
-    }
+        })
+    });
 }
 
 #[cfg(test)]
@@ -106,18 +158,42 @@ mod tests {
 
     #[test]
     fn the_debug_warning_names_the_override_and_its_silencer() {
-        let warning = debug_build_warning(true, None).expect("a debug build warns");
+        let slow = || Duration::from_millis(5);
+        let warning = debug_build_warning(true, None, slow).expect("a debug build warns");
         assert!(warning.contains("[profile.dev.package.argon2] opt-level = 3"));
         assert!(warning.contains("[profile.dev.package.blake2] opt-level = 3"));
         assert!(warning.contains("CENTURION_NO_DEBUG_WARNING=1"));
     }
 
     #[test]
-    fn the_debug_warning_is_for_debug_builds_unless_silenced() {
-        assert!(debug_build_warning(false, None).is_none());
-        assert!(debug_build_warning(true, Some(OsStr::new("1"))).is_none());
-        assert!(debug_build_warning(true, Some(OsStr::new("yes"))).is_none());
-        assert!(debug_build_warning(true, Some(OsStr::new("0"))).is_some());
-        assert!(debug_build_warning(true, Some(OsStr::new(""))).is_some());
+    fn the_debug_warning_is_for_unoptimized_hashing_in_debug_builds_unless_silenced() {
+        let slow = || Duration::from_millis(5);
+        let fast = || Duration::from_micros(100);
+        assert!(
+            debug_build_warning(true, None, fast).is_none(),
+            "the override is in place"
+        );
+        assert!(debug_build_warning(false, None, slow).is_none());
+        assert!(debug_build_warning(true, Some(OsStr::new("1")), slow).is_none());
+        assert!(debug_build_warning(true, Some(OsStr::new("yes")), slow).is_none());
+        assert!(debug_build_warning(true, Some(OsStr::new("0")), slow).is_some());
+        assert!(debug_build_warning(true, Some(OsStr::new("")), slow).is_some());
+        // The probe runs only when a warning is otherwise due.
+        let never = || -> Duration { panic!("probed") };
+        assert!(debug_build_warning(false, None, never).is_none());
+        assert!(debug_build_warning(true, Some(OsStr::new("1")), never).is_none());
+    }
+
+    #[test]
+    fn the_decision_is_made_once_per_notice() {
+        let notice = Notice::new();
+        let decided = std::sync::atomic::AtomicUsize::new(0);
+        for _ in 0..3 {
+            notice.emit_if(|| {
+                decided.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                None::<fn()>
+            });
+        }
+        assert_eq!(decided.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

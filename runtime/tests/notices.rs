@@ -1,7 +1,8 @@
 //! Set-up mistakes a newcomer sees without a `tracing` subscriber (issue 14, point 5): a
 //! router whose secured handlers lack the layer answers a 500 whose body names the fix and
-//! prints one line on stderr per process; a debug build warns once, at `build()`, that
-//! argon2 may run unoptimized, naming the profile override.
+//! prints one line on stderr per process; a debug build where argon2 runs unoptimized warns
+//! once, at `build()`, naming the profile override (and this workspace, which has it, does
+//! not).
 //!
 //! Stderr is per process and the notices are once per process, so the stderr tests run this
 //! test binary again as a child (`child_*` tests, which do nothing unless `NOTICE_CHILD` is
@@ -188,27 +189,17 @@ fn child_builds_twice() {
     builder().build().unwrap();
 }
 
+/// This workspace raises argon2's and blake2's opt-level in its dev profile, as the README
+/// tells applications to: a debug build times a small hash, finds it optimized, and gives
+/// no warning even with the silencing variable unset (before, every debug build warned
+/// until the variable was set). The warning for unoptimized hashing, and that it names the
+/// override, are pinned by the unit tests of `notice.rs` with a slow probe.
 #[test]
-fn a_debug_build_warns_once_at_build_naming_the_override() {
+fn a_debug_build_with_the_profile_override_gives_no_warning() {
     let stderr = run_child("child_builds_twice", |child| {
         child.env_remove("CENTURION_NO_DEBUG_WARNING");
     });
-    // The test binary and centurion are built with the same profile.
-    let expected = usize::from(cfg!(debug_assertions));
-    assert_eq!(
-        lines_starting(&stderr, DEBUG_LINE),
-        expected,
-        "stderr:\n{stderr}"
-    );
-    if expected == 1 {
-        let line = stderr.lines().find(|l| l.starts_with(DEBUG_LINE)).unwrap();
-        assert!(
-            line.contains("`[profile.dev.package.argon2] opt-level = 3`")
-                && line.contains("`[profile.dev.package.blake2] opt-level = 3`")
-                && line.contains("CENTURION_NO_DEBUG_WARNING=1"),
-            "{line}"
-        );
-    }
+    assert_eq!(lines_starting(&stderr, DEBUG_LINE), 0, "stderr:\n{stderr}");
 }
 
 #[test]
