@@ -959,14 +959,17 @@ fn install_centurions_provider() {
         .unwrap();
 }
 
-#[test]
-fn wycheproof_ecdsa_p256_p1363_vectors() {
+/// Runs Wycheproof's ECDSA set `name` (P1363 signatures, hashed with `hash`) through the
+/// backend as `alg`; prints and returns the counts.
+fn ecdsa_p1363_vectors(
+    name: wycheproof::ecdsa::TestName,
+    hash: wycheproof::HashFunction,
+    alg: Algorithm,
+) -> (usize, usize) {
     install_centurions_provider();
-    let set =
-        wycheproof::ecdsa::TestSet::load(wycheproof::ecdsa::TestName::EcdsaSecp256r1Sha256P1363)
-            .unwrap();
+    let set = wycheproof::ecdsa::TestSet::load(name).unwrap();
     let groups = set.test_groups.iter().map(|g| {
-        assert!(matches!(g.hash, wycheproof::HashFunction::Sha2_256));
+        assert_eq!(g.hash, hash);
         (
             g.pem.clone(),
             g.tests
@@ -975,11 +978,20 @@ fn wycheproof_ecdsa_p256_p1363_vectors() {
                 .collect(),
         )
     });
-    let (valid, invalid, acceptable, accepted) =
-        run_vectors(Algorithm::ES256, groups, DecodingKey::from_ec_pem);
+    let (valid, invalid, acceptable, accepted) = run_vectors(alg, groups, DecodingKey::from_ec_pem);
     eprintln!(
-        "Wycheproof ECDSA P-256 SHA-256 P1363: {valid} valid verified, {invalid} invalid refused, \
+        "Wycheproof {name:?}: {valid} valid verified, {invalid} invalid refused, \
          {accepted} of {acceptable} acceptable verified"
+    );
+    (valid, invalid)
+}
+
+#[test]
+fn wycheproof_ecdsa_p256_p1363_vectors() {
+    let (valid, invalid) = ecdsa_p1363_vectors(
+        wycheproof::ecdsa::TestName::EcdsaSecp256r1Sha256P1363,
+        wycheproof::HashFunction::Sha2_256,
+        Algorithm::ES256,
     );
     assert!(valid > 100 && invalid > 50, "the set was not loaded");
 }
@@ -988,25 +1000,10 @@ fn wycheproof_ecdsa_p256_p1363_vectors() {
 /// accepts exactly the valid vectors of that curve too.
 #[test]
 fn wycheproof_ecdsa_p384_p1363_vectors() {
-    install_centurions_provider();
-    let set =
-        wycheproof::ecdsa::TestSet::load(wycheproof::ecdsa::TestName::EcdsaSecp384r1Sha384P1363)
-            .unwrap();
-    let groups = set.test_groups.iter().map(|g| {
-        assert!(matches!(g.hash, wycheproof::HashFunction::Sha2_384));
-        (
-            g.pem.clone(),
-            g.tests
-                .iter()
-                .map(|t| (t.tc_id, t.msg.as_slice(), t.sig.as_slice(), t.result))
-                .collect(),
-        )
-    });
-    let (valid, invalid, acceptable, accepted) =
-        run_vectors(Algorithm::ES384, groups, DecodingKey::from_ec_pem);
-    eprintln!(
-        "Wycheproof ECDSA P-384 SHA-384 P1363: {valid} valid verified, {invalid} invalid refused, \
-         {accepted} of {acceptable} acceptable verified"
+    let (valid, invalid) = ecdsa_p1363_vectors(
+        wycheproof::ecdsa::TestName::EcdsaSecp384r1Sha384P1363,
+        wycheproof::HashFunction::Sha2_384,
+        Algorithm::ES384,
     );
     assert!(valid > 100 && invalid > 50, "the set was not loaded");
 }
