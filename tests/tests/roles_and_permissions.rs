@@ -469,16 +469,30 @@ async fn the_builder_names_the_role_type_when_the_user_type_holds_strings() {
 #[tokio::test]
 async fn an_instance_without_the_role_table_says_so_instead_of_refusing_silently() {
     let (router, token) = string_roles_instance(false).await;
-    let response = get_on(&router, "/reports", &token).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let body = json(response).await;
-    assert_eq!(body["error"], "ConfigurationError");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains(".roles::<YourRoleEnum>()"),
-        "{body}"
+    // The attribute's requirement, and the same decision taken in the handler with
+    // `Claims::require_permission` (before, a silent 403).
+    for uri in ["/reports", "/export-by-hand"] {
+        let response = get_on(&router, uri, &token).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{uri}"
+        );
+        let body = json(response).await;
+        assert_eq!(body["error"], "ConfigurationError");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains(".roles::<YourRoleEnum>()"),
+            "{body}"
+        );
+    }
+    // With the table, the handler's check answers as the attribute does.
+    let (router, token) = string_roles_instance(true).await;
+    assert_eq!(
+        get_on(&router, "/export-by-hand", &token).await.status(),
+        StatusCode::OK
     );
 }
 

@@ -317,13 +317,27 @@ impl Claims {
 
     /// [`has_permission`](Claims::has_permission), as the 403
     /// [`ErrorKind::MissingPermissionError`] that `#[secured(permissions = …)]` answers.
+    ///
+    /// When the instance's role table does not declare the permission at all (it was built
+    /// without `.roles::<…>()` or with another role type), no token could ever hold it: that
+    /// is the 500 [`ErrorKind::ConfigurationError`] naming the fix, as the attribute
+    /// answers, not a 403 for a reason nobody sees.
     pub fn require_permission<P: Permission>(&self, permission: P) -> Result<(), Error> {
         let name = permission.name();
         if self.holds_permission(name) {
-            Ok(())
-        } else {
-            Err(missing_permission(name))
+            return Ok(());
         }
+        let declared = self
+            .role_table()
+            .is_some_and(|table| table.permissions().contains(&name));
+        if !declared {
+            let fix = format!(
+                "the permission `{name}` is not declared by this Centurion instance's role table, so no token can hold it: build it with `.roles::<YourRoleEnum>()` (the enum whose `#[role(permissions = …)]` declares it), or hold that enum in the user type's `#[auth_user(roles)]` field"
+            );
+            tracing::error!("{fix}");
+            return Err(Error::config(fix));
+        }
+        Err(missing_permission(name))
     }
 
     /// Every permission the token holds.
