@@ -60,14 +60,14 @@ impl Notice {
     }
 }
 
-/// Above this, the probe hash ran unoptimized: optimized it takes about 0.1 ms, unoptimized
-/// about 50 times that (both measured on a 2-core VM), so the bound is ten times away from
-/// either.
+/// Above this, the probe hash ran unoptimized: optimized it takes about 0.08 ms, unoptimized
+/// about 4.5 ms (both measured on a 2-core VM), so the bound is twelve times the first and
+/// under a quarter of the second.
 const UNOPTIMIZED: Duration = Duration::from_millis(1);
 
 /// The fastest of up to five argon2id hashes of 256 KiB and one pass, stopping at the first
-/// under [`UNOPTIMIZED`]: cheap when argon2 is optimized, a few tens of milliseconds when
-/// not, and a single slow run (the thread descheduled) is not taken for unoptimized code.
+/// under [`UNOPTIMIZED`]: one run when argon2 is optimized, about 25 ms in all when not, and
+/// a single slow run (the thread descheduled) is not taken for unoptimized code.
 fn probe_hash_time() -> Duration {
     let Ok(params) = Params::new(256, 1, 1, Some(32)) else {
         return Duration::ZERO;
