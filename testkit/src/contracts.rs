@@ -1219,6 +1219,34 @@ pub async fn session_semantics<S: RevocationStore>(store: Arc<S>, tag: &str, tim
     assert_eq!(err.kind(), ErrorKind::Overloaded);
     assert_eq!(err.status().as_u16(), 503);
 
+    // Concurrent logins of one user: the per-user limit holds exactly, however they
+    // interleave (each trims the oldest and inserts as one step).
+    let crowd = unique(&format!("crowd-{tag}"));
+    let three = SessionLimits {
+        per_user: 3,
+        global: u64::MAX,
+    };
+    let t = time.ms();
+    let tasks: Vec<_> = (0..16u64)
+        .map(|i| {
+            let (store, crowd) = (store.clone(), crowd.clone());
+            tokio::spawn(async move {
+                let fam = unique(&format!("crowd{i}"));
+                store
+                    .create_session(&session(&fam, &crowd, t + i, far), &three)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("no panic").unwrap();
+    }
+    assert_eq!(
+        store.sessions(&crowd).await.unwrap().len(),
+        3,
+        "16 concurrent logins under a limit of 3"
+    );
+
     // Concurrent rotations of one generation: one rotates, the others get its successor.
     let user = unique(&format!("racer-{tag}"));
     let raced = unique("raced");

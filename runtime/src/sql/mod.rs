@@ -83,6 +83,14 @@ trait BeginWrite {
     type Db: sqlx::Database;
 
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+
+    /// [`begin_write`](Self::begin_write), serialised with every other transaction begun
+    /// for the same `key` until it ends: on PostgreSQL a transaction-scoped advisory lock
+    /// on the key; on SQLite `IMMEDIATE` already serialises every writer.
+    async fn begin_write_for(
+        &self,
+        key: &str,
+    ) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
 }
 
 #[cfg(feature = "sqlite")]
@@ -92,7 +100,19 @@ impl BeginWrite for sqlx::SqlitePool {
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
+
+    async fn begin_write_for(
+        &self,
+        _key: &str,
+    ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_write().await
+    }
 }
+
+/// The first key of centurion's two-key advisory locks ("cent"), apart from the one-key
+/// locks an application may take.
+#[cfg(feature = "postgres")]
+const ADVISORY_LOCK_CLASS: i32 = 0x6365_6e74;
 
 #[cfg(feature = "postgres")]
 impl BeginWrite for sqlx::PgPool {
@@ -100,6 +120,19 @@ impl BeginWrite for sqlx::PgPool {
 
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.begin().await
+    }
+
+    async fn begin_write_for(
+        &self,
+        key: &str,
+    ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(ADVISORY_LOCK_CLASS)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 }
 

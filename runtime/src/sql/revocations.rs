@@ -402,24 +402,17 @@ impl SqlRevocationStore {
 
     /// Whether creating one more session stays within `limit`, on a count of live sessions
     /// reused for up to [`COUNT_EVERY`] seconds; counted again before refusing.
-    async fn within_global_limit(&self, limit: u64, now: u64) -> Result<bool> {
-        let cached = {
-            let guard = self.upkeep.sessions.lock().map_err(|_| lock_poisoned())?;
-            (now < guard.1.saturating_add(COUNT_EVERY)).then_some(guard.0)
-        };
-        if cached.is_some_and(|n| n < limit) {
-            return Ok(true);
-        }
-        let counted: i64 = on_pool!(&self.pool, p => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM centurion_sessions WHERE live_until > $1")
-                .bind(big(now))
-                .fetch_one(p)
-                .await
-                .map_err(Error::store)?
-        });
-        let counted = unbig(counted);
+    /// Whether the cached count of live sessions (younger than `COUNT_EVERY`) leaves room
+    /// under `limit`; `false` when it does not or is stale: count again.
+    fn cached_room(&self, limit: u64, now: u64) -> Result<bool> {
+        let guard = self.upkeep.sessions.lock().map_err(|_| lock_poisoned())?;
+        Ok(now < guard.1.saturating_add(COUNT_EVERY) && guard.0 < limit)
+    }
+
+    /// Remembers `counted` live sessions at `now`.
+    fn remember_count(&self, counted: u64, now: u64) -> Result<()> {
         *self.upkeep.sessions.lock().map_err(|_| lock_poisoned())? = (counted, now);
-        Ok(counted < limit)
+        Ok(())
     }
 
     fn count_created(&self) {
@@ -556,7 +549,13 @@ impl RevocationStore for SqlRevocationStore {
             };
         }
         let keep = i64::try_from(limits.per_user.max(1) - 1).unwrap_or(i64::MAX);
+        // One transaction, serialised per user: concurrent logins of one user cannot each
+        // trim to the limit and then all insert.
         on_pool!(&self.pool, p => {
+            let mut tx = p
+                .begin_write_for(&record.subject)
+                .await
+                .map_err(Error::store)?;
             // The user's ended sessions, and the oldest live ones beyond the limit, go.
             sqlx::query(
                 "DELETE FROM centurion_sessions WHERE subject = $1 AND (live_until <= $2 \
@@ -567,14 +566,26 @@ impl RevocationStore for SqlRevocationStore {
             .bind(&record.subject)
             .bind(big(now))
             .bind(keep)
-            .execute(p)
+            .execute(&mut *tx)
             .await
             .map_err(Error::store)?;
-        });
-        if !self.within_global_limit(limits.global, now).await? {
-            return Err(too_many_sessions());
-        }
-        on_pool!(&self.pool, p => {
+            // The global limit, counted on this transaction's connection (a pool of one
+            // connection has no other) when the cached count is stale or full.
+            if !self.cached_room(limits.global, now)? {
+                let counted: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM centurion_sessions WHERE live_until > $1",
+                )
+                .bind(big(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(Error::store)?;
+                let counted = unbig(counted);
+                self.remember_count(counted, now)?;
+                if counted >= limits.global {
+                    // Dropping the transaction rolls the trim back.
+                    return Err(too_many_sessions());
+                }
+            }
             sqlx::query(
                 "INSERT INTO centurion_sessions (family, id, subject, created_at_ms, stamp_ms, \
                    last_used_at_ms, expires_at, live_until, generation, rotated_at_ms, successor, \
@@ -597,9 +608,10 @@ impl RevocationStore for SqlRevocationStore {
             .bind(&record.last.user_agent)
             .bind(&record.last.ip)
             .bind(&record.label)
-            .execute(p)
+            .execute(&mut *tx)
             .await
             .map_err(Error::store)?;
+            tx.commit().await.map_err(Error::store)?;
         });
         self.count_created();
         self.purge_if_due();
